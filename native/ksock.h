@@ -1,0 +1,103 @@
+// ksock native core: shared declarations.
+//
+// native/ is a thin, 1:1 layer over the socket syscalls. Every wrapper returns
+// a non-negative result or -errno (never an Error object: EAGAIN is the common
+// case and must cost nothing). EINTR is retried inside. Argument *types* are
+// checked by the TypeScript layer before it calls in; the checks here exist
+// only so that no input can crash the process.
+#ifndef KSOCK_H
+#define KSOCK_H
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace ksock {
+
+class Poller;
+struct PollHandle;
+
+// Result slots shared with JavaScript through one Int32Array, so that a
+// syscall can report more than its return value without allocating.
+enum StateSlot : int {
+  kMsgFlags = 0,    // msg_flags of the last recvmsg
+  kAddrLen = 1,     // msg_namelen of the last recvmsg
+  kControlLen = 2,  // msg_controllen of the last recvmsg
+  kStateSlots = 8,
+};
+
+// Per-environment state (main thread and each worker has its own).
+struct Instance {
+  napi_env env = nullptr;
+  int32_t* state = nullptr;
+  Napi::Reference<Napi::Int32Array> state_ref;
+  Napi::FunctionReference poller_ctor;
+  // Descriptors created or adopted through this env: closed at teardown.
+  std::unordered_set<int> fds;
+  // The live poll watcher of each descriptor, if any (at most one, libuv rule).
+  std::unordered_map<int, Poller*> pollers;
+  // Poll handles still open or closing: teardown waits for their close.
+  std::unordered_set<PollHandle*> live;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  bool tearing_down = false;
+  void (*teardown_done)(Instance*) = nullptr;
+  // Freed when both the env has finalized its data and teardown is done.
+  bool finalized = false;
+  bool torn_down = false;
+};
+
+Instance* GetInstance(const Napi::Env& env);
+
+// Registration functions, one per translation unit.
+void InitConstants(Napi::Env env, Napi::Object exports);
+void InitSockaddr(Napi::Env env, Napi::Object exports);
+void InitSyscalls(Napi::Env env, Napi::Object exports);
+void InitPoller(Napi::Env env, Napi::Object exports, Instance* inst);
+
+// sockaddr codec (sockaddr.cc).
+// Encodes a JS address object or a Buffer holding a raw sockaddr into `ss`.
+// Returns the length, or -1 with a JS exception pending.
+int EncodeSockaddr(Napi::Env env, Napi::Value v, sockaddr_storage* ss);
+// Decodes `len` bytes of sockaddr into a JS object. Never reads past `len`.
+Napi::Value DecodeSockaddr(Napi::Env env, const sockaddr_storage* ss, socklen_t len);
+
+// cmsg codec (cmsg.cc).
+// Builds a control buffer from an array of {level, type, data|fds} items into
+// `out` (zeroed, aligned). Returns the length or -1 with a JS exception pending.
+struct ControlBuffer {
+  void* data = nullptr;
+  size_t len = 0;
+  size_t cap = 0;
+  alignas(alignof(max_align_t)) unsigned char inline_buf[512];
+  ~ControlBuffer();
+  bool Reserve(size_t n);
+};
+long EncodeControl(Napi::Env env, Napi::Value items, ControlBuffer* out);
+// Parses a received control buffer into an array of items. Received
+// descriptors are made close-on-exec. On failure every received descriptor
+// is closed and a JS exception is pending (the returned value is empty).
+Napi::Value DecodeControl(Napi::Env env, const msghdr* msg);
+// Closes every descriptor carried in SCM_RIGHTS items of `msg`.
+void DisposeRights(const msghdr* msg);
+
+// Descriptor bookkeeping (syscalls.cc).
+void TrackFd(Instance* inst, int fd);
+void ForgetFd(Instance* inst, int fd);
+// Stops and closes the poll watcher of `fd`, if any (poller.cc).
+void ClosePollerOf(Instance* inst, int fd);
+// Closes every poll watcher, then calls done() once all handles are closed.
+void CloseAllPollers(Instance* inst, void (*done)(Instance*));
+
+// Small helpers.
+inline bool IsInt(const Napi::Value& v) { return v.IsNumber(); }
+bool ThrowType(Napi::Env env, const char* msg);
+bool ThrowRange(Napi::Env env, const char* msg);
+
+}  // namespace ksock
+
+#endif  // KSOCK_H
