@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <cerrno>
 #include <climits>
@@ -140,6 +141,25 @@ Napi::Object MakeBuildFeatures(Napi::Env env) {
   return f;
 }
 
+// CMSG_SPACE(len) / CMSG_LEN(len) with the platform's own macros.
+Napi::Value CmsgMacro(const Napi::CallbackInfo& info, bool space) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, space ? "CMSG_SPACE: len must be a number" : "CMSG_LEN: len must be a number");
+    return env.Undefined();
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= (1 << 24)) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    ThrowRange(env, space ? "CMSG_SPACE: len is out of range" : "CMSG_LEN: len is out of range");
+    return env.Undefined();
+  }
+  auto len = static_cast<size_t>(d);
+  return Napi::Number::New(env, static_cast<double>(space ? CMSG_SPACE(len) : CMSG_LEN(len)));
+}
+
+Napi::Value CmsgSpace(const Napi::CallbackInfo& info) { return CmsgMacro(info, true); }
+Napi::Value CmsgLen(const Napi::CallbackInfo& info) { return CmsgMacro(info, false); }
+
 }  // namespace
 
 void InitConstants(Napi::Env env, Napi::Object exports) {
@@ -156,7 +176,14 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   Put(env, sizes, "cmsghdr", sizeof(cmsghdr));
   Put(env, sizes, "CMSG_SPACE_0", CMSG_SPACE(0));
   Put(env, sizes, "CMSG_LEN_0", CMSG_LEN(0));
+  Put(env, sizes, "timeval", sizeof(timeval));
+  Put(env, sizes, "tv_sec", sizeof(timeval::tv_sec));
+  Put(env, sizes, "tv_usec", sizeof(timeval::tv_usec));
+  Put(env, sizes, "tv_usec_offset", offsetof(timeval, tv_usec));
+  Put(env, sizes, "linger", sizeof(linger));
   exports.Set("sizes", sizes);
+  exports.Set("CMSG_SPACE", Napi::Function::New(env, CmsgSpace, "CMSG_SPACE"));
+  exports.Set("CMSG_LEN", Napi::Function::New(env, CmsgLen, "CMSG_LEN"));
 }
 
 }  // namespace ksock

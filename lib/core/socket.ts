@@ -1,0 +1,434 @@
+// The socket object: a mirror of struct socket, kept true from real syscalls.
+//
+// A Socket owns one OS descriptor (always O_NONBLOCK and close-on-exec).
+// "Sleeping" means awaiting readiness on the event loop: each socket has at
+// most one native poll watcher, armed only while a sleeper or an upcall needs
+// it. Sleepers queue per socket buffer in FIFO order, as kernel sleepers do;
+// on each wakeup the head retries its syscall (a wakeup is only a hint).
+import { inspect } from 'node:util';
+import { endianness } from 'node:os';
+import { native, type NativePoller, type SockaddrOut } from '../native';
+import {
+  EBADF, EAGAIN, SOCK_STREAM, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
+  SS_ISDISCONNECTED, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_ISBOUND, SS_NAMES, SO_RCV, SO_SND, M_NOWAIT,
+  SOL_SOCKET, constants, familyName, sockTypeName,
+} from '../constants';
+import { Channel, wakeup } from './sleep';
+import { errnoName } from '../errors';
+
+/** The value an attempt returns when the syscall would block: keep sleeping. */
+export const AGAIN = -1;
+
+const READABLE = native.pollEvents.READABLE;
+const WRITABLE = native.pollEvents.WRITABLE;
+const NEG_EAGAIN = -EAGAIN;
+
+/** An upcall: `fn(so, arg, waitflag)`, returning SU_OK. @see soupcall_set(9) */
+export type Upcall = (so: Socket, arg: unknown, waitflag: number) => number | void;
+
+/** A sleeping operation: retried on each wakeup until it stops returning AGAIN. */
+interface Sleeper {
+  attempt(): number;
+  timedOut(): number;
+  resolve(v: number): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Process credentials captured at creation (information only, as so_cred). */
+export interface Cred { pid: number; uid: number; euid: number; gid: number; egid: number }
+
+function currentCred(): Cred {
+  return {
+    pid: process.pid,
+    uid: process.getuid?.() ?? -1,
+    euid: process.geteuid?.() ?? -1,
+    gid: process.getgid?.() ?? -1,
+    egid: process.getegid?.() ?? -1,
+  };
+}
+
+const intBuf = Buffer.alloc(4);
+/** Reads a C int in host byte order. */
+export const readHostInt: (b: Buffer, off?: number) => number =
+  endianness() === 'LE' ? (b, off = 0) => b.readInt32LE(off) : (b, off = 0) => b.readInt32BE(off);
+/** Writes a C int in host byte order. */
+export const writeHostInt: (b: Buffer, v: number, off?: number) => void =
+  endianness() === 'LE' ? (b, v, off = 0) => { b.writeInt32LE(v, off); } : (b, v, off = 0) => { b.writeInt32BE(v, off); };
+
+/** @internal getsockopt of an int: the value, or -errno. */
+function getint(fd: number, level: number, name: number): number {
+  const r = native.getsockopt(fd, level, name, intBuf);
+  return r < 0 ? r : readHostInt(intBuf);
+}
+
+/**
+ * struct sockbuf: limits, timeouts, queued bytes, the upcall, and the queue
+ * of sleepers waiting on this direction.
+ */
+export class Sockbuf {
+  /** Sleep limit in ms for operations on this buffer (SO_RCVTIMEO/SO_SNDTIMEO); 0 = none. */
+  sb_timeo = 0;
+  /** The upcall, set with soupcall_set. */
+  sb_upcall: Upcall | null = null;
+  sb_upcallarg: unknown = undefined;
+  /** @internal */ readonly _sleepers: Sleeper[] = [];
+
+  constructor(private readonly so: Socket, private readonly which: number) {}
+
+  /** Buffer size limit: SO_RCVBUF / SO_SNDBUF as the kernel reports it (Linux: twice the set value). */
+  get sb_hiwat(): number {
+    const name = this.which === SO_RCV ? constants.SO_RCVBUF : constants.SO_SNDBUF;
+    if (name === undefined || this.so.fd < 0) return 0;
+    const v = getint(this.so.fd, SOL_SOCKET, name);
+    return v < 0 ? 0 : v;
+  }
+
+  /** Low-water mark: SO_RCVLOWAT / SO_SNDLOWAT as the kernel reports it. */
+  get sb_lowat(): number {
+    const name = this.which === SO_RCV ? constants.SO_RCVLOWAT : constants.SO_SNDLOWAT;
+    if (name === undefined || this.so.fd < 0) return 0;
+    const v = getint(this.so.fd, SOL_SOCKET, name);
+    return v < 0 ? 0 : v;
+  }
+
+  /**
+   * Bytes queued: FIONREAD for the receive buffer (on Linux UDP: the next
+   * datagram's size), SIOCOUTQ/FIONWRITE for the send buffer.
+   */
+  get sb_cc(): number {
+    if (this.so.fd < 0) return 0;
+    const v = this.which === SO_RCV ? native.fionread(this.so.fd) : native.outq(this.so.fd);
+    return v < 0 ? 0 : v;
+  }
+
+  /** Number of operations sleeping on this buffer. */
+  get sleepers(): number {
+    return this._sleepers.length;
+  }
+}
+
+const registry = new FinalizationRegistry<{ fd: number }>((box) => {
+  if (box.fd >= 0) {
+    const fd = box.fd;
+    box.fd = -1;
+    native.close(fd);
+    process.emitWarning(`a Socket (fd ${fd}) was garbage-collected without soclose(); ksock closed it`, 'KsockWarning');
+  }
+});
+
+/**
+ * The socket object (struct socket). Create it with `socreate` (kernel face)
+ * or `Socket.create` (idiomatic face); both share this object.
+ */
+export class Socket {
+  /** SOCK_STREAM, SOCK_DGRAM … (creation flags stripped). */
+  readonly so_type: number;
+  /** The protocol number given at creation (or reported by the kernel). */
+  readonly so_proto: number;
+  /** The address family (domain). */
+  readonly so_dom: number;
+  /** The OS descriptor, for interop; -1 once closed (the number is forgotten before close(2)). */
+  fd: number;
+  /** SS_* bits (ksock's values, see constants). */
+  so_state = 0;
+  /** Pending asynchronous error (connect failure, ICMP error …); cleared when reported. */
+  so_error = 0;
+  /** Boolean options in the 4.4BSD bit encoding (SO_OPTIONS). */
+  so_options = 0;
+  /** SO_LINGER time in seconds. */
+  so_linger = 0;
+  /** Sleep channel woken on every state change: connect done or failed, shutdown, close. */
+  readonly so_timeo = new Channel('so_timeo');
+  readonly so_rcv: Sockbuf;
+  readonly so_snd: Sockbuf;
+  /** Credentials of the creating process (information only). */
+  readonly so_cred: Cred;
+
+  /** @internal */ _poller: NativePoller | null = null;
+  /** @internal */ _mask = 0;
+  /** @internal a nonblocking connect is in progress */ _connecting = false;
+  /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
+  /** @internal */ readonly _box: { fd: number };
+  private readonly onPoll: (status: number, events: number) => void;
+
+  /** @internal use socreate / Socket.create / Socket.fromFd. */
+  constructor(dom: number, type: number, proto: number, fd: number, state = 0) {
+    this.so_dom = dom;
+    this.so_type = type;
+    this.so_proto = proto;
+    this.fd = fd;
+    this.so_state = state;
+    this.so_rcv = new Sockbuf(this, SO_RCV);
+    this.so_snd = new Sockbuf(this, SO_SND);
+    this.so_cred = currentCred();
+    this._box = { fd };
+    this.onPoll = (status, events) => this._onPoll(status, events);
+    registry.register(this, this._box, this);
+  }
+
+  /** True while the descriptor is open. */
+  get closed(): boolean {
+    return (this.so_state & SS_NOFDREF) !== 0;
+  }
+
+  // ---------------------------------------------------------------- sleeping
+
+  /**
+   * @internal Runs `attempt` now and, while it returns AGAIN, sleeps on `sb`
+   * (FIFO behind earlier sleepers). `timeo` ms (0 = none) bounds the sleep;
+   * on expiry the result is `timedOut()`.
+   */
+  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, timeo: number): Promise<number> {
+    if (this.so_state & SS_NOFDREF) return Promise.resolve(EBADF);
+    if (sb._sleepers.length === 0) {
+      const r = attempt();
+      if (r !== AGAIN) return Promise.resolve(r);
+    }
+    return new Promise<number>((resolve) => {
+      const s: Sleeper = { attempt, timedOut, resolve, timer: undefined };
+      if (timeo > 0) {
+        s.timer = setTimeout(() => {
+          const i = sb._sleepers.indexOf(s);
+          if (i >= 0) sb._sleepers.splice(i, 1);
+          this._rearm();
+          resolve(s.timedOut());
+        }, timeo);
+      }
+      sb._sleepers.push(s);
+      this._rearm();
+    });
+  }
+
+  /** @internal retries the sleepers of `sb` in FIFO order until one would block. */
+  _drain(sb: Sockbuf): void {
+    const q = sb._sleepers;
+    for (let budget = 64; q.length > 0 && budget > 0; budget--) {
+      const s = q[0]!;
+      const r = s.attempt();
+      if (r === AGAIN) break;
+      q.shift();
+      if (s.timer) clearTimeout(s.timer);
+      s.resolve(r);
+    }
+  }
+
+  /** @internal wakes every sleeper of both buffers with `errno`. */
+  _abortSleepers(errno: number, which = SO_RCV | SO_SND): void {
+    for (const sb of [which & SO_RCV ? this.so_rcv : null, which & SO_SND ? this.so_snd : null]) {
+      if (sb === null) continue;
+      const all = sb._sleepers.splice(0);
+      for (const s of all) {
+        if (s.timer) clearTimeout(s.timer);
+        s.resolve(errno);
+      }
+    }
+  }
+
+  /** @internal arms the watcher for exactly what is waited for now. */
+  _rearm(): void {
+    let mask = 0;
+    if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null) mask |= READABLE;
+    if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting) mask |= WRITABLE;
+    if (mask === this._mask || this.fd < 0) return;
+    this._mask = mask;
+    if (mask === 0) {
+      this._poller?.stop();
+      return;
+    }
+    if (this._poller === null) this._poller = new native.Poller(this.fd, this.onPoll);
+    const r = this._poller.start(mask);
+    if (r < 0) {
+      // libuv could not watch this descriptor: nothing would ever wake the
+      // sleepers, so they return the error now.
+      this._mask = 0;
+      this._abortSleepers(-r);
+    }
+  }
+
+  /** @internal forgets the watcher (the descriptor number is about to change or close). */
+  _dropPoller(): void {
+    if (this._poller !== null) {
+      this._poller.close();
+      this._poller = null;
+    }
+    this._mask = 0;
+  }
+
+  private _onPoll(status: number, events: number): void {
+    if (status < 0) events = READABLE | WRITABLE; // an error: let everyone retry and see it
+    if (this._connecting && events !== 0) soconnected_check(this);
+    if (events & READABLE) {
+      this._drain(this.so_rcv);
+      this._upcall(this.so_rcv);
+    }
+    if (events & WRITABLE && !(this.so_state & SS_NOFDREF)) {
+      this._drain(this.so_snd);
+      this._upcall(this.so_snd);
+    }
+    this._rearm();
+  }
+
+  /** @internal calls the buffer's upcall; a throwing upcall is reported asynchronously. */
+  _upcall(sb: Sockbuf): void {
+    const fn = sb.sb_upcall;
+    if (fn === null) return;
+    try {
+      fn(this, sb.sb_upcallarg, M_NOWAIT);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  /** @internal fires both upcalls on the next tick (a state change), never inside the caller's so* call. */
+  _stateChanged(): void {
+    wakeup(this.so_timeo);
+    if (this.so_rcv.sb_upcall === null && this.so_snd.sb_upcall === null) return;
+    const rcv = this.so_rcv.sb_upcall, rarg = this.so_rcv.sb_upcallarg;
+    const snd = this.so_snd.sb_upcall, sarg = this.so_snd.sb_upcallarg;
+    process.nextTick(() => {
+      for (const [fn, arg] of [[rcv, rarg], [snd, sarg]] as const) {
+        if (fn === null) continue;
+        try {
+          fn(this, arg, M_NOWAIT);
+        } catch (err) {
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ close
+
+  /**
+   * @internal Idempotent, ordered close: forget the number, stop and close the
+   * watcher, close(2), then wake every sleeper with EBADF. Returns 0 or errno.
+   */
+  _close(): number {
+    if (this.so_state & SS_NOFDREF) return 0;
+    const fd = this.fd;
+    this.fd = -1;
+    this._box.fd = -1;
+    registry.unregister(this);
+    this.so_state |= SS_NOFDREF;
+    this._connecting = false;
+    this._dropPoller();
+    const r = fd >= 0 ? native.close(fd) : 0;
+    this._abortSleepers(EBADF);
+    this._stateChanged();
+    return r < 0 ? -r : 0;
+  }
+
+  // ---------------------------------------------------------------- display
+
+  /** The SS_* bits by name. */
+  stateNames(): string[] {
+    const out: string[] = [];
+    for (const [bit, name] of SS_NAMES) if (this.so_state & bit) out.push(name);
+    return out;
+  }
+
+  /** @internal */
+  _local(): SockaddrOut | null {
+    if (this.fd < 0) return null;
+    const a = native.getsockname(this.fd);
+    return typeof a === 'number' ? null : a;
+  }
+
+  /** @internal */
+  _remote(): SockaddrOut | null {
+    if (this.fd < 0) return null;
+    const a = native.getpeername(this.fd);
+    return typeof a === 'number' ? null : a;
+  }
+
+  [inspect.custom](): string {
+    const fmt = (a: SockaddrOut | null): string | null => {
+      if (a === null) return null;
+      if (a.address !== undefined) return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+      if (a.path !== undefined) return a.path === '' ? '(unnamed)' : a.path.startsWith('\0') ? `@${a.path.slice(1)}` : a.path;
+      return familyName(a.family);
+    };
+    const parts = [familyName(this.so_dom), sockTypeName(this.so_type), `fd=${this.fd}`];
+    parts.push(this.so_state === 0 ? 'state=0' : this.stateNames().join('|'));
+    const l = fmt(this._local()), r = fmt(this._remote());
+    if (l) parts.push(`local=${l}`);
+    if (r) parts.push(`remote=${r}`);
+    if (this.so_error) parts.push(`so_error=${errnoName(this.so_error)}`);
+    return `Socket<${parts.join(' ')}>`;
+  }
+}
+
+// ------------------------------------------------------------ state changes
+// Named after the kernel functions that make the same transitions.
+
+/** A connect has begun. @see soisconnecting(9) */
+export function soisconnecting(so: Socket): void {
+  so.so_state = (so.so_state & ~(SS_ISCONNECTED | SS_ISDISCONNECTING | SS_ISDISCONNECTED)) | SS_ISCONNECTING;
+  so._connecting = true;
+  so._rearm();
+}
+
+/** The socket is connected. @see soisconnected(9) */
+export function soisconnected(so: Socket): void {
+  so.so_state = (so.so_state & ~(SS_ISCONNECTING | SS_ISDISCONNECTING | SS_ISDISCONNECTED)) | SS_ISCONNECTED | SS_ISBOUND;
+  so._connecting = false;
+  so._rearm();
+  so._stateChanged();
+}
+
+/** The connection is gone (or never came): both directions are shut. @see soisdisconnected(9) */
+export function soisdisconnected(so: Socket): void {
+  so.so_state = (so.so_state & ~(SS_ISCONNECTING | SS_ISCONNECTED | SS_ISDISCONNECTING)) |
+    SS_ISDISCONNECTED | SS_CANTRCVMORE | SS_CANTSENDMORE;
+  so._connecting = false;
+  so._rearm();
+  so._stateChanged();
+}
+
+/** No more data will be sent. @see socantsendmore(9) */
+export function socantsendmore(so: Socket): void {
+  so.so_state |= SS_CANTSENDMORE;
+  so._stateChanged();
+}
+
+/** No more data will be received. @see socantrcvmore(9) */
+export function socantrcvmore(so: Socket): void {
+  if (so.so_state & SS_CANTRCVMORE) return;
+  so.so_state |= SS_CANTRCVMORE;
+  so._stateChanged();
+}
+
+/** @internal a watched connect became ready: read SO_ERROR and settle the state. */
+function soconnected_check(so: Socket): void {
+  const name = constants.SO_ERROR!;
+  const e = getint(so.fd, SOL_SOCKET, name);
+  const err = e < 0 ? -e : e;
+  if (err === 0) {
+    soisconnected(so);
+  } else {
+    so.so_error = err;
+    soisdisconnected(so);
+  }
+}
+
+/** @internal reads and clears the kernel's pending error (SO_ERROR). */
+export function takeHostError(so: Socket): number {
+  if (so.fd < 0) return 0;
+  const e = getint(so.fd, SOL_SOCKET, constants.SO_ERROR!);
+  return e < 0 ? 0 : e;
+}
+
+/** @internal the result of a syscall that failed: mirror what it says about the state. */
+export function ioFailed(so: Socket, errno: number): number {
+  if (errno === constants.EPIPE) socantsendmore(so);
+  else if (errno === constants.ECONNRESET || errno === constants.ETIMEDOUT) {
+    if (so.so_type === SOCK_STREAM || so.so_type === constants.SOCK_SEQPACKET) soisdisconnected(so);
+  }
+  return errno;
+}
+
+export { NEG_EAGAIN, getint };

@@ -1,0 +1,33 @@
+// ksock: real OS sockets for Node.js.
+//
+//   import { socreate, soreceive, … } from 'ksock'     the kernel face (socket(9), sockopt(9))
+//   import { SocketError, constants, features } …       errors, platform constants, capabilities
+export * from './kern/index';
+export * from './constants';
+export { SocketError, errnoName, strerror, check } from './errors';
+export { features, type Features } from './features';
+export type {
+  Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder,
+} from './native';
+import { native, type Sockaddr, type SockaddrOut } from './native';
+
+/** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
+export function sockaddr(addr: Sockaddr): Buffer {
+  return native.sockaddr(addr);
+}
+
+/** Decodes a raw sockaddr Buffer. */
+export function decodeSockaddr(buf: Buffer, len?: number): SockaddrOut {
+  if (!Buffer.isBuffer(buf)) throw new TypeError('decodeSockaddr: buf must be a Buffer');
+  return native.decodeSockaddr(buf, len);
+}
+
+/** Space for a control item of `len` data bytes: the platform's CMSG_SPACE. */
+export function CMSG_SPACE(len: number): number {
+  return native.CMSG_SPACE(len);
+}
+
+/** cmsg_len of a control item of `len` data bytes: the platform's CMSG_LEN. */
+export function CMSG_LEN(len: number): number {
+  return native.CMSG_LEN(len);
+}
