@@ -298,5 +298,10 @@ export function sogetopt(so: Socket, sopt: Sockopt): number {
   const r = native.getsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, sopt.sopt_data.subarray(0, sopt.sopt_size));
   if (r < 0) return -r;
   sopt.sopt_retsize = r;
+  if (r >= sopt.sopt_size) {
+    // Linux reports the truncated length; ask once more to learn the full one.
+    const full = native.getsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, Buffer.alloc(1024));
+    if (full > r) sopt.sopt_retsize = full;
+  }
   return 0;
 }
