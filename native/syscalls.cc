@@ -287,33 +287,102 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   return R(env, nfd);
 }
 
+// The two hot paths, sendmsg and recvmsg, are written on raw N-API: one call
+// per argument, a stack argv (node-addon-api allocates one past 6 arguments),
+// and no allocation unless an address or control data is asked for.
+
+namespace hot {
+
+napi_value Int(napi_env env, long v) {
+  napi_value r;
+  if (v >= INT32_MIN && v <= INT32_MAX) napi_create_int32(env, static_cast<int32_t>(v), &r);
+  else napi_create_double(env, static_cast<double>(v), &r);
+  return r;
+}
+
+bool Fail(napi_env env, const char* msg) {
+  napi_throw_type_error(env, nullptr, msg);
+  return false;
+}
+
+bool GetInt(napi_env env, napi_value v, int32_t* out, const char* msg) {
+  return napi_get_value_int32(env, v, out) == napi_ok || Fail(env, msg);
+}
+
+bool GetSize(napi_env env, napi_value v, size_t* out, const char* msg) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= static_cast<double>(SSIZE_MAX)))
+    return Fail(env, msg);
+  *out = static_cast<size_t>(d);
+  return true;
+}
+
+bool IsObject(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_object;
+}
+
+bool IsNullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) != napi_ok || t == napi_undefined || t == napi_null;
+}
+
+// The data argument: one Buffer (fast) or an array of Buffers.
+int Iov(napi_env env, napi_value v, size_t off, size_t len, std::vector<iovec>* heap, iovec* stack,
+        iovec** out) {
+  void* data;
+  size_t blen;
+  if (napi_get_buffer_info(env, v, &data, &blen) == napi_ok) {
+    if (off > blen) off = blen;
+    if (len > blen - off) len = blen - off;
+    stack[0].iov_base = static_cast<char*>(data) + off;
+    stack[0].iov_len = len;
+    *out = stack;
+    return 1;
+  }
+  return CollectIov(Napi::Env(env), Napi::Value(env, v), off, len, heap, stack, out);
+}
+
+}  // namespace hot
+
 // sendmsg(fd, data, offset, length, flags, address?, control?) -> bytes | -errno
-Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd, flags;
+napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  int32_t fd, flags;
   size_t off, len;
-  if (!ArgFd(env, info[0], &fd) || !ArgSize(env, info[2], "offset", &off) ||
-      !ArgSize(env, info[3], "length", &len) || !ArgInt(env, info[4], "flags", &flags))
-    return env.Undefined();
+  if (argc < 5 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
+      !hot::GetSize(env, argv[2], &off, "offset must be a non-negative number") ||
+      !hot::GetSize(env, argv[3], &len, "length must be a non-negative number") ||
+      !hot::GetInt(env, argv[4], &flags, "flags must be a number"))
+    return nullptr;
   iovec stack[kMaxIov];
   std::vector<iovec> heap;
   iovec* iov;
-  int iovcnt = CollectIov(env, info[1], off, len, &heap, stack, &iov);
-  if (iovcnt < 0) return env.Undefined();
+  int iovcnt = hot::Iov(env, argv[1], off, len, &heap, stack, &iov);
+  if (iovcnt < 0) return nullptr;
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = iovcnt;
   sockaddr_storage ss;
-  if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
-    int alen = EncodeSockaddr(env, info[5], &ss);
-    if (alen < 0) return env.Undefined();
+  if (argc > 5 && !hot::IsNullish(env, argv[5])) {
+    void* data;
+    size_t alen;
+    if (napi_get_buffer_info(env, argv[5], &data, &alen) == napi_ok && alen <= sizeof(ss)) {
+      memcpy(&ss, data, alen);  // a pre-encoded sockaddr: the hot path for unconnected senders
+    } else {
+      int n = EncodeSockaddr(Napi::Env(env), Napi::Value(env, argv[5]), &ss);
+      if (n < 0) return nullptr;
+      alen = static_cast<size_t>(n);
+    }
     msg.msg_name = &ss;
     msg.msg_namelen = static_cast<socklen_t>(alen);
   }
   ControlBuffer cb;
-  if (info.Length() > 6) {
-    long clen = EncodeControl(env, info[6], &cb);
-    if (clen < 0) return env.Undefined();
+  if (argc > 6 && !hot::IsNullish(env, argv[6])) {
+    long clen = EncodeControl(Napi::Env(env), Napi::Value(env, argv[6]), &cb);
+    if (clen < 0) return nullptr;
     if (clen > 0) {
       msg.msg_control = cb.data;
       msg.msg_controllen = static_cast<size_t>(clen);
@@ -322,7 +391,7 @@ Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
   ssize_t n;
   do n = sendmsg(fd, &msg, flags | kSendFlags);
   while (n < 0 && errno == EINTR);
-  return R(env, n < 0 ? Err() : static_cast<long>(n));
+  return hot::Int(env, n < 0 ? Err() : static_cast<long>(n));
 }
 
 // recvmsg(fd, data, offset, length, flags, paddr?, controlp?, controlSize)
@@ -330,25 +399,31 @@ Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
 // msg_flags, msg_namelen and msg_controllen go to state[0..2]. When paddr /
 // controlp holder objects are given, their .value is set to the decoded
 // source address / the array of control items.
-Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd, flags;
+napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  int32_t fd, flags;
   size_t off, len, csize = 0;
-  if (!ArgFd(env, info[0], &fd) || !ArgSize(env, info[2], "offset", &off) ||
-      !ArgSize(env, info[3], "length", &len) || !ArgInt(env, info[4], "flags", &flags))
-    return env.Undefined();
-  bool want_addr = info.Length() > 5 && info[5].IsObject();
-  bool want_control = info.Length() > 6 && info[6].IsObject();
-  if (want_control && !ArgSize(env, info[7], "controlSize", &csize)) return env.Undefined();
-  if (csize > (1 << 20)) {
-    ThrowRange(env, "controlSize is too large");
-    return env.Undefined();
+  if (argc < 5 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
+      !hot::GetSize(env, argv[2], &off, "offset must be a non-negative number") ||
+      !hot::GetSize(env, argv[3], &len, "length must be a non-negative number") ||
+      !hot::GetInt(env, argv[4], &flags, "flags must be a number"))
+    return nullptr;
+  bool want_addr = argc > 5 && hot::IsObject(env, argv[5]);
+  bool want_control = argc > 6 && hot::IsObject(env, argv[6]);
+  if (want_control) {
+    if (argc < 8 || !hot::GetSize(env, argv[7], &csize, "controlSize must be a number")) return nullptr;
+    if (csize > (1 << 20)) {
+      napi_throw_range_error(env, nullptr, "controlSize is too large");
+      return nullptr;
+    }
   }
   iovec stack[kMaxIov];
   std::vector<iovec> heap;
   iovec* iov;
-  int iovcnt = CollectIov(env, info[1], off, len, &heap, stack, &iov);
-  if (iovcnt < 0) return env.Undefined();
+  int iovcnt = hot::Iov(env, argv[1], off, len, &heap, stack, &iov);
+  if (iovcnt < 0) return nullptr;
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = iovcnt;
@@ -360,33 +435,34 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   }
   ControlBuffer cb;
   if (want_control && csize > 0) {
-    if (!cb.Reserve(csize)) return R(env, -ENOMEM);
+    if (!cb.Reserve(csize)) return hot::Int(env, -ENOMEM);
     msg.msg_control = cb.data;
     msg.msg_controllen = csize;
   }
   ssize_t n;
   do n = recvmsg(fd, &msg, flags | kRecvFlags);
   while (n < 0 && errno == EINTR);
-  if (n < 0) return R(env, Err());
+  if (n < 0) return hot::Int(env, Err());
   if (msg.msg_control == nullptr) msg.msg_controllen = 0;
-  int32_t* state = GetInstance(env)->state;
+  Napi::Env e(env);
+  int32_t* state = GetInstance(e)->state;
   state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;  // Linux echoes MSG_CMSG_CLOEXEC
   state[kAddrLen] = want_addr ? static_cast<int32_t>(msg.msg_namelen) : 0;
   state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
   if (want_control) {
-    Napi::Value items = DecodeControl(env, &msg);  // closes the fds itself on failure
-    if (items.IsEmpty()) return env.Undefined();
-    info[6].As<Napi::Object>().Set("value", items);
-    if (env.IsExceptionPending()) {
+    Napi::Value items = DecodeControl(e, &msg);  // closes the fds itself on failure
+    if (items.IsEmpty()) return nullptr;
+    Napi::Value(env, argv[6]).As<Napi::Object>().Set("value", items);
+    if (e.IsExceptionPending()) {
       DisposeRights(&msg);
-      return env.Undefined();
+      return nullptr;
     }
   }
   if (want_addr) {
-    info[5].As<Napi::Object>().Set("value", DecodeSockaddr(env, &ss, msg.msg_namelen));
-    if (env.IsExceptionPending()) return env.Undefined();
+    Napi::Value(env, argv[5]).As<Napi::Object>().Set("value", DecodeSockaddr(e, &ss, msg.msg_namelen));
+    if (e.IsExceptionPending()) return nullptr;
   }
-  return R(env, static_cast<long>(n));
+  return hot::Int(env, static_cast<long>(n));
 }
 
 // getsockopt(fd, level, name, buffer) -> returned optlen | -errno.
@@ -594,13 +670,18 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
   static const Entry entries[] = {
       {"socket", Socket},           {"socketpair", Socketpair},   {"bind", Bind},
       {"connect", Connect},         {"listen", Listen},           {"accept", Accept},
-      {"sendmsg", Sendmsg},         {"recvmsg", Recvmsg},         {"getsockopt", Getsockopt},
+      {"getsockopt", Getsockopt},
       {"setsockopt", Setsockopt},   {"shutdown", Shutdown},       {"close", Close},
       {"getsockname", Getsockname}, {"getpeername", Getpeername}, {"fionread", Fionread},
       {"outq", Outq},               {"adopt", Adopt},             {"dup2cloexec", Dup2},
       {"fdflags", Fdflags},         {"trackedFds", TrackedFds},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  napi_value fn;
+  napi_create_function(env, "sendmsg", NAPI_AUTO_LENGTH, Sendmsg, nullptr, &fn);
+  exports.Set("sendmsg", fn);
+  napi_create_function(env, "recvmsg", NAPI_AUTO_LENGTH, Recvmsg, nullptr, &fn);
+  exports.Set("recvmsg", fn);
 }
 
 }  // namespace ksock

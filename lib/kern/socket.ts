@@ -273,6 +273,15 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   if (e !== 0) return wait ? Promise.resolve(e) : e;
   const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
   const sysflags = flags & ~POLICY_FLAGS;
+  if (!wait && !isStream(so)) {
+    // The hot path for datagrams: one attempt, no closure, no Error.
+    const n = native.sendmsg(so.fd, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
+    if (n >= 0) {
+      u._advance(n);
+      return 0;
+    }
+    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
+  }
   let ctl: Cmsg[] | null = control ?? null;
   let sent = 0;
   const attempt = (): number => {
@@ -345,6 +354,23 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
   }
   if (e !== 0) return wait ? Promise.resolve(e) : e;
 
+  const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
+  if (!wait && mp0 == null && !waitall && !so._shutRd) {
+    // The hot path: one attempt, no closure, no allocation, no Error.
+    const fd = so.fd;
+    if (fd < 0) return EBADF;
+    const u = uio!;
+    const len = u._len();
+    const n = native.recvmsg(fd, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
+    if (n >= 0) {
+      u._advance(n);
+      if (flagsp) flagsp.value = state[0]!;
+      if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
+      return 0;
+    }
+    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
+  }
+
   // Where the data goes: the caller's uio, or a fresh Buffer for mp0.
   let u: Uio;
   if (mp0) {
@@ -353,7 +379,6 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
   } else {
     u = uio!;
   }
-  const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
   const sysflags = flags & ~(POLICY_FLAGS | MSG_WAITALL);
   let first = true;
   let outflags = 0;
