@@ -1,0 +1,92 @@
+// npm run bench: UDP, 64-byte datagrams on loopback, side by side with a C
+// reference compiled here and Node's own dgram, in one run. Prints msgs/s and
+// ratios to C (medians over interleaved passes) and writes bench/out/results.json.
+//   (a) drain a prefilled receive queue in one process
+//   (b) a sender and a receiver in two processes
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, 'out');
+mkdirSync(out, { recursive: true });
+const PASSES = Number(process.env.BENCH_PASSES ?? 5);
+const ROUNDS = 20, MAX = 20000, SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+
+const cbin = join(out, 'udp');
+let haveC = true;
+try {
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', cbin, join(here, 'c', 'udp.c')], { stdio: 'inherit' });
+} catch {
+  haveC = false;
+  console.log('no C compiler: the C reference is left out, ratios are not computed');
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    p.stdout.on('data', (d) => (s += d));
+    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')} timed out`)); }, 60_000);
+    p.on('close', (code) => { clearTimeout(t); code === 0 ? resolve(s.trim()) : reject(new Error(`${cmd} exited ${code}`)); });
+  });
+}
+
+const node = (file, ...args) => run(process.execPath, [join(here, file), ...args]);
+
+async function pair(recvCmd, sendCmd) {
+  const portfile = join(tmpdir(), `ksock-bench-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const receiver = run(recvCmd[0], [...recvCmd.slice(1), portfile, String(SECONDS)]);
+  for (let i = 0; i < 500 && !existsSync(portfile); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 20));
+  const port = readFileSync(portfile, 'utf8').trim();
+  rmSync(portfile, { force: true });
+  const sender = run(sendCmd[0], [...sendCmd.slice(1), port, String(SECONDS + 0.5)]);
+  const [r] = await Promise.all([receiver, sender]);
+  return Number(r.split(/\s+/)[0]);
+}
+
+const contenders = {
+  drain: {
+    'C recv(MSG_DONTWAIT)': haveC ? () => run(cbin, ['drain', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
+    'ksock soreceive + MSG_DONTWAIT': () => node('ksock.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
+    'node:dgram': () => node('dgram.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
+  },
+  pair: {
+    'C send → C recv': haveC ? () => pair([cbin, 'recv'], [cbin, 'send']) : null,
+    'ksock sosend → ksock upcall + soreceive': () => pair([process.execPath, join(here, 'ksock.js'), 'recv'], [process.execPath, join(here, 'ksock.js'), 'send']),
+    'node:dgram → node:dgram': () => pair([process.execPath, join(here, 'dgram.js'), 'recv'], [process.execPath, join(here, 'dgram.js'), 'send']),
+  },
+};
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const results = {};
+for (const [bench, set] of Object.entries(contenders)) {
+  const samples = {};
+  for (let p = 0; p < PASSES; p++) {
+    for (const [name, fn] of Object.entries(set)) {
+      if (!fn) continue;
+      (samples[name] ??= []).push(await fn());
+    }
+  }
+  const ref = Object.keys(samples)[0];
+  const refMed = haveC ? median(samples[ref]) : null;
+  results[bench] = Object.fromEntries(Object.entries(samples).map(([n, xs]) => {
+    const m = median(xs);
+    return [n, { msgsPerSec: m, ratioToC: refMed ? +(m / refMed).toFixed(2) : null, samples: xs }];
+  }));
+}
+
+const title = { drain: '(a) drain a prefilled receive queue, one process', pair: '(b) sender and receiver in two processes' };
+console.log(`\nUDP, 64-byte datagrams on loopback — ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}, Node ${process.version}`);
+console.log(`medians of ${PASSES} interleaved passes\n`);
+console.log('| benchmark | contender | msgs/s | × C |');
+console.log('|---|---|---:|---:|');
+for (const [bench, rows] of Object.entries(results)) {
+  for (const [name, r] of Object.entries(rows)) {
+    console.log(`| ${title[bench]} | ${name} | ${r.msgsPerSec.toLocaleString('en-US')} | ${r.ratioToC ?? '—'} |`);
+  }
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, results }, null, 2));
