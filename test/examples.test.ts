@@ -19,3 +19,22 @@ describe('examples/', () => {
     expect(out).toMatch(/after soclose \(twice\)\s+Socket<AF_INET SOCK_STREAM fd=-1 SS_NOFDREF/);
   });
 });
+
+describe('dist/', () => {
+  it('is importable from ESM and from CommonJS, with the same exports', () => {
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e',
+      "import * as k from 'ksock'; import d from 'ksock'; console.log(JSON.stringify([typeof k.socreate, typeof d.soreceive, Object.keys(k).length]))"],
+      { encoding: 'utf8', cwd: root, timeout: 10_000 });
+    const cjs = spawnSync(process.execPath, ['-e',
+      "const k = require('ksock'); console.log(JSON.stringify([typeof k.socreate, typeof k.soreceive, Object.keys(k).length + 1]))"],
+      { encoding: 'utf8', cwd: root, timeout: 10_000 });
+    expect(esm.stderr).toBe('');
+    expect(cjs.stderr).toBe('');
+    const e = JSON.parse(esm.stdout), c = JSON.parse(cjs.stdout);
+    expect(e[0]).toBe('function');
+    expect(e[1]).toBe('function');
+    expect(c[0]).toBe('function');
+    // ESM has the named exports plus `default`.
+    expect(e[2]).toBe(c[2]);
+  });
+});
