@@ -3,6 +3,11 @@
 //   import { socreate, soreceive, … } from 'ksock'     the kernel face (socket(9), sockopt(9))
 //   import { SocketError, constants, features } …       errors, platform constants, capabilities
 export * from './kern/index';
+import './socket';
+export {
+  sockopts, optSpec, encodeOption, decodeOption, type OptSpec, type OptType, type OptValue, type Linger, type Timeval,
+  type IpMreq, type IpMreqSource, type Ipv6Mreq, type PeerCred, type TcpInfo,
+} from './options';
 export * from './constants';
 export { SocketError, errnoName, strerror, check } from './errors';
 export { features, type Features } from './features';

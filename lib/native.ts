@@ -48,6 +48,9 @@ export interface Native {
   readonly sizes: Readonly<Record<string, number>>;
   readonly pollEvents: { READABLE: number; WRITABLE: number; DISCONNECT: number; PRIORITIZED: number };
   sockaddr(addr: Sockaddr): Buffer;
+  encodeOpt(kind: string, value: object): Buffer;
+  decodeOpt(kind: string, buf: Buffer, len?: number): Record<string, unknown>;
+  readonly optKinds: Readonly<Record<string, boolean>>;
   CMSG_SPACE(len: number): number;
   CMSG_LEN(len: number): number;
   decodeSockaddr(buf: Buffer, len?: number): SockaddrOut;
@@ -65,6 +68,7 @@ export interface Native {
   setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
+  closeAsync(fd: number, callback: (result: number) => void): number;
   getsockname(fd: number): SockaddrOut | number;
   getpeername(fd: number): SockaddrOut | number;
   fionread(fd: number): number;

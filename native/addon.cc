@@ -61,6 +61,7 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitConstants(env, exports);
   InitSockaddr(env, exports);
   InitSyscalls(env, exports);
+  InitSockopt(env, exports);
   InitPoller(env, exports, inst);
   return exports;
 }

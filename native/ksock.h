@@ -57,6 +57,7 @@ Instance* GetInstance(const Napi::Env& env);
 void InitConstants(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
+void InitSockopt(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports, Instance* inst);
 
 // sockaddr codec (sockaddr.cc).

@@ -557,6 +557,40 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return R(env, 0);
 }
 
+// closeAsync(fd, callback): close(2) on the libuv threadpool, for a socket
+// whose SO_LINGER would make close block the thread (Linux blocks even when
+// O_NONBLOCK). The poll watcher is closed and the number forgotten at once;
+// callback(0 | -errno) runs on the event loop afterwards.
+class CloseWorker : public Napi::AsyncWorker {
+ public:
+  CloseWorker(Napi::Function cb, int fd) : Napi::AsyncWorker(cb, "ksock:close"), fd_(fd) {}
+  void Execute() override {
+    if (close(fd_) < 0 && errno != EINTR) result_ = -errno;
+  }
+  void OnOK() override { Callback().Call({Napi::Number::New(Env(), result_)}); }
+
+ private:
+  int fd_;
+  int result_ = 0;
+};
+
+Napi::Value CloseAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(env, info[0], &fd)) return env.Undefined();
+  if (!info[1].IsFunction()) {
+    ThrowType(env, "closeAsync: callback must be a function");
+    return env.Undefined();
+  }
+  if (fd < 0) return R(env, -EBADF);
+  Instance* inst = GetInstance(env);
+  ClosePollerOf(inst, fd);
+  ForgetFd(inst, fd);
+  auto* w = new CloseWorker(info[1].As<Napi::Function>(), fd);
+  w->Queue();
+  return R(env, 0);
+}
+
 Napi::Value NameOf(const Napi::CallbackInfo& info, bool peer) {
   Napi::Env env = info.Env();
   int fd;
@@ -672,6 +706,7 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"connect", Connect},         {"listen", Listen},           {"accept", Accept},
       {"getsockopt", Getsockopt},
       {"setsockopt", Setsockopt},   {"shutdown", Shutdown},       {"close", Close},
+      {"closeAsync", CloseAsync},
       {"getsockname", Getsockname}, {"getpeername", Getpeername}, {"fionread", Fionread},
       {"outq", Outq},               {"adopt", Adopt},             {"dup2cloexec", Dup2},
       {"fdflags", Fdflags},         {"trackedFds", TrackedFds},

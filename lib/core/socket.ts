@@ -11,7 +11,7 @@ import { native, type NativePoller, type SockaddrOut } from '../native';
 import {
   EBADF, EAGAIN, SOCK_STREAM, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
   SS_ISDISCONNECTED, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_ISBOUND, SS_NAMES, SO_RCV, SO_SND, M_NOWAIT,
-  SOL_SOCKET, constants, familyName, sockTypeName,
+  SOL_SOCKET, SO_OPTIONS, constants, familyName, sockTypeName,
 } from '../constants';
 import { Channel, wakeup } from './sleep';
 import { errnoName } from '../errors';
@@ -305,9 +305,10 @@ export class Socket {
 
   /**
    * @internal Idempotent, ordered close: forget the number, stop and close the
-   * watcher, close(2), then wake every sleeper with EBADF. Returns 0 or errno.
+   * watcher, close(2), then wake every sleeper with EBADF. Returns 0 or errno,
+   * or a Promise of it when SO_LINGER would make close(2) block.
    */
-  _close(): number {
+  _close(): number | Promise<number> {
     if (this.so_state & SS_NOFDREF) return 0;
     const fd = this.fd;
     this.fd = -1;
@@ -316,10 +317,20 @@ export class Socket {
     this.so_state |= SS_NOFDREF;
     this._connecting = false;
     this._dropPoller();
-    const r = fd >= 0 ? native.close(fd) : 0;
+    let result: number | Promise<number>;
+    if (fd >= 0 && (this.so_options & SO_OPTIONS.SO_LINGER) && this.so_linger > 0) {
+      // close(2) would block the thread for the linger time: the threadpool does it.
+      result = new Promise<number>((resolve) => {
+        const r = native.closeAsync(fd, (e) => resolve(e < 0 ? -e : 0));
+        if (r < 0) resolve(-r);
+      });
+    } else {
+      const r = fd >= 0 ? native.close(fd) : 0;
+      result = r < 0 ? -r : 0;
+    }
     this._abortSleepers(EBADF);
     this._stateChanged();
-    return r < 0 ? -r : 0;
+    return result;
   }
 
   // ---------------------------------------------------------------- display

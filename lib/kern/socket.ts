@@ -478,10 +478,12 @@ export function soshutdown(so: Socket, how: number): number {
  * Closes the socket: idempotent (a second call returns 0), sets SS_NOFDREF,
  * forgets the descriptor number before close(2) so that a closed Socket can
  * never touch a number the process has since reused, and wakes every
- * sleeper with EBADF.
+ * sleeper with EBADF. With SO_LINGER on and a linger time, the close lingers
+ * on the threadpool (never blocking the event loop) and the result is a
+ * Promise of the errno.
  * @see soclose(9)
  */
-export function soclose(so: Socket, ..._flags: unknown[]): number {
+export function soclose(so: Socket, ..._flags: unknown[]): number | Promise<number> {
   checkSocket(so, 'soclose');
   return so._close();
 }
