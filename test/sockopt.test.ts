@@ -138,4 +138,20 @@ describe('sosetopt / sogetopt', () => {
     expect(k.sogetopt(so, s)).toBe(k.constants.ENOPROTOOPT);
     k.soclose(so);
   });
+
+  it('sb_cc counts queued bytes (receive: FIONREAD; send: SIOCOUTQ) and sb_lowat follows SO_RCVLOWAT', async () => {
+    const a = mk(k.AF_UNIX, k.SOCK_STREAM), b = mk(k.AF_UNIX, k.SOCK_STREAM);
+    k.soconnect2(a, b);
+    expect(b.so_rcv.sb_cc).toBe(0);
+    expect(await k.sosend(a, null, null, Buffer.alloc(1000, 1), null, 0)).toBe(0);
+    expect(b.so_rcv.sb_cc).toBe(1000);
+    expect(a.so_snd.sb_cc).toBeGreaterThanOrEqual(0);
+    expect(setInt(b, k.SOL_SOCKET, k.constants.SO_RCVLOWAT!, 100)).toBe(0);
+    expect(b.so_rcv.sb_lowat).toBe(100);
+    expect(k.soreceive(b, null, new k.Uio(Buffer.alloc(400)), null, null, { value: k.MSG_DONTWAIT })).toBe(0);
+    expect(b.so_rcv.sb_cc).toBe(600);
+    k.soclose(a);
+    k.soclose(b);
+    expect(b.so_rcv.sb_cc).toBe(0);
+  });
 });
