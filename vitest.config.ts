@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // --expose-gc: tests check what happens when a received message is dropped.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/fd-guard.ts'],
     testTimeout: 20_000,

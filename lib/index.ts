@@ -14,6 +14,7 @@ export { features, type Features } from './features';
 export type {
   Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder,
 } from './native';
+export type { RightsCmsg } from './core/rights';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
@@ -35,4 +36,17 @@ export function CMSG_SPACE(len: number): number {
 /** cmsg_len of a control item of `len` data bytes: the platform's CMSG_LEN. */
 export function CMSG_LEN(len: number): number {
   return native.CMSG_LEN(len);
+}
+
+/** The index of a network interface by name (0 when there is none). @see if_nametoindex(3) */
+export function if_nametoindex(name: string): number {
+  if (typeof name !== 'string') throw new TypeError('if_nametoindex: name must be a string');
+  return native.if_nametoindex(name);
+}
+
+/** The name of a network interface by index, or null when there is none. @see if_indextoname(3) */
+export function if_indextoname(index: number): string | null {
+  if (!Number.isInteger(index)) throw new TypeError('if_indextoname: index must be an integer');
+  const r = native.if_indextoname(index);
+  return typeof r === 'string' ? r : null;
 }

@@ -16,7 +16,8 @@ export type Sockaddr = SockaddrIn | SockaddrIn6 | SockaddrUn | SockaddrLl | Sock
 export interface SockaddrOut {
   family: number;
   address?: string; port?: number; flowinfo?: number; scopeid?: number;
-  path?: string;
+  /** AF_UNIX: a string, or a Buffer when the name is not valid UTF-8. */
+  path?: string | Buffer;
   ifindex?: number; protocol?: number; hatype?: number; pkttype?: number; addr?: Buffer;
   pid?: number; groups?: number;
   data?: Buffer;
@@ -26,9 +27,12 @@ export interface SockaddrOut {
 export interface Cmsg {
   level: number;
   type: number;
+  /** The payload. On send, omit it to have a typed item encoded from its fields. */
   data?: Buffer;
   /** SCM_RIGHTS: the descriptors carried. */
   fds?: number[];
+  /** Decoded fields of known types (pid, uid, gid, addr, ifindex, ttl, hoplimit, tclass, sec, usec, nsec, segsize …). */
+  [field: string]: unknown;
 }
 
 export interface Holder<T> { value: T }
@@ -76,6 +80,8 @@ export interface Native {
   adopt(fd: number): number;
   dup2cloexec(oldfd: number, newfd: number): number;
   fdflags(fd: number): number;
+  if_nametoindex(name: string): number;
+  if_indextoname(index: number): string | number;
   trackedFds(): number;
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
 }

@@ -12,12 +12,24 @@
 // even when MSG_CTRUNC is set.
 #include "ksock.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include <ctime>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#if __has_include(<linux/errqueue.h>)
+#include <linux/errqueue.h>
+#endif
+#if __has_include(<net/if_dl.h>)
+#include <net/if_dl.h>
+#endif
 
 namespace ksock {
 
@@ -48,7 +60,140 @@ struct Item {
   int type;
   const uint8_t* data;
   size_t len;
+  std::vector<uint8_t> owned;  // a payload built from typed fields
 };
+
+bool Field(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double dflt, double* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined() || v.IsNull()) {
+    *out = dflt;
+    return true;
+  }
+  if (!v.IsNumber()) {
+    Napi::TypeError::New(env, std::string("control item ") + key + " must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<long long>(d))) {
+    Napi::RangeError::New(env, std::string("control item ") + key + " is out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+bool Inet(Napi::Env env, Napi::Object o, const char* key, int af, void* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined() || v.IsNull()) return true;  // zeroed: "any"
+  if (!v.IsString() || inet_pton(af, v.As<Napi::String>().Utf8Value().c_str(), out) != 1) {
+    Napi::TypeError::New(env, std::string("control item ") + key + (af == AF_INET ? " must be an IPv4 address" : " must be an IPv6 address"))
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+template <typename T>
+void Own(Item* it, const T& v) {
+  it->owned.assign(reinterpret_cast<const uint8_t*>(&v), reinterpret_cast<const uint8_t*>(&v) + sizeof(T));
+}
+
+// Builds the payload of a typed item (no `data`). Returns false with an
+// exception pending when the fields are wrong or the type is not known here.
+bool EncodeTyped(Napi::Env env, Napi::Object o, Item* it) {
+  double a, b, c;
+#ifdef SCM_CREDENTIALS
+  if (it->level == SOL_SOCKET && it->type == SCM_CREDENTIALS) {
+    ucred u{};
+    if (!Field(env, o, "pid", INT32_MIN, INT32_MAX, getpid(), &a) || !Field(env, o, "uid", 0, UINT32_MAX, getuid(), &b) ||
+        !Field(env, o, "gid", 0, UINT32_MAX, getgid(), &c))
+      return false;
+    u.pid = static_cast<pid_t>(a);
+    u.uid = static_cast<uid_t>(b);
+    u.gid = static_cast<gid_t>(c);
+    Own(it, u);
+    return true;
+  }
+#endif
+#if defined(SCM_CREDS) && defined(CMGROUP_MAX)
+  if (it->level == SOL_SOCKET && it->type == SCM_CREDS) {
+    cmsgcred cc{};  // "allocated by the peer process but filled in by the kernel"
+    Own(it, cc);
+    return true;
+  }
+#endif
+#ifdef IP_PKTINFO
+  if (it->level == IPPROTO_IP && it->type == IP_PKTINFO) {
+    in_pktinfo pi{};
+    if (!Field(env, o, "ifindex", 0, INT32_MAX, 0, &a) || !Inet(env, o, "addr", AF_INET, &pi.ipi_addr) ||
+        !Inet(env, o, "spec_dst", AF_INET, &pi.ipi_spec_dst))
+      return false;
+    pi.ipi_ifindex = static_cast<decltype(pi.ipi_ifindex)>(a);
+    Own(it, pi);
+    return true;
+  }
+#endif
+#ifdef IP_SENDSRCADDR
+  if (it->level == IPPROTO_IP && it->type == IP_SENDSRCADDR) {
+    in_addr ad{};
+    if (!Inet(env, o, "addr", AF_INET, &ad)) return false;
+    Own(it, ad);
+    return true;
+  }
+#endif
+  if (it->level == IPPROTO_IP && (it->type == IP_TTL || it->type == IP_TOS)) {
+    if (!Field(env, o, it->type == IP_TTL ? "ttl" : "tos", 0, 255, 0, &a)) return false;
+    int v = static_cast<int>(a);
+    Own(it, v);
+    return true;
+  }
+#ifdef IPV6_PKTINFO
+  if (it->level == IPPROTO_IPV6 && it->type == IPV6_PKTINFO) {
+    in6_pktinfo pi{};
+    if (!Field(env, o, "ifindex", 0, UINT32_MAX, 0, &a) || !Inet(env, o, "addr", AF_INET6, &pi.ipi6_addr)) return false;
+    pi.ipi6_ifindex = static_cast<decltype(pi.ipi6_ifindex)>(a);
+    Own(it, pi);
+    return true;
+  }
+#endif
+#ifdef IPV6_HOPLIMIT
+  if (it->level == IPPROTO_IPV6 && it->type == IPV6_HOPLIMIT) {
+    if (!Field(env, o, "hoplimit", -1, 255, -1, &a)) return false;
+    int v = static_cast<int>(a);
+    Own(it, v);
+    return true;
+  }
+#endif
+#ifdef IPV6_TCLASS
+  if (it->level == IPPROTO_IPV6 && it->type == IPV6_TCLASS) {
+    if (!Field(env, o, "tclass", -1, 255, -1, &a)) return false;
+    int v = static_cast<int>(a);
+    Own(it, v);
+    return true;
+  }
+#endif
+#ifdef UDP_SEGMENT
+  if (it->level == IPPROTO_UDP && it->type == UDP_SEGMENT) {
+    if (!Field(env, o, "segsize", 1, 65535, 0, &a)) return false;
+    uint16_t v = static_cast<uint16_t>(a);
+    Own(it, v);
+    return true;
+  }
+#endif
+#ifdef SO_MARK
+  if (it->level == SOL_SOCKET && it->type == SO_MARK) {
+    if (!Field(env, o, "mark", 0, UINT32_MAX, 0, &a)) return false;
+    uint32_t v = static_cast<uint32_t>(a);
+    Own(it, v);
+    return true;
+  }
+#endif
+  Napi::TypeError::New(env, "control item data must be a Buffer (no typed encoding for this level/type here)")
+      .ThrowAsJavaScriptException();
+  return false;
+}
 
 bool ReadInt(Napi::Env env, Napi::Object o, const char* key, int* out) {
   Napi::Value v = o.Get(key);
@@ -115,8 +260,9 @@ long EncodeControl(Napi::Env env, Napi::Value value, ControlBuffer* out) {
     Napi::Value d = o.Get("data");
     if (env.IsExceptionPending()) return -1;
     if (d.IsUndefined() || d.IsNull()) {
-      it.data = nullptr;
-      it.len = 0;
+      if (!EncodeTyped(env, o, &it)) return -1;
+      it.data = it.owned.data();
+      it.len = it.owned.size();
     } else if (d.IsBuffer()) {
       auto b = d.As<Napi::Buffer<uint8_t>>();
       it.data = b.Data();
@@ -125,7 +271,7 @@ long EncodeControl(Napi::Env env, Napi::Value value, ControlBuffer* out) {
       Napi::TypeError::New(env, "control item data must be a Buffer").ThrowAsJavaScriptException();
       return -1;
     }
-    items.push_back(it);
+    items.push_back(std::move(it));
   }
   const size_t kMax = 1 << 20;
   size_t total = 0;
@@ -164,7 +310,7 @@ long EncodeControl(Napi::Env env, Napi::Value value, ControlBuffer* out) {
     c->cmsg_level = it.level;
     c->cmsg_type = it.type;
     c->cmsg_len = CMSG_LEN(it.len);
-    if (it.len > 0) memcpy(CMSG_DATA(c), it.data, it.len);
+    if (it.len > 0) memcpy(CMSG_DATA(c), it.owned.empty() ? it.data : it.owned.data(), it.len);
     c = CMSG_NXTHDR(&m, c);
   }
   out->len = total;
@@ -209,7 +355,269 @@ void DisposeRights(const msghdr* msg) {
   });
 }
 
-Napi::Value DecodeControl(Napi::Env env, const msghdr* msg) {
+namespace {
+
+template <typename T>
+bool Read(const unsigned char* data, size_t dlen, T* out) {
+  if (dlen < sizeof(T)) return false;  // a truncated item stays raw
+  memcpy(out, data, sizeof(T));
+  return true;
+}
+
+// For variable-length structs: zero, then copy what is there.
+template <typename T>
+void ReadSome(const unsigned char* data, size_t dlen, T* out) {
+  memset(out, 0, sizeof(T));
+  memcpy(out, data, dlen < sizeof(T) ? dlen : sizeof(T));
+}
+
+Napi::Value Ip4(Napi::Env env, const in_addr& a) {
+  char t[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, t, sizeof(t));
+  return Napi::String::New(env, t);
+}
+
+Napi::Value Ip6(Napi::Env env, const in6_addr& a) {
+  char t[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &a, t, sizeof(t));
+  return Napi::String::New(env, t);
+}
+
+Napi::Value Timespec(Napi::Env env, double sec, double nsec) {
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("sec", Napi::Number::New(env, sec));
+  t.Set("nsec", Napi::Number::New(env, nsec));
+  return t;
+}
+
+Napi::Value SockaddrFrom(Napi::Env env, const unsigned char* data, size_t dlen) {
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  size_t n = dlen < sizeof(ss) ? dlen : sizeof(ss);
+  memcpy(&ss, data, n);
+  return DecodeSockaddr(env, &ss, static_cast<socklen_t>(n));
+}
+
+// Adds the decoded fields of known item types to `o`. Unknown or truncated
+// items keep only { level, type, data }.
+void DecodeTyped(Napi::Env env, Napi::Object o, int level, int type, const unsigned char* data, size_t dlen) {
+  auto num = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+  if (level == SOL_SOCKET) {
+#ifdef SCM_CREDENTIALS
+    ucred u;
+    if (type == SCM_CREDENTIALS && Read(data, dlen, &u)) {
+      num("pid", u.pid);
+      num("uid", u.uid);
+      num("gid", u.gid);
+      o.Set("mechanism", "SCM_CREDENTIALS");
+      return;
+    }
+#endif
+#if defined(SCM_CREDS) && defined(CMGROUP_MAX)
+    cmsgcred cc;
+    if (type == SCM_CREDS && Read(data, dlen, &cc)) {
+      num("pid", cc.cmcred_pid);
+      num("uid", cc.cmcred_uid);
+      num("euid", cc.cmcred_euid);
+      num("gid", cc.cmcred_gid);
+      int ng = cc.cmcred_ngroups < 0 ? 0 : cc.cmcred_ngroups > CMGROUP_MAX ? CMGROUP_MAX : cc.cmcred_ngroups;
+      Napi::Array g = Napi::Array::New(env, ng);
+      for (int i = 0; i < ng; i++) g.Set(static_cast<uint32_t>(i), Napi::Number::New(env, cc.cmcred_groups[i]));
+      o.Set("groups", g);
+      o.Set("mechanism", "SCM_CREDS");
+      return;
+    }
+#elif defined(SCM_CREDS) && defined(SOCKCREDSIZE)
+    sockcred sc;
+    if (type == SCM_CREDS && dlen >= SOCKCREDSIZE(0)) {
+      ReadSome(data, dlen, &sc);
+      num("pid", sc.sc_pid);
+      num("uid", sc.sc_uid);
+      num("euid", sc.sc_euid);
+      num("gid", sc.sc_gid);
+      num("egid", sc.sc_egid);
+      o.Set("mechanism", "SCM_CREDS");
+      return;
+    }
+#endif
+#ifdef SCM_TIMESTAMPNS
+    timespec ts;
+    if (type == SCM_TIMESTAMPNS && Read(data, dlen, &ts)) {
+      num("sec", static_cast<double>(ts.tv_sec));
+      num("nsec", static_cast<double>(ts.tv_nsec));
+      return;
+    }
+#endif
+#ifdef SCM_TIMESTAMPING
+    timespec tss[3];
+    if (type == SCM_TIMESTAMPING && Read(data, dlen, &tss)) {
+      Napi::Array a = Napi::Array::New(env, 3);
+      for (uint32_t i = 0; i < 3; i++)
+        a.Set(i, Timespec(env, static_cast<double>(tss[i].tv_sec), static_cast<double>(tss[i].tv_nsec)));
+      o.Set("timestamps", a);
+      return;
+    }
+#endif
+#ifdef SCM_TIMESTAMP
+    timeval tv;
+    if (type == SCM_TIMESTAMP && Read(data, dlen, &tv)) {
+      num("sec", static_cast<double>(tv.tv_sec));
+      num("usec", static_cast<double>(tv.tv_usec));
+      return;
+    }
+#endif
+#ifdef SO_RXQ_OVFL
+    uint32_t dropped;
+    if (type == SO_RXQ_OVFL && Read(data, dlen, &dropped)) {
+      num("dropped", dropped);
+      return;
+    }
+#endif
+#ifdef SO_MARK
+    uint32_t mark;
+    if (type == SO_MARK && Read(data, dlen, &mark)) {
+      num("mark", mark);
+      return;
+    }
+#endif
+    return;
+  }
+  if (level == IPPROTO_IP) {
+#ifdef IP_PKTINFO
+    in_pktinfo pi;
+    if (type == IP_PKTINFO && Read(data, dlen, &pi)) {
+      num("ifindex", pi.ipi_ifindex);
+      o.Set("spec_dst", Ip4(env, pi.ipi_spec_dst));
+      o.Set("addr", Ip4(env, pi.ipi_addr));
+      return;
+    }
+#endif
+#ifdef IP_RECVDSTADDR
+    in_addr da;
+    if (type == IP_RECVDSTADDR && Read(data, dlen, &da)) {
+      o.Set("addr", Ip4(env, da));
+      return;
+    }
+#endif
+#if defined(IP_RECVIF) && __has_include(<net/if_dl.h>)
+    if (type == IP_RECVIF && dlen >= offsetof(sockaddr_dl, sdl_data)) {
+      sockaddr_dl sdl;
+      ReadSome(data, dlen, &sdl);
+      num("ifindex", sdl.sdl_index);
+      return;
+    }
+#endif
+    if (type == IP_TTL || type == IP_TOS
+#ifdef IP_RECVTTL
+        || type == IP_RECVTTL
+#endif
+#ifdef IP_RECVTOS
+        || type == IP_RECVTOS
+#endif
+    ) {
+      // Linux: IP_TTL is an int, IP_TOS one byte; the BSDs send u_char for both.
+      int v = -1;
+      if (dlen >= sizeof(int)) memcpy(&v, data, sizeof(int));
+      else if (dlen >= 1) v = data[0];
+      if (v >= 0) {
+        bool ttl = type == IP_TTL;
+#ifdef IP_RECVTTL
+        ttl = ttl || type == IP_RECVTTL;
+#endif
+        num(ttl ? "ttl" : "tos", v);
+      }
+      return;
+    }
+#if defined(IP_RECVERR) && __has_include(<linux/errqueue.h>)
+    if (type == IP_RECVERR) goto extended_err;
+#endif
+#ifdef IP_ORIGDSTADDR
+    if (type == IP_ORIGDSTADDR) {
+      o.Set("address", SockaddrFrom(env, data, dlen));
+      return;
+    }
+#endif
+    return;
+  }
+  if (level == IPPROTO_IPV6) {
+#ifdef IPV6_PKTINFO
+    in6_pktinfo pi6;
+    if (type == IPV6_PKTINFO && Read(data, dlen, &pi6)) {
+      o.Set("addr", Ip6(env, pi6.ipi6_addr));
+      num("ifindex", pi6.ipi6_ifindex);
+      return;
+    }
+#endif
+    int v;
+#ifdef IPV6_HOPLIMIT
+    if (type == IPV6_HOPLIMIT && Read(data, dlen, &v)) {
+      num("hoplimit", v);
+      return;
+    }
+#endif
+#ifdef IPV6_TCLASS
+    if (type == IPV6_TCLASS && Read(data, dlen, &v)) {
+      num("tclass", v);
+      return;
+    }
+#endif
+#if defined(IPV6_RECVERR) && __has_include(<linux/errqueue.h>)
+    if (type == IPV6_RECVERR) goto extended_err;
+#endif
+#ifdef IPV6_ORIGDSTADDR
+    if (type == IPV6_ORIGDSTADDR) {
+      o.Set("address", SockaddrFrom(env, data, dlen));
+      return;
+    }
+#endif
+    return;
+  }
+  if (level == IPPROTO_UDP) {
+#ifdef UDP_GRO
+    int seg;
+    if (type == UDP_GRO && Read(data, dlen, &seg)) {
+      num("segsize", seg);
+      return;
+    }
+#endif
+#ifdef UDP_SEGMENT
+    uint16_t s16;
+    if (type == UDP_SEGMENT && Read(data, dlen, &s16)) {
+      num("segsize", s16);
+      return;
+    }
+#endif
+    return;
+  }
+  return;
+#if __has_include(<linux/errqueue.h>) && (defined(IP_RECVERR) || defined(IPV6_RECVERR))
+extended_err : {
+  sock_extended_err ee;
+  if (!Read(data, dlen, &ee)) return;
+  num("errno", ee.ee_errno);
+  num("origin", ee.ee_origin);
+  num("icmpType", ee.ee_type);
+  num("icmpCode", ee.ee_code);
+  num("info", ee.ee_info);
+  num("data", ee.ee_data);
+  // SO_EE_OFFENDER: the address that follows the struct, when it is there.
+  if (dlen > sizeof(ee)) {
+    Napi::Value off = SockaddrFrom(env, data + sizeof(ee), dlen - sizeof(ee));
+    Napi::Object oo = off.As<Napi::Object>();
+    if (oo.Get("family").As<Napi::Number>().Int32Value() != AF_UNSPEC) o.Set("offender", off);
+  }
+  return;
+}
+#endif
+}
+
+}  // namespace
+
+Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
+  // MSG_PEEK: Linux installs duplicate descriptors on every peek; close
+  // them and leave SCM_RIGHTS out (OpenBSD's rule), so that only the real
+  // receive hands descriptors over.
+  if (peek) DisposeRights(msg);
   // Make every received descriptor close-on-exec first, whatever happens next.
 #ifndef MSG_CMSG_CLOEXEC
   ForEachCmsg(msg, [](const cmsghdr* c, const unsigned char* data, size_t dlen) {
@@ -226,11 +634,14 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg) {
   bool failed = false;
   ForEachCmsg(msg, [&](const cmsghdr* c, const unsigned char* data, size_t dlen) {
     if (failed) return;
+    bool rights = c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS;
+    if (rights && peek) return;
     Napi::Object o = Napi::Object::New(env);
     o.Set("level", Napi::Number::New(env, c->cmsg_level));
     o.Set("type", Napi::Number::New(env, c->cmsg_type));
     o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    if (!rights) DecodeTyped(env, o, c->cmsg_level, c->cmsg_type, data, dlen);
+    if (rights) {
       Napi::Array fds = Napi::Array::New(env);
       uint32_t k = 0;
       for (size_t off = 0; off + sizeof(int) <= dlen; off += sizeof(int)) {
@@ -247,7 +658,7 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg) {
     arr.Set(i++, o);
   });
   if (failed || env.IsExceptionPending()) {
-    DisposeRights(msg);
+    if (!peek) DisposeRights(msg);
     return Napi::Value();
   }
   return arr;

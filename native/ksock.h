@@ -82,7 +82,7 @@ long EncodeControl(Napi::Env env, Napi::Value items, ControlBuffer* out);
 // Parses a received control buffer into an array of items. Received
 // descriptors are made close-on-exec. On failure every received descriptor
 // is closed and a JS exception is pending (the returned value is empty).
-Napi::Value DecodeControl(Napi::Env env, const msghdr* msg);
+Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek);
 // Closes every descriptor carried in SCM_RIGHTS items of `msg`.
 void DisposeRights(const msghdr* msg);
 

@@ -30,6 +30,42 @@ namespace {
 
 constexpr size_t kFamilyEnd = offsetof(sockaddr, sa_family) + sizeof(sa_family_t);
 
+// Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF).
+bool ValidUtf8(const unsigned char* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 bool GetUint(Napi::Env env, Napi::Object o, const char* key, uint32_t max, uint32_t* out,
              bool required) {
   Napi::Value v = o.Get(key);
@@ -287,8 +323,13 @@ Napi::Value DecodeSockaddr(Napi::Env env, const sockaddr_storage* ss, socklen_t 
       const void* nul = memchr(sun->sun_path, '\0', n);
       if (nul != nullptr) n = static_cast<size_t>(static_cast<const char*>(nul) - sun->sun_path);
     }
-    // Abstract names keep their leading NUL and their exact length.
-    o.Set("path", Napi::String::New(env, sun->sun_path, n));
+    // Abstract names keep their leading NUL and their exact length. Names
+    // that are not valid UTF-8 come back as a Buffer, so the exact bytes
+    // survive a round trip.
+    if (ValidUtf8(reinterpret_cast<const unsigned char*>(sun->sun_path), n))
+      o.Set("path", Napi::String::New(env, sun->sun_path, n));
+    else
+      o.Set("path", Napi::Buffer<char>::Copy(env, sun->sun_path, n));
     return o;
   }
 #if __has_include(<netpacket/packet.h>) && defined(AF_PACKET)

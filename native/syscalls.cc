@@ -7,6 +7,7 @@
 #include "ksock.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #if __has_include(<sys/sockio.h>)
@@ -450,11 +452,11 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   state[kAddrLen] = want_addr ? static_cast<int32_t>(msg.msg_namelen) : 0;
   state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
   if (want_control) {
-    Napi::Value items = DecodeControl(e, &msg);  // closes the fds itself on failure
+    Napi::Value items = DecodeControl(e, &msg, (flags & MSG_PEEK) != 0);  // closes the fds itself on failure
     if (items.IsEmpty()) return nullptr;
     Napi::Value(env, argv[6]).As<Napi::Object>().Set("value", items);
     if (e.IsExceptionPending()) {
-      DisposeRights(&msg);
+      if (!(flags & MSG_PEEK)) DisposeRights(&msg);
       return nullptr;
     }
   }
@@ -676,6 +678,32 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return R(env, newfd);
 }
 
+// if_nametoindex(name) -> index (0 when there is no such interface).
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    ThrowType(env, "if_nametoindex: name must be a string");
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.size() >= IF_NAMESIZE || name.find('\0') != std::string::npos) return R(env, 0);
+  return R(env, static_cast<long>(if_nametoindex(name.c_str())));
+}
+
+// if_indextoname(index) -> name, or -errno (ENXIO when there is none).
+Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, "if_indextoname: index must be a number");
+    return env.Undefined();
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 1 && d <= UINT32_MAX)) return R(env, -ENXIO);
+  char name[IF_NAMESIZE];
+  if (if_indextoname(static_cast<unsigned>(d), name) == nullptr) return R(env, Err());
+  return Napi::String::New(env, name);
+}
+
 // fdinfo(fd) -> [O_NONBLOCK set, FD_CLOEXEC set] as bits 1 and 2, or -errno.
 Napi::Value Fdflags(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -710,6 +738,7 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"getsockname", Getsockname}, {"getpeername", Getpeername}, {"fionread", Fionread},
       {"outq", Outq},               {"adopt", Adopt},             {"dup2cloexec", Dup2},
       {"fdflags", Fdflags},         {"trackedFds", TrackedFds},
+      {"if_nametoindex", IfNameToIndex}, {"if_indextoname", IfIndexToName},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   napi_value fn;

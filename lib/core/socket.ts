@@ -360,7 +360,10 @@ export class Socket {
     const fmt = (a: SockaddrOut | null): string | null => {
       if (a === null) return null;
       if (a.address !== undefined) return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-      if (a.path !== undefined) return a.path === '' ? '(unnamed)' : a.path.startsWith('\0') ? `@${a.path.slice(1)}` : a.path;
+      if (a.path !== undefined) {
+        const p = typeof a.path === 'string' ? a.path : a.path.toString('latin1');
+        return p === '' ? '(unnamed)' : p.startsWith('\0') ? `@${JSON.stringify(p.slice(1)).slice(1, -1)}` : p;
+      }
       return familyName(a.family);
     };
     const parts = [familyName(this.so_dom), sockTypeName(this.so_type), `fd=${this.fd}`];

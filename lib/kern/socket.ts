@@ -22,6 +22,7 @@ import {
   AGAIN, Socket, type Upcall, ioFailed, soisconnected, soisconnecting, socantrcvmore, socantsendmore,
 } from '../core/socket';
 import { Uio } from '../core/uio';
+import { ownRights } from '../core/rights';
 
 const state = native.state;
 const NEG_EAGAIN = -EAGAIN;
@@ -363,6 +364,7 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
     const len = u._len();
     const n = native.recvmsg(fd, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
     if (n >= 0) {
+      if (controlp && controlp.value) ownRights(controlp.value);
       u._advance(n);
       if (flagsp) flagsp.value = state[0]!;
       if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
@@ -403,6 +405,7 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
         first ? (paddr ?? null) : null,
         first ? (controlp ?? null) : null, space);
       if (n >= 0) {
+        if (first && controlp && controlp.value) ownRights(controlp.value);
         outflags |= state[0]!;
         first = false;
         u._advance(n);
