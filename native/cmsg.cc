@@ -613,13 +613,7 @@ extended_err : {
 
 }  // namespace
 
-Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
-  // MSG_PEEK: Linux installs duplicate descriptors on every peek; close
-  // them and leave SCM_RIGHTS out (OpenBSD's rule), so that only the real
-  // receive hands descriptors over.
-  if (peek) DisposeRights(msg);
-  // Make every received descriptor close-on-exec first, whatever happens next.
-#ifndef MSG_CMSG_CLOEXEC
+void SetCloexecOnRights(const msghdr* msg) {
   ForEachCmsg(msg, [](const cmsghdr* c, const unsigned char* data, size_t dlen) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return;
     for (size_t i = 0; i + sizeof(int) <= dlen; i += sizeof(int)) {
@@ -628,6 +622,16 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
       if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
   });
+}
+
+Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
+  // MSG_PEEK: Linux installs duplicate descriptors on every peek; close
+  // them and leave SCM_RIGHTS out (OpenBSD's rule), so that only the real
+  // receive hands descriptors over.
+  if (peek) DisposeRights(msg);
+  // Make every received descriptor close-on-exec first, whatever happens next.
+#ifndef MSG_CMSG_CLOEXEC
+  SetCloexecOnRights(msg);
 #endif
   Napi::Array arr = Napi::Array::New(env);
   uint32_t i = 0;

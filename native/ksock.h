@@ -83,6 +83,8 @@ long EncodeControl(Napi::Env env, Napi::Value items, ControlBuffer* out);
 // descriptors are made close-on-exec. On failure every received descriptor
 // is closed and a JS exception is pending (the returned value is empty).
 Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek);
+// Sets FD_CLOEXEC on every descriptor carried in SCM_RIGHTS items of `msg`.
+void SetCloexecOnRights(const msghdr* msg);
 // Closes every descriptor carried in SCM_RIGHTS items of `msg`.
 void DisposeRights(const msghdr* msg);
 

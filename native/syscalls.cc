@@ -441,11 +441,21 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
     msg.msg_control = cb.data;
     msg.msg_controllen = csize;
   }
+  // MSG_CMSG_CLOEXEC only matters with a control buffer, and some families
+  // refuse flags they do not know (Linux packet sockets: EINVAL).
+  int extra = msg.msg_control != nullptr ? kRecvFlags : 0;
   ssize_t n;
-  do n = recvmsg(fd, &msg, flags | kRecvFlags);
+  do n = recvmsg(fd, &msg, flags | extra);
   while (n < 0 && errno == EINTR);
+  bool cloexec_by_hand = false;
+  if (n < 0 && errno == EINVAL && extra != 0) {
+    do n = recvmsg(fd, &msg, flags);
+    while (n < 0 && errno == EINTR);
+    cloexec_by_hand = true;
+  }
   if (n < 0) return hot::Int(env, Err());
   if (msg.msg_control == nullptr) msg.msg_controllen = 0;
+  if (cloexec_by_hand) SetCloexecOnRights(&msg);
   Napi::Env e(env);
   int32_t* state = GetInstance(e)->state;
   state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;  // Linux echoes MSG_CMSG_CLOEXEC
