@@ -23,6 +23,9 @@
 #if __has_include(<linux/netlink.h>)
 #include <linux/netlink.h>
 #endif
+#if __has_include(<net/if_dl.h>)
+#include <net/if_dl.h>
+#endif
 
 namespace ksock {
 
@@ -352,6 +355,21 @@ Napi::Value DecodeSockaddr(Napi::Env env, const sockaddr_storage* ss, socklen_t 
     const auto* snl = reinterpret_cast<const sockaddr_nl*>(ss);
     o.Set("pid", Napi::Number::New(env, snl->nl_pid));
     o.Set("groups", Napi::Number::New(env, snl->nl_groups));
+    return o;
+  }
+#endif
+#if __has_include(<net/if_dl.h>) && defined(AF_LINK)
+  // BSD link-level address: { family: AF_LINK, index, type, name, addr }.
+  if (family == AF_LINK && len >= offsetof(sockaddr_dl, sdl_data)) {
+    const auto* sdl = reinterpret_cast<const sockaddr_dl*>(ss);
+    size_t avail = len - offsetof(sockaddr_dl, sdl_data);
+    size_t nlen = sdl->sdl_nlen, alen = sdl->sdl_alen;
+    if (nlen > avail) nlen = avail;
+    if (alen > avail - nlen) alen = avail - nlen;
+    o.Set("index", Napi::Number::New(env, sdl->sdl_index));
+    o.Set("type", Napi::Number::New(env, sdl->sdl_type));
+    o.Set("name", Napi::String::New(env, sdl->sdl_data, nlen));
+    o.Set("addr", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(sdl->sdl_data) + nlen, alen));
     return o;
   }
 #endif
