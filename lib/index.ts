@@ -3,7 +3,9 @@
 //   import { socreate, soreceive, … } from 'ksock'     the kernel face (socket(9), sockopt(9))
 //   import { SocketError, constants, features } …       errors, platform constants, capabilities
 export * from './kern/index';
-import './socket';
+export {
+  socketpair, RecvBatch, type WaitOptions, type SendOptions, type RecvOptions, type Msg, type CreateOptions, type FromFdOptions,
+} from './socket';
 export {
   sockopts, optSpec, encodeOption, decodeOption, type OptSpec, type OptType, type OptValue, type Linger, type Timeval,
   type IpMreq, type IpMreqSource, type Ipv6Mreq, type PeerCred, type TcpInfo,

@@ -1,35 +1,534 @@
-// The idiomatic face on the shared Socket object: methods that throw
-// SocketError. They are built on the kernel face, so its validation and the
-// struct socket mirrors hold whichever face a program uses.
+// The idiomatic face on the shared Socket object: promises, iterators and
+// methods that throw SocketError. It is built on the kernel face, so its
+// validation and the struct socket mirrors hold whichever face a program uses.
+import * as net from 'node:net';
+import { native, type Cmsg, type Sockaddr, type SockaddrOut } from './native';
 import { Socket } from './core/socket';
+import { Uio } from './core/uio';
+import { tsleep } from './core/sleep';
 import { SocketError } from './errors';
 import {
-  Sockopt, sockopt_init, sosetopt, sogetopt,
-} from './kern/sockopt';
+  AF_UNIX, EAGAIN, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
+  SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, UIO_WRITE, constants,
+} from './constants';
+import {
+  socreate, sobind, soconnect, solisten, soaccept, sosend, soreceive, soshutdown, soclose,
+  CONTROL_SPACE_DEFAULT,
+} from './kern/socket';
+import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import {
   type OptValue, decodeOption, encodeOption, optSpec, optionSize, resolveConstant,
 } from './options';
 
-declare module './core/socket' {
-  interface Socket {
-    /**
-     * Sets an option, typed by the option table: booleans, integers,
-     * `{ onoff, linger }`, `{ sec, usec }` (or milliseconds), `{ multiaddr,
-     * interface | ifindex }` … or a raw Buffer for anything not in the table.
-     * `level` and `name` are numbers or constant names ('SOL_SOCKET').
-     * @throws SocketError on an OS failure; TypeError/RangeError on a bad value.
-     */
-    setsockopt(level: number | string, name: number | string, value: OptValue): void;
-    /**
-     * Gets an option, decoded by the option table (a Buffer for anything not
-     * in it). Getting SO_ERROR returns and clears the pending error.
-     * @throws SocketError on an OS failure.
-     */
-    getsockopt(level: number | string, name: number | string): OptValue;
+/** Options every wait takes. */
+export interface WaitOptions {
+  /** Abort the wait: the promise rejects with `signal.reason` (an AbortError by default). */
+  signal?: AbortSignal;
+  /** Give up after this many milliseconds: SocketError ETIMEDOUT. */
+  timeout?: number;
+}
+
+/** What `sendmsg` / `trySendmsg` take. */
+export interface SendOptions extends WaitOptions {
+  /** The data: one Buffer, or several sent as one gather write. */
+  data: Buffer | Buffer[];
+  /** Destination, for unconnected sockets (an address object or a pre-encoded `sockaddr()` Buffer). */
+  to?: Sockaddr | null;
+  /** Control items: `{ level, type, data }` or typed fields (`fds`, `ttl`, `segsize` …). */
+  control?: Cmsg[] | null;
+  /** MSG_* flags. */
+  flags?: number;
+}
+
+/** What `recvmsg` / `tryRecvmsg` take. */
+export interface RecvOptions extends WaitOptions {
+  /** Bytes to receive into a fresh Buffer (default 65536). */
+  size?: number;
+  /** Receive into these Buffers instead (scatter); `data` is then a view of what was filled. */
+  into?: Buffer | Buffer[];
+  /** Receive control data: `true` (4096 bytes of room) or the room in bytes. */
+  control?: boolean | number;
+  /** MSG_* flags (MSG_PEEK, MSG_WAITALL, MSG_ERRQUEUE …). */
+  flags?: number;
+}
+
+/** A received message. */
+export interface Msg {
+  /** The bytes received (a view of `into` when given). */
+  data: Buffer;
+  /** Byte count (also `data.length` unless receiving into several Buffers). */
+  bytes: number;
+  /** The source address, for datagram sockets. */
+  from: SockaddrOut | null;
+  /** Control items, decoded; SCM_RIGHTS items own their descriptors until `fds` is read. */
+  control: Cmsg[];
+  /** Out-flags: MSG_TRUNC, MSG_CTRUNC, MSG_EOR, MSG_OOB … */
+  flags: number;
+}
+
+/**
+ * A batch of fixed-size receive slots in one Buffer, for `recvmmsg`:
+ * nothing is allocated per message.
+ */
+export class RecvBatch {
+  /** All slots, back to back. */
+  readonly slab: Buffer;
+  /** [0, count): lengths; [count, 2*count): msg_flags; [2*count, 3*count): address lengths. */
+  readonly lengths: Int32Array;
+  /** Source addresses (128 bytes each) when `addresses` was asked for. */
+  readonly addrs: Buffer | null;
+  /** Messages filled by the last receive. */
+  received = 0;
+
+  constructor(readonly count: number, readonly slotSize: number, addresses = false) {
+    if (!Number.isInteger(count) || count < 1 || count > 1024) throw new RangeError('RecvBatch: count must be 1..1024');
+    if (!Number.isInteger(slotSize) || slotSize < 1) throw new RangeError('RecvBatch: slotSize must be a positive integer');
+    this.slab = Buffer.alloc(count * slotSize);
+    this.lengths = new Int32Array(count * 3);
+    this.addrs = addresses ? Buffer.alloc(count * 128) : null;
+  }
+
+  /** Message i of the last receive (a view into the slab). */
+  data(i: number): Buffer {
+    return this.slab.subarray(i * this.slotSize, i * this.slotSize + Math.min(this.lengths[i]!, this.slotSize));
+  }
+
+  /** The out-flags of message i. */
+  flags(i: number): number {
+    return this.lengths[this.count + i]!;
+  }
+
+  /** The source of message i (decoded on request). */
+  from(i: number): SockaddrOut | null {
+    if (this.addrs === null) return null;
+    return native.decodeSockaddr(this.addrs.subarray(i * 128, (i + 1) * 128), this.lengths[2 * this.count + i]);
   }
 }
 
-Socket.prototype.setsockopt = function setsockopt(this: Socket, level: number | string, name: number | string, value: OptValue): void {
+export interface CreateOptions {
+  /** Set SS_NBIO: the kernel face returns EWOULDBLOCK instead of sleeping. */
+  nonblocking?: boolean;
+}
+
+export interface FromFdOptions {
+  /**
+   * Adopt a close-on-exec duplicate instead of the number itself, so that the
+   * current owner may keep (and close) its own. The two share one open file
+   * description, and so O_NONBLOCK, which ksock sets.
+   */
+  dup?: boolean;
+}
+
+declare module './core/socket' {
+  interface Socket {
+    bind(addr: Sockaddr): this;
+    connect(addr: Sockaddr, options?: WaitOptions): Promise<void>;
+    listen(backlog?: number): this;
+    accept(options?: WaitOptions): Promise<Socket>;
+    shutdown(how: number): void;
+    close(): Promise<void>;
+    address(): SockaddrOut;
+    remoteAddress(): SockaddrOut;
+    sendmsg(options: SendOptions | Buffer): Promise<number>;
+    trySendmsg(options: SendOptions | Buffer): number | null;
+    recvmsg(options?: RecvOptions): Promise<Msg>;
+    tryRecvmsg(options?: RecvOptions): Msg | null;
+    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number } & WaitOptions): Promise<number>;
+    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number }): number | null;
+    recvmmsg(batch: RecvBatch, options?: { flags?: number } & WaitOptions): Promise<number>;
+    tryRecvmmsg(batch: RecvBatch, flags?: number): number | null;
+    readable(options?: WaitOptions): Promise<void>;
+    writable(options?: WaitOptions): Promise<void>;
+    toNetSocket(options?: net.SocketConstructorOpts): net.Socket;
+    detach(): number;
+    setsockopt(level: number | string, name: number | string, value: OptValue): void;
+    getsockopt(level: number | string, name: number | string): OptValue;
+    [Symbol.asyncIterator](): AsyncIterator<Msg>;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Socket {
+    function create(domain: number, type: number, protocol?: number, options?: CreateOptions): Socket;
+    function socketpair(domain?: number, type?: number, protocol?: number): [Socket, Socket];
+    function fromFd(fd: number, options?: FromFdOptions): Socket;
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+const proto = Socket.prototype;
+const ETIMEDOUT = constants.ETIMEDOUT!;
+const NEG_EAGAIN = -EAGAIN;
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+function checkWait(o: WaitOptions | undefined): void {
+  if (o === undefined) return;
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
+  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0) || !Number.isFinite(o.timeout))) {
+    throw new RangeError('timeout must be a finite number of milliseconds >= 0');
+  }
+}
+
+/**
+ * Runs a sleeping kernel-face call with the idiomatic face's wait options:
+ * the socket's SS_NBIO is ignored here (the idiomatic face always waits), a
+ * `timeout` becomes ETIMEDOUT and an abort rejects with the signal's reason.
+ * The kernel-face signatures take no signal, so it rides on the socket for
+ * the duration of the (synchronous) call that starts the sleep.
+ */
+async function waitFor(so: Socket, syscall: string, o: WaitOptions | undefined, run: () => number | Promise<number>,
+  addr?: Sockaddr | SockaddrOut): Promise<void> {
+  checkWait(o);
+  if (o?.signal?.aborted) throw abortReason(o.signal);
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  let signal = o?.signal;
+  if (o?.timeout !== undefined) {
+    const controller = new AbortController();
+    const outer = o.signal;
+    if (outer) outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, o.timeout);
+    signal = controller.signal;
+  }
+  const nbio = so.so_state & SS_NBIO;
+  so.so_state &= ~SS_NBIO;
+  so._signal = signal;
+  let r: number | Promise<number>;
+  try {
+    r = run();
+  } finally {
+    so.so_state |= nbio;
+    so._signal = undefined;
+  }
+  try {
+    const e = typeof r === 'number' ? r : await r;
+    if (e === EINTR && signal?.aborted) {
+      if (timedOut) throw new SocketError(ETIMEDOUT, syscall, addr);
+      throw abortReason(o!.signal!);
+    }
+    if (e !== 0) throw new SocketError(e, syscall, addr);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+// ------------------------------------------------------------- construction
+
+Socket.create = function create(domain: number, type: number, protocol = 0, options: CreateOptions = {}): Socket {
+  const aso: { value: Socket | null } = { value: null };
+  const e = socreate(domain, aso, type | (options.nonblocking ? SOCK_NONBLOCK : 0), protocol);
+  if (e !== 0) throw new SocketError(e, 'socket');
+  if (options.nonblocking && SOCK_NONBLOCK === 0) aso.value!.so_state |= SS_NBIO;
+  return aso.value!;
+};
+
+Socket.socketpair = function socketpair(domain = AF_UNIX, type = SOCK_STREAM, protocol = 0): [Socket, Socket] {
+  const r = native.socketpair(domain, type, protocol);
+  if (r < 0) throw new SocketError(-r, 'socketpair');
+  const a = new Socket(domain, type, protocol, native.state[3]!, SS_ISCONNECTED);
+  const b = new Socket(domain, type, protocol, native.state[4]!, SS_ISCONNECTED);
+  return [a, b];
+};
+
+function getInt(fd: number, level: number, name: number | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  const b = Buffer.alloc(4);
+  const r = native.getsockopt(fd, level, name, b);
+  return r < 0 ? undefined : b.readInt32LE(0);
+}
+
+Socket.fromFd = function fromFd(fd: number, options: FromFdOptions = {}): Socket {
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fromFd: fd must be a descriptor number');
+  let own = fd;
+  if (options.dup) {
+    own = native.dup(fd);
+    if (own < 0) throw new SocketError(-own, 'dup');
+  }
+  const r = native.adopt(own);
+  if (r < 0) {
+    if (own !== fd) native.close(own);
+    throw new SocketError(-r, 'fromFd');
+  }
+  const type = getInt(own, SOL_SOCKET, constants.SO_TYPE)!;
+  const local = native.getsockname(own);
+  const dom = getInt(own, SOL_SOCKET, constants.SO_DOMAIN) ?? (typeof local === 'number' ? 0 : local.family);
+  const protocol = getInt(own, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0;
+  let state = 0;
+  const peer = native.getpeername(own);
+  if (typeof peer !== 'number') state |= SS_ISCONNECTED;
+  return new Socket(dom, type, protocol, own, state);
+};
+
+// ------------------------------------------------------------------ methods
+
+proto.bind = function bind(this: Socket, addr: Sockaddr): Socket {
+  const e = sobind(this, addr);
+  if (e !== 0) throw new SocketError(e, 'bind', addr);
+  return this;
+};
+
+proto.connect = async function connect(this: Socket, addr: Sockaddr, o?: WaitOptions): Promise<void> {
+  checkWait(o);
+  if (o?.signal?.aborted) throw abortReason(o.signal);
+  let e = soconnect(this, addr);
+  if (e !== 0) throw new SocketError(e, 'connect', addr);
+  const deadline = o?.timeout !== undefined ? Date.now() + o.timeout : Infinity;
+  while ((this.so_state & SS_ISCONNECTING) && this.so_error === 0 && !(this.so_state & SS_NOFDREF)) {
+    if (o?.signal?.aborted) throw abortReason(o.signal);
+    const left = deadline - Date.now();
+    if (left <= 0) throw new SocketError(ETIMEDOUT, 'connect', addr);
+    const wait = tsleep(this.so_timeo, 'connec', Number.isFinite(left) ? left : 0);
+    if (o?.signal) {
+      const signal = o.signal;
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        void wait.then(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    } else {
+      await wait;
+    }
+  }
+  if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'connect', addr);
+  if (this.so_error !== 0) {
+    e = this.so_error;
+    this.so_error = 0;
+    throw new SocketError(e, 'connect', addr);
+  }
+};
+
+proto.listen = function listen(this: Socket, backlog = 511): Socket {
+  const e = solisten(this, backlog);
+  if (e !== 0) throw new SocketError(e, 'listen');
+  return this;
+};
+
+proto.accept = async function accept(this: Socket, o?: WaitOptions): Promise<Socket> {
+  const aso: { value: Socket | null } = { value: null };
+  await waitFor(this, 'accept', o, () => soaccept(this, aso));
+  return aso.value!;
+};
+
+proto.shutdown = function shutdown(this: Socket, how: number): void {
+  const e = soshutdown(this, how);
+  if (e !== 0) throw new SocketError(e, 'shutdown');
+};
+
+proto.close = async function close(this: Socket): Promise<void> {
+  const e = await soclose(this);
+  if (e !== 0) throw new SocketError(e, 'close');
+};
+
+proto.address = function address(this: Socket): SockaddrOut {
+  const a = native.getsockname(this.fd);
+  if (typeof a === 'number') throw new SocketError(-a, 'getsockname');
+  return a;
+};
+
+proto.remoteAddress = function remoteAddress(this: Socket): SockaddrOut {
+  const a = native.getpeername(this.fd);
+  if (typeof a === 'number') throw new SocketError(-a, 'getpeername');
+  return a;
+};
+
+function sendArgs(o: SendOptions | Buffer): SendOptions {
+  if (Buffer.isBuffer(o)) return { data: o };
+  if (typeof o !== 'object' || o === null) throw new TypeError('sendmsg: expected { data, to?, control?, flags? } or a Buffer');
+  if (!Buffer.isBuffer(o.data) && !(Array.isArray(o.data) && o.data.every((b) => Buffer.isBuffer(b)))) {
+    throw new TypeError('sendmsg: data must be a Buffer or an array of Buffers');
+  }
+  if (o.flags !== undefined && !Number.isInteger(o.flags)) throw new TypeError('sendmsg: flags must be an integer');
+  return o;
+}
+
+function total(data: Buffer | Buffer[]): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let n = 0;
+  for (const b of data) n += b.length;
+  return n;
+}
+
+proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
+  const o = sendArgs(opts);
+  const uio = new Uio(o.data, UIO_WRITE);
+  await waitFor(this, 'sendmsg', o, () =>
+    sosend(this, o.to ?? null, uio, null, o.control ?? null, (o.flags ?? 0) & ~(MSG_DONTWAIT | MSG_NBIO)), o.to ?? undefined);
+  return total(o.data) - uio.uio_resid;
+};
+
+proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer): number | null {
+  const o = sendArgs(opts);
+  const uio = new Uio(o.data, UIO_WRITE);
+  const e = sosend(this, o.to ?? null, uio, null, o.control ?? null, (o.flags ?? 0) | MSG_DONTWAIT) as number;
+  const sent = total(o.data) - uio.uio_resid;
+  if (e === EWOULDBLOCK) return sent > 0 ? sent : null;
+  if (e !== 0) throw new SocketError(e, 'sendmsg', o.to ?? undefined);
+  return sent;
+};
+
+interface RecvPlan { uio: Uio; controlp: { value: Cmsg[] | null; space?: number } | null; paddr: { value: SockaddrOut | null }; flagsp: { value: number } }
+
+function recvPlan(o: RecvOptions | undefined): RecvPlan {
+  if (o !== undefined && (typeof o !== 'object' || o === null)) throw new TypeError('recvmsg: options must be an object');
+  let iov: Buffer | Buffer[];
+  if (o?.into !== undefined) {
+    if (!Buffer.isBuffer(o.into) && !(Array.isArray(o.into) && o.into.every((b) => Buffer.isBuffer(b)))) {
+      throw new TypeError('recvmsg: into must be a Buffer or an array of Buffers');
+    }
+    iov = o.into;
+  } else {
+    const size = o?.size ?? 65536;
+    if (!Number.isInteger(size) || size < 0) throw new RangeError('recvmsg: size must be a non-negative integer');
+    iov = Buffer.alloc(size);
+  }
+  let controlp: RecvPlan['controlp'] = null;
+  if (o?.control) {
+    const space = o.control === true ? CONTROL_SPACE_DEFAULT : o.control;
+    if (!Number.isInteger(space) || space < 0) throw new RangeError('recvmsg: control must be true or a byte count');
+    controlp = { value: null, space };
+  }
+  if (o?.flags !== undefined && !Number.isInteger(o.flags)) throw new TypeError('recvmsg: flags must be an integer');
+  return { uio: new Uio(iov), controlp, paddr: { value: null }, flagsp: { value: o?.flags ?? 0 } };
+}
+
+function msgOf(p: RecvPlan): Msg {
+  const bytes = p.uio.moved;
+  const first = p.uio.uio_iov[0]!;
+  const data = p.uio.uio_iov.length === 1 ? first.subarray(0, bytes) : Buffer.concat(p.uio.uio_iov).subarray(0, bytes);
+  return { data, bytes, from: p.paddr.value, control: p.controlp?.value ?? [], flags: p.flagsp.value };
+}
+
+proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
+  const p = recvPlan(o);
+  const flags = p.flagsp.value & ~(MSG_DONTWAIT | MSG_NBIO);
+  p.flagsp.value = flags;
+  await waitFor(this, 'recvmsg', o, () => soreceive(this, p.paddr, p.uio, null, p.controlp, p.flagsp));
+  return msgOf(p);
+};
+
+proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | null {
+  const p = recvPlan(o);
+  p.flagsp.value |= MSG_DONTWAIT;
+  const e = soreceive(this, p.paddr, p.uio, null, p.controlp, p.flagsp) as number;
+  if (e === EWOULDBLOCK) return null;
+  if (e !== 0) throw new SocketError(e, 'recvmsg');
+  return msgOf(p);
+};
+
+// ------------------------------------------------------------------ batches
+
+proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number } = {}): number | null {
+  if (!Array.isArray(buffers) || !buffers.every((b) => Buffer.isBuffer(b))) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
+  if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
+  const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
+  const n = native.sendmmsg(this.fd, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to);
+  if (n === NEG_EAGAIN) return null;
+  if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
+  return n;
+};
+
+proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number } & WaitOptions = {}): Promise<number> {
+  for (;;) {
+    const n = this.trySendmmsg(buffers, o);
+    if (n !== null) return n;
+    await this.writable(o);
+  }
+};
+
+proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags = 0): number | null {
+  if (!(batch instanceof RecvBatch)) throw new TypeError('recvmmsg: batch must be a RecvBatch');
+  if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'recvmmsg');
+  const n = native.recvmmsg(this.fd, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs);
+  if (n === NEG_EAGAIN) {
+    batch.received = 0;
+    return null;
+  }
+  if (n < 0) throw new SocketError(-n, 'recvmmsg');
+  batch.received = n;
+  return n;
+};
+
+proto.recvmmsg = async function recvmmsg(this: Socket, batch: RecvBatch, o: { flags?: number } & WaitOptions = {}): Promise<number> {
+  for (;;) {
+    const n = this.tryRecvmmsg(batch, o.flags ?? 0);
+    if (n !== null) return n;
+    await this.readable(o);
+  }
+};
+
+// ------------------------------------------------------------------ readiness
+
+function readiness(so: Socket, event: 'readable' | 'writable', o?: WaitOptions): Promise<void> {
+  checkWait(o);
+  if (o?.signal?.aborted) return Promise.reject(abortReason(o.signal));
+  if (so.so_state & SS_NOFDREF) return Promise.reject(new SocketError(constants.EBADF!, event === 'readable' ? 'recvmsg' : 'sendmsg'));
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (err?: unknown): void => {
+      so.off(event, onReady);
+      so.off('close', onClose);
+      o?.signal?.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = (): void => done();
+    const onClose = (): void => done(new SocketError(constants.EBADF!, event === 'readable' ? 'recvmsg' : 'sendmsg'));
+    const onAbort = (): void => done(abortReason(o!.signal!));
+    so.on(event, onReady);
+    so.on('close', onClose);
+    o?.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o?.timeout !== undefined) timer = setTimeout(() => done(new SocketError(ETIMEDOUT, event === 'readable' ? 'recvmsg' : 'sendmsg')), o.timeout);
+  });
+}
+
+proto.readable = function readable(this: Socket, o?: WaitOptions): Promise<void> {
+  return readiness(this, 'readable', o);
+};
+
+proto.writable = function writable(this: Socket, o?: WaitOptions): Promise<void> {
+  return readiness(this, 'writable', o);
+};
+
+proto[Symbol.asyncIterator] = async function* iterate(this: Socket): AsyncGenerator<Msg> {
+  for (;;) {
+    let m: Msg;
+    try {
+      m = await this.recvmsg();
+    } catch (e) {
+      if (e instanceof SocketError && e.code === 'EBADF' && (this.so_state & SS_NOFDREF)) return; // closed
+      throw e;
+    }
+    if (m.bytes === 0 && this.so_type === SOCK_STREAM) return; // EOF
+    yield m;
+  }
+};
+
+// ------------------------------------------------------------------ interop
+
+proto.detach = function detach(this: Socket): number {
+  const fd = this._detach();
+  if (fd < 0) throw new SocketError(constants.EBADF!, 'detach');
+  return fd;
+};
+
+proto.toNetSocket = function toNetSocket(this: Socket, options: net.SocketConstructorOpts = {}): net.Socket {
+  if (this.so_type !== SOCK_STREAM) throw new TypeError('toNetSocket: only stream sockets can become a net.Socket');
+  const fd = this.detach();
+  return new net.Socket({ readable: true, writable: true, ...options, fd });
+};
+
+// ------------------------------------------------------------------ options
+
+proto.setsockopt = function setsockopt(this: Socket, level: number | string, name: number | string, value: OptValue): void {
   const lv = resolveConstant(level, 'level');
   const nm = resolveConstant(name, 'name');
   const spec = optSpec(lv, nm);
@@ -42,7 +541,7 @@ Socket.prototype.setsockopt = function setsockopt(this: Socket, level: number | 
   if (e !== 0) throw new SocketError(e, 'setsockopt');
 };
 
-Socket.prototype.getsockopt = function getsockopt(this: Socket, level: number | string, name: number | string): OptValue {
+proto.getsockopt = function getsockopt(this: Socket, level: number | string, name: number | string): OptValue {
   const lv = resolveConstant(level, 'level');
   const nm = resolveConstant(name, 'name');
   const spec = optSpec(lv, nm);
@@ -52,5 +551,10 @@ Socket.prototype.getsockopt = function getsockopt(this: Socket, level: number | 
   if (e !== 0) throw new SocketError(e, 'getsockopt');
   return decodeOption(spec, sopt.sopt_data!, Math.min(sopt.sopt_retsize, sopt.sopt_size));
 };
+
+/** Two connected AF_UNIX sockets (or of another family the kernel pairs). */
+export function socketpair(domain = AF_UNIX, type = SOCK_STREAM, protocol = 0): [Socket, Socket] {
+  return Socket.socketpair(domain, type, protocol);
+}
 
 export { Socket };

@@ -688,6 +688,208 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return R(env, newfd);
 }
 
+// recvmmsg(fd, slab, slotSize, count, flags, lengths, addrs?) -> messages | -errno
+// Receives up to `count` datagrams into fixed slots of one caller-provided
+// Buffer: message i lands at slab[i*slotSize]; lengths[i] = its length,
+// lengths[count+i] = its msg_flags; with `addrs` (a Buffer of count*128
+// bytes) the source address goes to addrs[i*128] and its length to
+// lengths[2*count+i]. Nothing is allocated per message. Where the kernel has
+// no recvmmsg, a loop of recvmsg does the same.
+napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  int32_t fd, flags;
+  size_t slot, count;
+  void* slab;
+  size_t slablen;
+  if (argc < 6 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
+      napi_get_buffer_info(env, argv[1], &slab, &slablen) != napi_ok ||
+      !hot::GetSize(env, argv[2], &slot, "slotSize must be a number") ||
+      !hot::GetSize(env, argv[3], &count, "count must be a number") ||
+      !hot::GetInt(env, argv[4], &flags, "flags must be a number")) {
+    if (!hot::IsNullish(env, argv[1])) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) napi_throw_type_error(env, nullptr, "recvmmsg: slab must be a Buffer");
+    }
+    return nullptr;
+  }
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[5], &is_typed);
+  napi_typedarray_type tt;
+  size_t tlen = 0;
+  void* tdata = nullptr;
+  if (!is_typed || napi_get_typedarray_info(env, argv[5], &tt, &tlen, &tdata, nullptr, nullptr) != napi_ok ||
+      tt != napi_int32_array) {
+    napi_throw_type_error(env, nullptr, "recvmmsg: lengths must be an Int32Array");
+    return nullptr;
+  }
+  void* addrs = nullptr;
+  size_t addrslen = 0;
+  bool want_addr = argc > 6 && !hot::IsNullish(env, argv[6]);
+  if (want_addr && napi_get_buffer_info(env, argv[6], &addrs, &addrslen) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "recvmmsg: addrs must be a Buffer");
+    return nullptr;
+  }
+  if (count == 0 || slot == 0 || count > 1024 || count * slot > slablen || tlen < count * (want_addr ? 3 : 2) ||
+      (want_addr && addrslen < count * sizeof(sockaddr_storage))) {
+    napi_throw_range_error(env, nullptr, "recvmmsg: slab, lengths or addrs too small for count * slotSize");
+    return nullptr;
+  }
+  auto* lens = static_cast<int32_t*>(tdata);
+  auto* base = static_cast<char*>(slab);
+  // sockaddr_storage copies on our side keep the kernel's writes aligned.
+  std::vector<sockaddr_storage> names(want_addr ? count : 0);
+  std::vector<iovec> iov(count);
+  int got = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = base + i * slot;
+    iov[i].iov_len = slot;
+    memset(&hdr[i], 0, sizeof(hdr[i]));
+    hdr[i].msg_hdr.msg_iov = &iov[i];
+    hdr[i].msg_hdr.msg_iovlen = 1;
+    if (want_addr) {
+      hdr[i].msg_hdr.msg_name = &names[i];
+      hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+  }
+  int n;
+  do n = recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags, nullptr);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return hot::Int(env, Err());
+  got = n;
+  for (int i = 0; i < got; i++) {
+    lens[i] = static_cast<int32_t>(hdr[i].msg_len);
+    lens[count + i] = hdr[i].msg_hdr.msg_flags;
+    if (want_addr) lens[2 * count + i] = static_cast<int32_t>(hdr[i].msg_hdr.msg_namelen);
+  }
+#else
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = base + i * slot;
+    iov[i].iov_len = slot;
+    msghdr m{};
+    m.msg_iov = &iov[i];
+    m.msg_iovlen = 1;
+    if (want_addr) {
+      m.msg_name = &names[i];
+      m.msg_namelen = sizeof(sockaddr_storage);
+    }
+    ssize_t r;
+    do r = recvmsg(fd, &m, flags);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (got > 0) break;
+      return hot::Int(env, Err());
+    }
+    lens[i] = static_cast<int32_t>(r);
+    lens[count + i] = m.msg_flags;
+    if (want_addr) lens[2 * count + i] = static_cast<int32_t>(m.msg_namelen);
+    got++;
+  }
+#endif
+  if (want_addr)
+    for (int i = 0; i < got; i++) memcpy(static_cast<char*>(addrs) + i * sizeof(sockaddr_storage), &names[i], sizeof(sockaddr_storage));
+  return hot::Int(env, got);
+}
+
+// sendmmsg(fd, buffers[], flags, address?) -> messages sent | -errno
+// Each Buffer is one datagram, all to one destination (or the connected peer).
+napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  int32_t fd, flags;
+  if (argc < 3 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
+      !hot::GetInt(env, argv[2], &flags, "flags must be a number"))
+    return nullptr;
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) {
+    napi_throw_type_error(env, nullptr, "sendmmsg: buffers must be an array of Buffers");
+    return nullptr;
+  }
+  uint32_t count = 0;
+  napi_get_array_length(env, argv[1], &count);
+  if (count > 1024) count = 1024;
+  sockaddr_storage ss;
+  socklen_t alen = 0;
+  if (argc > 3 && !hot::IsNullish(env, argv[3])) {
+    void* data;
+    size_t blen;
+    if (napi_get_buffer_info(env, argv[3], &data, &blen) == napi_ok && blen <= sizeof(ss)) {
+      memcpy(&ss, data, blen);
+      alen = static_cast<socklen_t>(blen);
+    } else {
+      int n = EncodeSockaddr(Napi::Env(env), Napi::Value(env, argv[3]), &ss);
+      if (n < 0) return nullptr;
+      alen = static_cast<socklen_t>(n);
+    }
+  }
+  std::vector<iovec> iov(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value e;
+    void* data;
+    size_t len;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || napi_get_buffer_info(env, e, &data, &len) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "sendmmsg: buffers must be an array of Buffers");
+      return nullptr;
+    }
+    iov[i].iov_base = data;
+    iov[i].iov_len = len;
+  }
+  int sent = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (uint32_t i = 0; i < count; i++) {
+    memset(&hdr[i], 0, sizeof(hdr[i]));
+    hdr[i].msg_hdr.msg_iov = &iov[i];
+    hdr[i].msg_hdr.msg_iovlen = 1;
+    if (alen > 0) {
+      hdr[i].msg_hdr.msg_name = &ss;
+      hdr[i].msg_hdr.msg_namelen = alen;
+    }
+  }
+  int n;
+  do n = count == 0 ? 0 : sendmmsg(fd, hdr.data(), count, flags | kSendFlags);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return hot::Int(env, Err());
+  sent = n;
+#else
+  for (uint32_t i = 0; i < count; i++) {
+    msghdr m{};
+    m.msg_iov = &iov[i];
+    m.msg_iovlen = 1;
+    if (alen > 0) {
+      m.msg_name = &ss;
+      m.msg_namelen = alen;
+    }
+    ssize_t r;
+    do r = sendmsg(fd, &m, flags | kSendFlags);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (sent > 0) break;
+      return hot::Int(env, Err());
+    }
+    sent++;
+  }
+#endif
+  return hot::Int(env, sent);
+}
+
+// dup(fd) -> a close-on-exec duplicate | -errno (adopting a descriptor that
+// other code also owns: the two numbers share one open file description).
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(env, info[0], &fd)) return env.Undefined();
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (r < 0) return R(env, Err());
+  return R(env, r);
+}
+
 // if_nametoindex(name) -> index (0 when there is no such interface).
 Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -726,6 +928,17 @@ Napi::Value Fdflags(const Napi::CallbackInfo& info) {
   return R(env, ((fl & O_NONBLOCK) ? 1 : 0) | ((fdfl & FD_CLOEXEC) ? 2 : 0));
 }
 
+// forget(fd): stops tracking a descriptor handed to another owner (no close).
+Napi::Value Forget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(env, info[0], &fd)) return env.Undefined();
+  Instance* inst = GetInstance(env);
+  ClosePollerOf(inst, fd);
+  ForgetFd(inst, fd);
+  return env.Undefined();
+}
+
 // openFds() -> number of descriptors tracked by this environment.
 Napi::Value TrackedFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -749,6 +962,7 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"outq", Outq},               {"adopt", Adopt},             {"dup2cloexec", Dup2},
       {"fdflags", Fdflags},         {"trackedFds", TrackedFds},
       {"if_nametoindex", IfNameToIndex}, {"if_indextoname", IfIndexToName},
+      {"dup", Dup},                 {"forget", Forget},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   napi_value fn;
@@ -756,6 +970,10 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("sendmsg", fn);
   napi_create_function(env, "recvmsg", NAPI_AUTO_LENGTH, Recvmsg, nullptr, &fn);
   exports.Set("recvmsg", fn);
+  napi_create_function(env, "recvmmsg", NAPI_AUTO_LENGTH, Recvmmsg, nullptr, &fn);
+  exports.Set("recvmmsg", fn);
+  napi_create_function(env, "sendmmsg", NAPI_AUTO_LENGTH, Sendmmsg, nullptr, &fn);
+  exports.Set("sendmmsg", fn);
 }
 
 }  // namespace ksock

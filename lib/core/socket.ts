@@ -5,11 +5,12 @@
 // most one native poll watcher, armed only while a sleeper or an upcall needs
 // it. Sleepers queue per socket buffer in FIFO order, as kernel sleepers do;
 // on each wakeup the head retries its syscall (a wakeup is only a hint).
+import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { endianness } from 'node:os';
 import { native, type NativePoller, type SockaddrOut } from '../native';
 import {
-  EBADF, EAGAIN, SOCK_STREAM, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
+  EBADF, EAGAIN, EINTR, SOCK_STREAM, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
   SS_ISDISCONNECTED, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_ISBOUND, SS_NAMES, SO_RCV, SO_SND, M_NOWAIT,
   SOL_SOCKET, SO_OPTIONS, constants, familyName, sockTypeName,
 } from '../constants';
@@ -119,8 +120,11 @@ const registry = new FinalizationRegistry<{ fd: number }>((box) => {
 /**
  * The socket object (struct socket). Create it with `socreate` (kernel face)
  * or `Socket.create` (idiomatic face); both share this object.
+ *
+ * Events: 'readable' and 'writable' (readiness, while someone listens),
+ * 'close'.
  */
-export class Socket {
+export class Socket extends EventEmitter {
   /** SOCK_STREAM, SOCK_DGRAM … (creation flags stripped). */
   readonly so_type: number;
   /** The protocol number given at creation (or reported by the kernel). */
@@ -149,10 +153,13 @@ export class Socket {
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
   /** @internal */ readonly _box: { fd: number };
+  /** @internal the idiomatic face's AbortSignal for the sleep its current call may start */
+  _signal: AbortSignal | undefined = undefined;
   private readonly onPoll: (status: number, events: number) => void;
 
   /** @internal use socreate / Socket.create / Socket.fromFd. */
   constructor(dom: number, type: number, proto: number, fd: number, state = 0) {
+    super();
     this.so_dom = dom;
     this.so_type = type;
     this.so_proto = proto;
@@ -164,6 +171,12 @@ export class Socket {
     this._box = { fd };
     this.onPoll = (status, events) => this._onPoll(status, events);
     registry.register(this, this._box, this);
+    // Readiness listeners arm the watcher; it disarms when the last one goes.
+    const watch = (event: string | symbol): void => {
+      if (event === 'readable' || event === 'writable') queueMicrotask(() => this._rearm());
+    };
+    this.on('newListener', watch);
+    this.on('removeListener', watch);
   }
 
   /** True while the descriptor is open. */
@@ -178,22 +191,39 @@ export class Socket {
    * (FIFO behind earlier sleepers). `timeo` ms (0 = none) bounds the sleep;
    * on expiry the result is `timedOut()`.
    */
-  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, timeo: number): Promise<number> {
+  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, timeo: number, signal = this._signal): Promise<number> {
     if (this.so_state & SS_NOFDREF) return Promise.resolve(EBADF);
+    if (signal?.aborted) return Promise.resolve(EINTR);
     if (sb._sleepers.length === 0) {
       const r = attempt();
       if (r !== AGAIN) return Promise.resolve(r);
     }
     return new Promise<number>((resolve) => {
-      const s: Sleeper = { attempt, timedOut, resolve, timer: undefined };
+      const leave = (): boolean => {
+        const i = sb._sleepers.indexOf(s);
+        if (i < 0) return false;
+        sb._sleepers.splice(i, 1);
+        if (s.timer) clearTimeout(s.timer);
+        signal?.removeEventListener('abort', onAbort);
+        this._rearm();
+        return true;
+      };
+      // An abort is the userland "signal": the sleep ends with EINTR.
+      const onAbort = (): void => {
+        if (leave()) resolve(EINTR);
+      };
+      const s: Sleeper = {
+        attempt,
+        timedOut,
+        resolve: signal ? (v) => { signal.removeEventListener('abort', onAbort); resolve(v); } : resolve,
+        timer: undefined,
+      };
       if (timeo > 0) {
         s.timer = setTimeout(() => {
-          const i = sb._sleepers.indexOf(s);
-          if (i >= 0) sb._sleepers.splice(i, 1);
-          this._rearm();
-          resolve(s.timedOut());
+          if (leave()) resolve(s.timedOut());
         }, timeo);
       }
+      signal?.addEventListener('abort', onAbort, { once: true });
       sb._sleepers.push(s);
       this._rearm();
     });
@@ -227,8 +257,9 @@ export class Socket {
   /** @internal arms the watcher for exactly what is waited for now. */
   _rearm(): void {
     let mask = 0;
-    if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null) mask |= READABLE;
-    if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting) mask |= WRITABLE;
+    if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null || this.listenerCount('readable') > 0) mask |= READABLE;
+    if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting ||
+      this.listenerCount('writable') > 0) mask |= WRITABLE;
     if (mask === this._mask || this.fd < 0) return;
     this._mask = mask;
     if (mask === 0) {
@@ -260,10 +291,12 @@ export class Socket {
     if (events & READABLE) {
       this._drain(this.so_rcv);
       this._upcall(this.so_rcv);
+      if (!(this.so_state & SS_NOFDREF)) this.emit('readable');
     }
     if (events & WRITABLE && !(this.so_state & SS_NOFDREF)) {
       this._drain(this.so_snd);
       this._upcall(this.so_snd);
+      if (!(this.so_state & SS_NOFDREF)) this.emit('writable');
     }
     this._rearm();
   }
@@ -330,7 +363,28 @@ export class Socket {
     }
     this._abortSleepers(EBADF);
     this._stateChanged();
+    process.nextTick(() => this.emit('close'));
     return result;
+  }
+
+  /**
+   * @internal Gives up the descriptor without closing it (for handing it to
+   * Node or another owner): the Socket becomes closed (SS_NOFDREF) and
+   * forgets the number; returns it.
+   */
+  _detach(): number {
+    if (this.so_state & SS_NOFDREF) return -1;
+    const fd = this.fd;
+    this.fd = -1;
+    this._box.fd = -1;
+    registry.unregister(this);
+    this.so_state |= SS_NOFDREF;
+    this._connecting = false;
+    this._dropPoller();
+    native.forget(fd);
+    this._abortSleepers(EBADF);
+    this._stateChanged();
+    return fd;
   }
 
   // ---------------------------------------------------------------- display
