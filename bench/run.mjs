@@ -54,10 +54,15 @@ const contenders = {
     'ksock soreceive + MSG_DONTWAIT': () => node('ksock.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
     'node:dgram': () => node('dgram.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
   },
+  batch: {
+    'C recvmmsg (64 per call)': haveC ? () => run(cbin, ['drain-mmsg', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
+    'ksock tryRecvmmsg + RecvBatch(64)': () => node('ksock.js', 'drain-mmsg', String(ROUNDS), String(MAX)).then(Number),
+  },
   pair: {
     'C send → C recv': haveC ? () => pair([cbin, 'recv'], [cbin, 'send']) : null,
     'ksock sosend → ksock upcall + soreceive': () => pair([process.execPath, join(here, 'ksock.js'), 'recv'], [process.execPath, join(here, 'ksock.js'), 'send']),
     'node:dgram → node:dgram': () => pair([process.execPath, join(here, 'dgram.js'), 'recv'], [process.execPath, join(here, 'dgram.js'), 'send']),
+    'ksock trySendmmsg → ksock upcall + tryRecvmmsg (batches of 64)': () => pair([process.execPath, join(here, 'ksock.js'), 'recv-mmsg'], [process.execPath, join(here, 'ksock.js'), 'send-mmsg']),
   },
 };
 
@@ -79,7 +84,7 @@ for (const [bench, set] of Object.entries(contenders)) {
   }));
 }
 
-const title = { drain: '(a) drain a prefilled receive queue, one process', pair: '(b) sender and receiver in two processes' };
+const title = { drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API', pair: '(b) sender and receiver in two processes' };
 console.log(`\nUDP, 64-byte datagrams on loopback — ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}, Node ${process.version}`);
 console.log(`medians of ${PASSES} interleaved passes\n`);
 console.log('| benchmark | contender | msgs/s | × C |');
