@@ -83,10 +83,8 @@ export interface Native {
   outq(fd: number): number;
   adopt(fd: number): number;
   dup2cloexec(oldfd: number, newfd: number): number;
-  fdflags(fd: number): number;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): string | number;
-  trackedFds(): number;
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
 }
 

@@ -269,24 +269,28 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     return o;
   }
 #endif
+#if defined(KSOCK_HAVE_UCRED) || defined(KSOCK_HAVE_SOCKPEERCRED)
+  // Linux struct ucred and OpenBSD struct sockpeercred: the same three
+  // fields in a different order.
+  auto creds = [&](double pid, double uid, double gid) {
+    o.Set("pid", Napi::Number::New(env, pid));
+    o.Set("uid", Napi::Number::New(env, uid));
+    o.Set("gid", Napi::Number::New(env, gid));
+    return o;
+  };
+#endif
 #ifdef KSOCK_HAVE_UCRED
   if (kind == "ucred") {
     ucred u;
     Load(p, len, &u);
-    o.Set("pid", Napi::Number::New(env, u.pid));
-    o.Set("uid", Napi::Number::New(env, u.uid));
-    o.Set("gid", Napi::Number::New(env, u.gid));
-    return o;
+    return creds(u.pid, u.uid, u.gid);
   }
 #endif
 #ifdef KSOCK_HAVE_SOCKPEERCRED
   if (kind == "sockpeercred") {
     sockpeercred u;
     Load(p, len, &u);
-    o.Set("pid", Napi::Number::New(env, u.pid));
-    o.Set("uid", Napi::Number::New(env, u.uid));
-    o.Set("gid", Napi::Number::New(env, u.gid));
-    return o;
+    return creds(u.pid, u.uid, u.gid);
   }
 #endif
 #ifdef KSOCK_HAVE_XUCRED

@@ -916,18 +916,6 @@ Napi::Value IfIndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, name);
 }
 
-// fdinfo(fd) -> [O_NONBLOCK set, FD_CLOEXEC set] as bits 1 and 2, or -errno.
-Napi::Value Fdflags(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd;
-  if (!ArgFd(env, info[0], &fd)) return env.Undefined();
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0) return R(env, Err());
-  int fdfl = fcntl(fd, F_GETFD);
-  if (fdfl < 0) return R(env, Err());
-  return R(env, ((fl & O_NONBLOCK) ? 1 : 0) | ((fdfl & FD_CLOEXEC) ? 2 : 0));
-}
-
 // forget(fd): stops tracking a descriptor handed to another owner (no close).
 Napi::Value Forget(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -937,12 +925,6 @@ Napi::Value Forget(const Napi::CallbackInfo& info) {
   ClosePollerOf(inst, fd);
   ForgetFd(inst, fd);
   return env.Undefined();
-}
-
-// openFds() -> number of descriptors tracked by this environment.
-Napi::Value TrackedFds(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return R(env, static_cast<long>(GetInstance(env)->fds.size()));
 }
 
 }  // namespace
@@ -960,7 +942,6 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"closeAsync", CloseAsync},
       {"getsockname", Getsockname}, {"getpeername", Getpeername}, {"fionread", Fionread},
       {"outq", Outq},               {"adopt", Adopt},             {"dup2cloexec", Dup2},
-      {"fdflags", Fdflags},         {"trackedFds", TrackedFds},
       {"if_nametoindex", IfNameToIndex}, {"if_indextoname", IfIndexToName},
       {"dup", Dup},                 {"forget", Forget},
   };

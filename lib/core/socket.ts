@@ -22,7 +22,6 @@ export const AGAIN = -1;
 
 const READABLE = native.pollEvents.READABLE;
 const WRITABLE = native.pollEvents.WRITABLE;
-const NEG_EAGAIN = -EAGAIN;
 
 /** An upcall: `fn(so, arg, waitflag)`, returning SU_OK. @see soupcall_set(9) */
 export type Upcall = (so: Socket, arg: unknown, waitflag: number) => number | void;
@@ -337,12 +336,12 @@ export class Socket extends EventEmitter {
   // ------------------------------------------------------------------ close
 
   /**
-   * @internal Idempotent, ordered close: forget the number, stop and close the
-   * watcher, close(2), then wake every sleeper with EBADF. Returns 0 or errno,
-   * or a Promise of it when SO_LINGER would make close(2) block.
+   * @internal The one way a Socket lets go of its descriptor, in order:
+   * forget the number (so nothing can touch it again, whoever gets it next),
+   * stop and close the watcher, hand the number to `dispose`, then wake every
+   * sleeper with EBADF and report the state change.
    */
-  _close(): number | Promise<number> {
-    if (this.so_state & SS_NOFDREF) return 0;
+  private _release<T>(dispose: (fd: number) => T): T {
     const fd = this.fd;
     this.fd = -1;
     this._box.fd = -1;
@@ -350,17 +349,7 @@ export class Socket extends EventEmitter {
     this.so_state |= SS_NOFDREF;
     this._connecting = false;
     this._dropPoller();
-    let result: number | Promise<number>;
-    if (fd >= 0 && (this.so_options & SO_OPTIONS.SO_LINGER) && this.so_linger > 0) {
-      // close(2) would block the thread for the linger time: the threadpool does it.
-      result = new Promise<number>((resolve) => {
-        const r = native.closeAsync(fd, (e) => resolve(e < 0 ? -e : 0));
-        if (r < 0) resolve(-r);
-      });
-    } else {
-      const r = fd >= 0 ? native.close(fd) : 0;
-      result = r < 0 ? -r : 0;
-    }
+    const result = dispose(fd);
     this._abortSleepers(EBADF);
     this._stateChanged();
     process.nextTick(() => this.emit('close'));
@@ -368,23 +357,36 @@ export class Socket extends EventEmitter {
   }
 
   /**
+   * @internal Idempotent, ordered close. Returns 0 or errno, or a Promise of
+   * it when SO_LINGER would make close(2) block the thread.
+   */
+  _close(): number | Promise<number> {
+    if (this.so_state & SS_NOFDREF) return 0;
+    return this._release((fd): number | Promise<number> => {
+      if (fd < 0) return 0;
+      if ((this.so_options & SO_OPTIONS.SO_LINGER) && this.so_linger > 0) {
+        // close(2) would block for the linger time: the threadpool does it.
+        return new Promise<number>((resolve) => {
+          const r = native.closeAsync(fd, (e) => resolve(e < 0 ? -e : 0));
+          if (r < 0) resolve(-r);
+        });
+      }
+      const r = native.close(fd);
+      return r < 0 ? -r : 0;
+    });
+  }
+
+  /**
    * @internal Gives up the descriptor without closing it (for handing it to
-   * Node or another owner): the Socket becomes closed (SS_NOFDREF) and
-   * forgets the number; returns it.
+   * Node or another owner): the Socket becomes closed (SS_NOFDREF); returns
+   * the number, or -1 if it had none.
    */
   _detach(): number {
     if (this.so_state & SS_NOFDREF) return -1;
-    const fd = this.fd;
-    this.fd = -1;
-    this._box.fd = -1;
-    registry.unregister(this);
-    this.so_state |= SS_NOFDREF;
-    this._connecting = false;
-    this._dropPoller();
-    native.forget(fd);
-    this._abortSleepers(EBADF);
-    this._stateChanged();
-    return fd;
+    return this._release((fd) => {
+      native.forget(fd);
+      return fd;
+    });
   }
 
   // ---------------------------------------------------------------- display
@@ -499,4 +501,3 @@ export function ioFailed(so: Socket, errno: number): number {
   return errno;
 }
 
-export { NEG_EAGAIN, getint };

@@ -539,4 +539,4 @@ export function sosetnbio(so: Socket, on: boolean): number {
 }
 
 // Re-exported so that a port of kernel code finds everything in one place.
-export { Socket, Uio, SS_CANTRCVMORE };
+export { Socket, Uio };
