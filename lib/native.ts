@@ -68,6 +68,8 @@ export interface Native {
     addr?: Sockaddr | null, control?: Cmsg[] | null): number;
   recvmsg(fd: number, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
+  recvmsgAlloc(fd: number, size: number, flags: number, mp0: Holder<Buffer | null>,
+    paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   recvmmsg(fd: number, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null): number;
   sendmmsg(fd: number, buffers: Buffer[], flags: number, addr?: Sockaddr | null): number;
   dup(fd: number): number;

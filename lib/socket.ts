@@ -374,20 +374,29 @@ proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer)
   return sent;
 };
 
-interface RecvPlan { uio: Uio; controlp: { value: Cmsg[] | null; space?: number } | null; paddr: { value: SockaddrOut | null }; flagsp: { value: number } }
+interface RecvPlan {
+  /** Receive into the caller's Buffers… */
+  uio: Uio | null;
+  /** …or into a fresh Buffer of exactly what arrived (the mp0 form). */
+  mp0: { value: Buffer | null; size: number } | null;
+  controlp: { value: Cmsg[] | null; space?: number } | null;
+  paddr: { value: SockaddrOut | null };
+  flagsp: { value: number };
+}
 
 function recvPlan(o: RecvOptions | undefined): RecvPlan {
   if (o !== undefined && (typeof o !== 'object' || o === null)) throw new TypeError('recvmsg: options must be an object');
-  let iov: Buffer | Buffer[];
+  let uio: Uio | null = null;
+  let mp0: RecvPlan['mp0'] = null;
   if (o?.into !== undefined) {
     if (!Buffer.isBuffer(o.into) && !(Array.isArray(o.into) && o.into.every((b) => Buffer.isBuffer(b)))) {
       throw new TypeError('recvmsg: into must be a Buffer or an array of Buffers');
     }
-    iov = o.into;
+    uio = new Uio(o.into);
   } else {
     const size = o?.size ?? 65536;
     if (!Number.isInteger(size) || size < 0) throw new RangeError('recvmsg: size must be a non-negative integer');
-    iov = Buffer.alloc(size);
+    mp0 = { value: null, size };
   }
   let controlp: RecvPlan['controlp'] = null;
   if (o?.control) {
@@ -396,28 +405,32 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
     controlp = { value: null, space };
   }
   if (o?.flags !== undefined && !Number.isInteger(o.flags)) throw new TypeError('recvmsg: flags must be an integer');
-  return { uio: new Uio(iov), controlp, paddr: { value: null }, flagsp: { value: o?.flags ?? 0 } };
+  return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: o?.flags ?? 0 } };
 }
 
 function msgOf(p: RecvPlan): Msg {
-  const bytes = p.uio.moved;
-  const first = p.uio.uio_iov[0]!;
-  const data = p.uio.uio_iov.length === 1 ? first.subarray(0, bytes) : Buffer.concat(p.uio.uio_iov).subarray(0, bytes);
-  return { data, bytes, from: p.paddr.value, control: p.controlp?.value ?? [], flags: p.flagsp.value };
+  let data: Buffer;
+  if (p.mp0 !== null) {
+    data = p.mp0.value ?? Buffer.alloc(0);
+  } else {
+    const u = p.uio!;
+    data = u.uio_iov.length === 1 ? u.uio_iov[0]!.subarray(0, u.moved) : Buffer.concat(u.uio_iov).subarray(0, u.moved);
+  }
+  return { data, bytes: p.mp0 !== null ? data.length : p.uio!.moved, from: p.paddr.value, control: p.controlp?.value ?? [], flags: p.flagsp.value };
 }
 
 proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
   const p = recvPlan(o);
   const flags = p.flagsp.value & ~(MSG_DONTWAIT | MSG_NBIO);
   p.flagsp.value = flags;
-  await waitFor(this, 'recvmsg', o, () => soreceive(this, p.paddr, p.uio, null, p.controlp, p.flagsp));
+  await waitFor(this, 'recvmsg', o, () => soreceive(this, p.paddr, p.uio, p.mp0, p.controlp, p.flagsp));
   return msgOf(p);
 };
 
 proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | null {
   const p = recvPlan(o);
   p.flagsp.value |= MSG_DONTWAIT;
-  const e = soreceive(this, p.paddr, p.uio, null, p.controlp, p.flagsp) as number;
+  const e = soreceive(this, p.paddr, p.uio, p.mp0, p.controlp, p.flagsp) as number;
   if (e === EWOULDBLOCK) return null;
   if (e !== 0) throw new SocketError(e, 'recvmsg');
   return msgOf(p);

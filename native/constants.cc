@@ -7,6 +7,9 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#if __has_include(<netinet/in_systm.h>)
+#include <netinet/in_systm.h>  // n_long etc., which the BSDs' ip.h and ip_icmp.h need
+#endif
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/icmp6.h>

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace ksock {
 
@@ -43,6 +44,8 @@ struct Instance {
   std::unordered_map<int, Poller*> pollers;
   // Poll handles still open or closing: teardown waits for their close.
   std::unordered_set<PollHandle*> live;
+  // Receive buffer of the mp0 form (recvmsgAlloc): grown on demand, reused.
+  std::vector<unsigned char> scratch;
   napi_async_cleanup_hook_handle cleanup = nullptr;
   bool tearing_down = false;
   void (*teardown_done)(Instance*) = nullptr;

@@ -278,6 +278,11 @@ int EncodeSockaddr(Napi::Env env, Napi::Value v, sockaddr_storage* ss) {
   // Any other family: raw bytes after sa_family.
   Napi::Value d = o.Get("data");
   if (env.IsExceptionPending()) return -1;
+  if (family == AF_UNSPEC && (d.IsUndefined() || d.IsNull())) {
+    // { family: AF_UNSPEC }: connect() to it dissolves a datagram association.
+    SetFamilyLen(ss, AF_UNSPEC, kFamilyEnd);
+    return static_cast<int>(kFamilyEnd);
+  }
   if (!d.IsBuffer()) {
     Invalid(env, "address.data must be a Buffer for this address family");
     return -1;

@@ -688,6 +688,86 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return R(env, newfd);
 }
 
+// recvmsgAlloc(fd, size, flags, mp0, paddr?, controlp?, controlSize) -> bytes | -errno
+// The mp0 form: receives into the environment's scratch buffer and sets
+// mp0.value to a fresh Buffer of exactly the bytes that arrived — no zeroed
+// 64 KiB per message, one copy of what was received.
+napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  int32_t fd, flags;
+  size_t size, csize = 0;
+  if (argc < 4 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
+      !hot::GetSize(env, argv[1], &size, "size must be a non-negative number") ||
+      !hot::GetInt(env, argv[2], &flags, "flags must be a number"))
+    return nullptr;
+  if (!hot::IsObject(env, argv[3])) {
+    napi_throw_type_error(env, nullptr, "recvmsgAlloc: mp0 must be a { value } holder");
+    return nullptr;
+  }
+  if (size > (1u << 26)) {
+    napi_throw_range_error(env, nullptr, "recvmsgAlloc: size is too large");
+    return nullptr;
+  }
+  bool want_addr = argc > 4 && hot::IsObject(env, argv[4]);
+  bool want_control = argc > 5 && hot::IsObject(env, argv[5]);
+  if (want_control && (argc < 7 || !hot::GetSize(env, argv[6], &csize, "controlSize must be a number"))) return nullptr;
+  if (csize > (1 << 20)) {
+    napi_throw_range_error(env, nullptr, "controlSize is too large");
+    return nullptr;
+  }
+  Napi::Env e(env);
+  Instance* inst = GetInstance(e);
+  if (inst->scratch.size() < size) inst->scratch.resize(size);
+  iovec iov{inst->scratch.data(), size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  sockaddr_storage ss;
+  if (want_addr) {
+    memset(&ss, 0, sizeof(ss));
+    msg.msg_name = &ss;
+    msg.msg_namelen = sizeof(ss);
+  }
+  ControlBuffer cb;
+  if (want_control && csize > 0) {
+    if (!cb.Reserve(csize)) return hot::Int(env, -ENOMEM);
+    msg.msg_control = cb.data;
+    msg.msg_controllen = csize;
+  }
+  int extra = msg.msg_control != nullptr ? kRecvFlags : 0;
+  ssize_t n;
+  do n = recvmsg(fd, &msg, flags | extra);
+  while (n < 0 && errno == EINTR);
+  bool cloexec_by_hand = false;
+  if (n < 0 && errno == EINVAL && extra != 0) {
+    do n = recvmsg(fd, &msg, flags);
+    while (n < 0 && errno == EINTR);
+    cloexec_by_hand = true;
+  }
+  if (n < 0) return hot::Int(env, Err());
+  if (msg.msg_control == nullptr) msg.msg_controllen = 0;
+  if (cloexec_by_hand) SetCloexecOnRights(&msg);
+  inst->state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;
+  inst->state[kAddrLen] = want_addr ? static_cast<int32_t>(msg.msg_namelen) : 0;
+  inst->state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
+  size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
+  if (want_control) {
+    Napi::Value items = DecodeControl(e, &msg, (flags & MSG_PEEK) != 0);
+    if (items.IsEmpty()) return nullptr;
+    Napi::Value(env, argv[5]).As<Napi::Object>().Set("value", items);
+    if (e.IsExceptionPending()) {
+      if (!(flags & MSG_PEEK)) DisposeRights(&msg);
+      return nullptr;
+    }
+  }
+  Napi::Value(env, argv[3]).As<Napi::Object>().Set("value", Napi::Buffer<uint8_t>::Copy(e, inst->scratch.data(), got));
+  if (want_addr) Napi::Value(env, argv[4]).As<Napi::Object>().Set("value", DecodeSockaddr(e, &ss, msg.msg_namelen));
+  if (e.IsExceptionPending()) return nullptr;
+  return hot::Int(env, static_cast<long>(n));
+}
+
 // recvmmsg(fd, slab, slotSize, count, flags, lengths, addrs?) -> messages | -errno
 // Receives up to `count` datagrams into fixed slots of one caller-provided
 // Buffer: message i lands at slab[i*slotSize]; lengths[i] = its length,
@@ -951,6 +1031,8 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("sendmsg", fn);
   napi_create_function(env, "recvmsg", NAPI_AUTO_LENGTH, Recvmsg, nullptr, &fn);
   exports.Set("recvmsg", fn);
+  napi_create_function(env, "recvmsgAlloc", NAPI_AUTO_LENGTH, RecvmsgAlloc, nullptr, &fn);
+  exports.Set("recvmsgAlloc", fn);
   napi_create_function(env, "recvmmsg", NAPI_AUTO_LENGTH, Recvmmsg, nullptr, &fn);
   exports.Set("recvmmsg", fn);
   napi_create_function(env, "sendmmsg", NAPI_AUTO_LENGTH, Sendmmsg, nullptr, &fn);

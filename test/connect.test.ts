@@ -70,6 +70,19 @@ describe('soconnect', () => {
     k.soclose(l);
   });
 
+  it('connecting a datagram socket to AF_UNSPEC dissolves its association', () => {
+    const a = bound(k.AF_INET, k.SOCK_DGRAM);
+    const c = mk(k.AF_INET, k.SOCK_DGRAM);
+    expect(k.soconnect(c, local(a))).toBe(0);
+    expect(c._remote()).toMatchObject(local(a));
+    expect(k.soconnect(c, { family: k.AF_UNSPEC })).toBe(0);
+    expect(c.so_state & k.SS_ISCONNECTED).toBe(0);
+    expect(c._remote()).toBeNull();
+    expect(k.sosend(c, null, null, Buffer.from('x'), null, k.MSG_DONTWAIT)).toBe(k.EDESTADDRREQ);
+    k.soclose(a);
+    k.soclose(c);
+  });
+
   it('a datagram socket connects at once and can be re-connected', () => {
     const a = bound(k.AF_INET, k.SOCK_DGRAM);
     const b = bound(k.AF_INET, k.SOCK_DGRAM);

@@ -2,7 +2,7 @@
 // calls, with the man pages' names and argument orders.
 export {
   socreate, sobind, soconnect, soconnect2, solisten, soaccept, sosend, soreceive, soshutdown, soclose,
-  soupcall_set, soupcall_clear, sosetnbio, CONTROL_SPACE_DEFAULT, MP0_DEFAULT, type ControlHolder,
+  soupcall_set, soupcall_clear, sosetnbio, CONTROL_SPACE_DEFAULT, MP0_DEFAULT, type ControlHolder, type Mp0Holder,
 } from './socket';
 export {
   Sockopt, sockopt_init, sockopt_destroy, sockopt_get, sockopt_getint, sockopt_set, sockopt_setint,

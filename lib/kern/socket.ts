@@ -13,7 +13,7 @@
 // errno comes back synchronously, EWOULDBLOCK where the call would block.
 import { native, type Cmsg, type Holder, type Sockaddr, type SockaddrOut } from '../native';
 import {
-  AF_UNIX, EBADF, EINVAL, EISCONN, EOPNOTSUPP, EPIPE, EWOULDBLOCK, EALREADY, EINPROGRESS, ECONNABORTED,
+  AF_UNIX, AF_UNSPEC, EBADF, EINVAL, EISCONN, EOPNOTSUPP, EPIPE, EWOULDBLOCK, EALREADY, EINPROGRESS, ECONNABORTED,
   MSG_DONTWAIT, MSG_NBIO, MSG_EOR, MSG_PEEK, MSG_WAITALL, MSG_OOB, SOCK_STREAM, SOCK_SEQPACKET, SOCK_NONBLOCK,
   SOCK_CLOEXEC, SHUT_RD, SHUT_WR, SHUT_RDWR, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
   SS_CANTSENDMORE, SS_CANTRCVMORE, SS_ISBOUND, SS_NBIO, SO_OPTIONS, SO_RCV, SO_SND, UIO_WRITE, EAGAIN,
@@ -110,7 +110,9 @@ export function sobind(so: Socket, nam: Sockaddr, ..._td: unknown[]): number {
  * while the connect is in progress (EINPROGRESS is absorbed); completion
  * sets SS_ISCONNECTED, or `so_error` (and clears SS_ISCONNECTING), and wakes
  * `so_timeo`. Any failure clears SS_ISCONNECTING (the man page's BUGS).
- * EALREADY while a connect is in progress.
+ * EALREADY while a connect is in progress. On a datagram socket,
+ * `{ family: AF_UNSPEC }` dissolves the association (the kernel's
+ * "connect to a null address").
  * @see soconnect(9)
  */
 export function soconnect(so: Socket, nam: Sockaddr, ..._td: unknown[]): number {
@@ -121,6 +123,11 @@ export function soconnect(so: Socket, nam: Sockaddr, ..._td: unknown[]): number 
   if ((so.so_state & SS_ISCONNECTED) && connectionOriented(so)) return EISCONN;
   so.so_error = 0; // "prevent accumulated error from previous connection"
   const r = native.connect(so.fd, nam);
+  if (r === 0 && !Buffer.isBuffer(nam) && nam.family === AF_UNSPEC) {
+    // Connecting to AF_UNSPEC dissolves a datagram socket's association.
+    so.so_state &= ~(SS_ISCONNECTED | SS_ISCONNECTING);
+    return 0;
+  }
   if (r === 0) {
     soisconnected(so);
     return 0;
@@ -310,7 +317,13 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   return so._sleep(so.so_snd, attempt, () => EWOULDBLOCK, so.so_snd.sb_timeo);
 }
 
-/** Out-flags soreceive reports in `flagsp.value`. */
+/** soreceive's mp0: the fresh Buffer comes back in `value`. */
+export interface Mp0Holder extends Holder<Buffer | null> {
+  /** Bytes to receive when no uio gives the count (default MP0_DEFAULT). */
+  size?: number;
+}
+
+/** soreceive's controlp: the control items come back in `value`. */
 export interface ControlHolder extends Holder<Cmsg[] | null> {
   /** Control buffer space in bytes (default CONTROL_SPACE_DEFAULT); less makes MSG_CTRUNC. */
   space?: number;
@@ -320,8 +333,8 @@ export interface ControlHolder extends Holder<Cmsg[] | null> {
 /**
  * Receives data (recvmsg(2)) into `uio`'s Buffers **or**, with `mp0`, into a
  * fresh Buffer in `mp0.value` — then `uio`, if given, only supplies the count
- * in `uio_resid` (as the kernel code does; without it up to MP0_DEFAULT
- * bytes). `paddr.value` = the source address; `controlp.value` = the control
+ * in `uio_resid` (as the kernel code does; without it `mp0.size`, default
+ * MP0_DEFAULT bytes). `paddr.value` = the source address; `controlp.value` = the control
  * items (`controlp.space` bytes of room, default 4096); `flagsp.value` holds
  * MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_DONTWAIT … on input and MSG_TRUNC,
  * MSG_CTRUNC, MSG_EOR, MSG_OOB on output. Returns 0 (with `uio_resid`
@@ -330,7 +343,7 @@ export interface ControlHolder extends Holder<Cmsg[] | null> {
  * @see soreceive(9)
  */
 export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null | undefined,
-  uio: Uio | null | undefined, mp0: Holder<Buffer | null> | null | undefined,
+  uio: Uio | null | undefined, mp0: Mp0Holder | null | undefined,
   controlp: ControlHolder | null | undefined, flagsp: Holder<number> | null | undefined): number | Promise<number> {
   checkSocket(so, 'soreceive');
   if (uio == null && mp0 == null) throw new TypeError('soreceive: uio or mp0 must be non-null');
@@ -373,14 +386,13 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
     return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
   }
 
-  // Where the data goes: the caller's uio, or a fresh Buffer for mp0.
-  let u: Uio;
-  if (mp0) {
-    const count = uio ? uio._len() : MP0_DEFAULT;
-    u = new Uio(Buffer.alloc(count));
-  } else {
-    u = uio!;
-  }
+  // Where the data goes: the caller's uio, or a fresh Buffer for mp0 (made
+  // natively with exactly the bytes that arrived; with MSG_WAITALL, filled
+  // piece by piece).
+  const count = mp0 ? (uio ? uio._len() : mp0.size ?? MP0_DEFAULT) : 0;
+  if (!Number.isInteger(count) || count < 0) throw new RangeError('soreceive: mp0.size must be a non-negative integer');
+  const single = mp0 != null && !waitall;
+  const u: Uio | null = mp0 ? (single ? null : new Uio(Buffer.alloc(count))) : uio!;
   const sysflags = flags & ~(POLICY_FLAGS | MSG_WAITALL);
   let first = true;
   let outflags = 0;
@@ -388,34 +400,37 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
   const finish = (): void => {
     if (flagsp) flagsp.value = outflags;
     if (mp0) {
-      mp0.value = u.uio_iov[0]!.subarray(0, got);
+      if (u !== null) mp0.value = u.uio_iov[0]!.subarray(0, got);
+      else if (got === 0 && mp0.value === undefined) mp0.value = Buffer.alloc(0);
       if (uio) uio._advance(got);
     }
   };
   const attempt = (): number => {
     for (;;) {
       if (so._shutRd) {
+        if (single) mp0!.value = Buffer.alloc(0);
         finish();
         return 0;
       }
       const fd = so.fd;
       if (fd < 0) return EBADF;
-      const len = u._len();
-      const n = native.recvmsg(fd, u._data(), u._done, len, sysflags,
-        first ? (paddr ?? null) : null,
-        first ? (controlp ?? null) : null, space);
+      const len = u === null ? count : u._len();
+      const n = u === null
+        ? native.recvmsgAlloc(fd, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
+        : native.recvmsg(fd, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
         if (first && controlp && controlp.value) ownRights(controlp.value);
         outflags |= state[0]!;
         first = false;
-        u._advance(n);
-        got += n;
+        const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length
+        if (u !== null) u._advance(moved);
+        got += moved;
         if (n === 0 && len > 0 && isStream(so)) {
           socantrcvmore(so);
           finish();
           return 0;
         }
-        if (waitall && u._len() > 0) continue;
+        if (waitall && u !== null && u._len() > 0) continue;
         finish();
         return 0;
       }
