@@ -70,6 +70,33 @@ if (mode === 'drain') {
       }
     }, 5);
   });
+} else if (mode === 'rtt-server') {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, r) => {
+    if (m.length === 0) return s.close();
+    s.send(m, r.port, r.address);
+  });
+  s.bind(0, '127.0.0.1', () => fs.writeFileSync(a1, String(s.address().port)));
+} else if (mode === 'rtt-client') {
+  const s = dgram.createSocket('udp4');
+  const n = Number(a2);
+  const msg = Buffer.alloc(64);
+  let i = 0, t0;
+  s.on('message', () => {
+    if (++i === n) {
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+      s.send(Buffer.alloc(0), () => {
+        console.log(Math.round(n / dt));
+        s.close();
+      });
+      return;
+    }
+    s.send(msg);
+  });
+  s.connect(Number(a1), '127.0.0.1', () => {
+    t0 = process.hrtime.bigint();
+    s.send(msg);
+  });
 } else if (mode === 'send') {
   const tx = dgram.createSocket('udp4');
   const port = Number(a1);

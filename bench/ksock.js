@@ -120,6 +120,101 @@ if (mode === 'drain') {
   const end = process.hrtime.bigint() + BigInt(Number(a2) * 1e9);
   while (process.hrtime.bigint() < end) tx.trySendmmsg(msgs, { to });
   k.soclose(tx);
+} else if (mode === 'fdpass') {
+  // SCM_RIGHTS, one process: BATCH sends of one descriptor, then BATCH receives.
+  const rounds = Number(a1), batch = Number(a2);
+  const a = { value: null }, b = { value: null };
+  k.socreate(k.AF_UNIX, a, k.SOCK_DGRAM, 0);
+  k.socreate(k.AF_UNIX, b, k.SOCK_DGRAM, 0);
+  k.soconnect2(a.value, b.value);
+  const fd = fs.openSync('/dev/null', 'r');
+  const control = [{ level: k.SOL_SOCKET, type: k.constants.SCM_RIGHTS, fds: [fd] }];
+  const byte = Buffer.from('F');
+  const out = new k.Uio(byte, k.UIO_WRITE);
+  const uio = new k.Uio(Buffer.alloc(1));
+  const controlp = { value: null, space: k.CMSG_SPACE(4) };
+  const flagsp = { value: DONTWAIT };
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < batch; i++) k.sosend(a.value, null, out.rewind(), null, control, DONTWAIT);
+    for (let i = 0; i < batch; i++) {
+      flagsp.value = DONTWAIT;
+      if (k.soreceive(b.value, null, uio.rewind(), null, controlp, flagsp) !== 0) break;
+      const got = controlp.value[0].fds[0];
+      fs.closeSync(got);
+      n++;
+    }
+  }
+  console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
+} else if (mode === 'unix-stream') {
+  // A child writes 64 KiB chunks through an abstract AF_UNIX socket; we read.
+  const secs = Number(a1);
+  const name = `ksock-bench-${process.pid}`;
+  const l = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM).bind({ family: k.AF_UNIX, path: '\0' + name }).listen(1);
+  const child = require('node:child_process').spawn(process.execPath, [__filename, 'unix-writer', name], { stdio: 'ignore' });
+  (async () => {
+    const s = await l.accept();
+    const uio = new k.Uio(Buffer.alloc(65536));
+    const flagsp = { value: 0 };
+    await k.soreceive(s, null, uio, null, null, flagsp);
+    let bytes = 0;
+    const t0 = process.hrtime.bigint(), end = t0 + BigInt(secs * 1e9);
+    while (process.hrtime.bigint() < end) {
+      uio.rewind();
+      flagsp.value = DONTWAIT;
+      let r = k.soreceive(s, null, uio, null, null, flagsp);
+      if (r === k.EWOULDBLOCK) r = await k.soreceive(s, null, uio, null, null, { value: 0 });
+      if (r !== 0 || uio.moved === 0) break;
+      bytes += uio.moved;
+    }
+    console.log(Math.round(bytes / (Number(process.hrtime.bigint() - t0) / 1e9)));
+    child.kill('SIGKILL');
+    k.soclose(s);
+    k.soclose(l);
+  })();
+} else if (mode === 'unix-writer') {
+  const s = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM);
+  (async () => {
+    await s.connect({ family: k.AF_UNIX, path: '\0' + a1 });
+    const chunk = Buffer.alloc(65536);
+    const out = new k.Uio(chunk, k.UIO_WRITE);
+    for (;;) {
+      const r = await k.sosend(s, null, out.rewind(), null, null, 0);
+      if (r !== 0) process.exit(0);
+    }
+  })();
+} else if (mode === 'rtt-server') {
+  const rx = udp(0);
+  fs.writeFileSync(a1, String(rx._local().port));
+  const uio = new k.Uio(Buffer.alloc(2048));
+  const from = { value: null };
+  (async () => {
+    for (;;) {
+      uio.rewind();
+      if (await k.soreceive(rx, from, uio, null, null, null) !== 0 || uio.moved === 0) break;
+      const out = new k.Uio(uio.uio_iov[0].subarray(0, uio.moved), k.UIO_WRITE);
+      k.sosend(rx, from.value, out, null, null, DONTWAIT);
+    }
+    k.soclose(rx);
+  })();
+} else if (mode === 'rtt-client') {
+  const tx = udp(0);
+  const n = Number(a2);
+  k.soconnect(tx, { family: k.AF_INET, address: '127.0.0.1', port: Number(a1) });
+  const out = new k.Uio(Buffer.alloc(64), k.UIO_WRITE);
+  const uio = new k.Uio(Buffer.alloc(64));
+  (async () => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      k.sosend(tx, null, out.rewind(), null, null, DONTWAIT);
+      await k.soreceive(tx, null, uio.rewind(), null, null, null);
+    }
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    k.sosend(tx, null, new k.Uio(Buffer.alloc(0), k.UIO_WRITE), null, null, DONTWAIT);
+    console.log(Math.round(n / dt));
+    k.soclose(tx);
+  })();
 } else if (mode === 'send') {
   const tx = udp(0);
   const to = k.sockaddr({ family: k.AF_INET, address: '127.0.0.1', port: Number(a1) });

@@ -16,9 +16,11 @@ const PASSES = Number(process.env.BENCH_PASSES ?? 5);
 const ROUNDS = 20, MAX = 20000, SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 
 const cbin = join(out, 'udp');
+const rbin = join(out, 'ref');
 let haveC = true;
 try {
   execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', cbin, join(here, 'c', 'udp.c')], { stdio: 'inherit' });
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', rbin, join(here, 'c', 'ref.c')], { stdio: 'inherit' });
 } catch {
   haveC = false;
   console.log('no C compiler: the C reference is left out, ratios are not computed');
@@ -66,6 +68,41 @@ const contenders = {
   },
 };
 
+// Round trips on one CPU: both processes pinned to CPU 0 where taskset exists.
+let pin = [];
+try {
+  execFileSync('taskset', ['-c', '0', 'true']);
+  pin = ['taskset', '-c', '0'];
+} catch {
+  console.log('no taskset: round trips run unpinned');
+}
+async function rtt(server, client, n = 20000) {
+  const portfile = join(tmpdir(), `ksock-rtt-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const [sc, ...sa] = [...pin, ...server];
+  const srv = run(sc, [...sa, portfile]);
+  for (let i = 0; i < 500 && !existsSync(portfile); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  const port = readFileSync(portfile, 'utf8').trim();
+  rmSync(portfile, { force: true });
+  const [cc, ...ca] = [...pin, ...client];
+  const r = await run(cc, [...ca, port, String(n)]);
+  await srv;
+  return Number(r);
+}
+contenders.fdpass = {
+  'C sendmsg/recvmsg + close': haveC ? () => run(rbin, ['fdpass', '300', '100']).then(Number) : null,
+  'ksock sosend/soreceive + fs.closeSync': () => node('ksock.js', 'fdpass', '300', '100').then(Number),
+};
+contenders.stream = {
+  'C read(64 KiB) from a forked writer': haveC ? () => run(rbin, ['unix-stream', String(SECONDS)]).then(Number) : null,
+  'ksock soreceive(64 KiB) from a ksock writer': () => node('ksock.js', 'unix-stream', String(SECONDS)).then(Number),
+};
+contenders.rtt = {
+  'C blocking sendto/recv': haveC ? () => rtt([rbin, 'rtt-server'], [rbin, 'rtt-client']) : null,
+  'ksock sosend + sleeping soreceive': () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server'], [process.execPath, join(here, 'ksock.js'), 'rtt-client']),
+  'node:dgram': () => rtt([process.execPath, join(here, 'dgram.js'), 'rtt-server'], [process.execPath, join(here, 'dgram.js'), 'rtt-client']),
+};
+
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const results = {};
 for (const [bench, set] of Object.entries(contenders)) {
@@ -84,7 +121,11 @@ for (const [bench, set] of Object.entries(contenders)) {
   }));
 }
 
-const title = { drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API', pair: '(b) sender and receiver in two processes' };
+const title = {
+  drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API',
+  pair: '(b) sender and receiver in two processes', fdpass: '(c) SCM_RIGHTS fd passing, one process (msgs/s)',
+  stream: '(d) AF_UNIX stream, two processes (bytes/s)', rtt: '(e) UDP round trips on one CPU (round trips/s)',
+};
 console.log(`\nUDP, 64-byte datagrams on loopback — ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}, Node ${process.version}`);
 console.log(`medians of ${PASSES} interleaved passes\n`);
 console.log('| benchmark | contender | msgs/s | × C |');

@@ -16,7 +16,7 @@ export { features, type Features } from './features';
 export type {
   Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder,
 } from './native';
-export type { RightsCmsg } from './core/rights';
+export { RightsCmsg } from './core/rights';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */

@@ -40,6 +40,7 @@ export interface Holder<T> { value: T }
 export interface NativePoller {
   start(events: number): number;
   stop(): number;
+  idle(): number;
   close(): void;
 }
 

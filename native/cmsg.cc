@@ -643,17 +643,25 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("level", Napi::Number::New(env, c->cmsg_level));
     o.Set("type", Napi::Number::New(env, c->cmsg_type));
-    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
-    if (!rights) DecodeTyped(env, o, c->cmsg_level, c->cmsg_type, data, dlen);
     if (rights) {
-      Napi::Array fds = Napi::Array::New(env);
-      uint32_t k = 0;
-      for (size_t off = 0; off + sizeof(int) <= dlen; off += sizeof(int)) {
+      // Whole descriptors: `data` is rebuilt from `fds` on demand (the hot
+      // path of descriptor passing copies nothing else); a payload with a
+      // partial int keeps its exact bytes.
+      size_t whole = dlen / sizeof(int);
+      napi_value arr;
+      napi_create_array_with_length(env, whole, &arr);
+      for (size_t i = 0; i < whole; i++) {
         int fd;
-        memcpy(&fd, data + off, sizeof(int));
-        fds.Set(k++, Napi::Number::New(env, fd));
+        memcpy(&fd, data + i * sizeof(int), sizeof(int));
+        napi_value v;
+        napi_create_int32(env, fd, &v);
+        napi_set_element(env, arr, static_cast<uint32_t>(i), v);
       }
-      o.Set("fds", fds);
+      o.Set("fds", Napi::Value(env, arr));
+      if (dlen % sizeof(int) != 0) o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
+    } else {
+      o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
+      DecodeTyped(env, o, c->cmsg_level, c->cmsg_type, data, dlen);
     }
     if (env.IsExceptionPending()) {
       failed = true;

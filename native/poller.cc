@@ -29,6 +29,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return DefineClass(env, "Poller",
                        {InstanceMethod<&Poller::Start>("start"),
                         InstanceMethod<&Poller::Stop>("stop"),
+                        InstanceMethod<&Poller::Idle>("idle"),
                         InstanceMethod<&Poller::Close>("close")});
   }
 
@@ -103,8 +104,13 @@ class Poller : public Napi::ObjectWrap<Poller> {
       ph_->initialized = true;
     }
     if (events == 0) return Stop(info);
-    int r = uv_poll_start(&ph_->handle, events, OnPoll);
-    if (r != 0) return Napi::Number::New(env, r);
+    if (events != events_ || !started_) {
+      int r = uv_poll_start(&ph_->handle, events, OnPoll);
+      if (r != 0) return Napi::Number::New(env, r);
+      events_ = events;
+      started_ = true;
+    }
+    uv_ref(reinterpret_cast<uv_handle_t*>(&ph_->handle));
     if (!active_) {
       active_ = true;
       Ref();
@@ -112,8 +118,23 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return Napi::Number::New(env, 0);
   }
 
+  // idle(): nobody waits now, but someone probably will again soon: keep
+  // watching (no epoll_ctl round trip per sleep) without keeping the loop
+  // alive and without pinning the JS object. The next wakeup with nobody
+  // waiting stops it for real.
+  Napi::Value Idle(const Napi::CallbackInfo& info) {
+    if (ph_ != nullptr && ph_->initialized) uv_unref(reinterpret_cast<uv_handle_t*>(&ph_->handle));
+    if (active_) {
+      active_ = false;
+      Unref();
+    }
+    return Napi::Number::New(info.Env(), 0);
+  }
+
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (ph_ != nullptr && ph_->initialized) uv_poll_stop(&ph_->handle);
+    started_ = false;
+    events_ = 0;
     if (active_) {
       active_ = false;
       Unref();
@@ -159,7 +180,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Instance* inst_ = nullptr;
   PollHandle* ph_ = nullptr;
   int fd_ = -1;
-  bool active_ = false;
+  bool active_ = false;   // holds a strong reference to itself (someone waits)
+  bool started_ = false;  // uv_poll_start is in effect
+  int events_ = 0;
   Napi::FunctionReference callback_;
 };
 

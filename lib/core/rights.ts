@@ -6,6 +6,7 @@
 // collector; `item.close()` closes unclaimed ones at once.
 import { native, type Cmsg } from '../native';
 import { SOL_SOCKET, constants } from '../constants';
+import { writeHostInt } from './socket';
 
 interface Held { fds: number[]; claimed: boolean }
 
@@ -18,45 +19,69 @@ const registry = new FinalizationRegistry<Held>((h) => {
 const SCM_RIGHTS = constants.SCM_RIGHTS!;
 
 /** A received SCM_RIGHTS item. */
-export interface RightsCmsg extends Cmsg {
+export class RightsCmsg implements Cmsg {
+  [field: string]: unknown;
+  readonly level: number;
+  readonly type: number;
+  readonly #held: Held;
+  #data: Buffer | undefined;
+
+  /** @internal made by soreceive */
+  constructor(level: number, type: number, fds: number[], data: Buffer | undefined) {
+    this.level = level;
+    this.type = type;
+    this.#held = { fds, claimed: false };
+    this.#data = data;
+    registry.register(this, this.#held, this.#held);
+  }
+
   /** The descriptors, in order. Reading this claims them: closing them is then the caller's job. */
-  readonly fds: number[];
+  get fds(): number[] {
+    const h = this.#held;
+    if (!h.claimed) {
+      h.claimed = true;
+      registry.unregister(h);
+    }
+    return h.fds;
+  }
+
+  /** The raw payload (the descriptor numbers as C ints). Reading it claims nothing. */
+  get data(): Buffer {
+    if (this.#data === undefined) {
+      const fds = this.#held.fds;
+      const b = Buffer.alloc(fds.length * 4);
+      for (let i = 0; i < fds.length; i++) writeHostInt(b, fds[i]!, i * 4);
+      this.#data = b;
+    }
+    return this.#data;
+  }
+
   /** True once `fds` was read or `close()` was called. */
-  readonly claimed: boolean;
+  get claimed(): boolean {
+    return this.#held.claimed;
+  }
+
   /** Closes the descriptors if they were never claimed; returns how many it closed. */
-  close(): number;
+  close(): number {
+    const h = this.#held;
+    if (h.claimed) return 0;
+    h.claimed = true;
+    registry.unregister(h);
+    for (const fd of h.fds) native.close(fd);
+    return h.fds.length;
+  }
+
+  /** What `util.inspect` and JSON show: the numbers without claiming them. */
+  toJSON(): object {
+    return { level: this.level, type: this.type, fds: this.#held.fds, claimed: this.#held.claimed };
+  }
 }
 
 /** @internal gives every SCM_RIGHTS item of a received list its ownership. */
 export function ownRights(items: Cmsg[]): void {
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     if (item.level !== SOL_SOCKET || item.type !== SCM_RIGHTS || !Array.isArray(item.fds)) continue;
-    const held: Held = { fds: item.fds, claimed: false };
-    Object.defineProperties(item, {
-      fds: {
-        enumerable: true,
-        configurable: true,
-        get() {
-          if (!held.claimed) {
-            held.claimed = true;
-            registry.unregister(held);
-          }
-          return held.fds;
-        },
-      },
-      claimed: { enumerable: false, configurable: true, get: () => held.claimed },
-      close: {
-        enumerable: false,
-        configurable: true,
-        value: (): number => {
-          if (held.claimed) return 0;
-          held.claimed = true;
-          registry.unregister(held);
-          for (const fd of held.fds) native.close(fd);
-          return held.fds.length;
-        },
-      },
-    });
-    registry.register(item, held, held);
+    items[i] = new RightsCmsg(item.level, item.type, item.fds, item.data);
   }
 }

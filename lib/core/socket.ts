@@ -148,7 +148,8 @@ export class Socket extends EventEmitter {
   readonly so_cred: Cred;
 
   /** @internal */ _poller: NativePoller | null = null;
-  /** @internal */ _mask = 0;
+  /** @internal the events the watcher is started for */ _mask = 0;
+  /** @internal started, but nobody waits: unref'd */ _idle = false;
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
   /** @internal */ readonly _box: { fd: number };
@@ -228,9 +229,10 @@ export class Socket extends EventEmitter {
     });
   }
 
-  /** @internal retries the sleepers of `sb` in FIFO order until one would block. */
-  _drain(sb: Sockbuf): void {
+  /** @internal retries the sleepers of `sb` in FIFO order until one would block; true if any was served. */
+  _drain(sb: Sockbuf): boolean {
     const q = sb._sleepers;
+    let served = false;
     for (let budget = 64; q.length > 0 && budget > 0; budget--) {
       const s = q[0]!;
       const r = s.attempt();
@@ -238,7 +240,9 @@ export class Socket extends EventEmitter {
       q.shift();
       if (s.timer) clearTimeout(s.timer);
       s.resolve(r);
+      served = true;
     }
+    return served;
   }
 
   /** @internal wakes every sleeper of both buffers with `errno`. */
@@ -253,26 +257,43 @@ export class Socket extends EventEmitter {
     }
   }
 
-  /** @internal arms the watcher for exactly what is waited for now. */
-  _rearm(): void {
+  /**
+   * @internal Arms the watcher for what is waited for now. When nobody waits
+   * any more the watcher goes idle (still started, but keeping neither the
+   * loop nor this Socket alive), so the next sleep costs no epoll_ctl; a
+   * wakeup that finds nobody waiting (`fromPoll`) stops it for real.
+   */
+  _rearm(fromPoll = false): void {
     let mask = 0;
     if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null || this.listenerCount('readable') > 0) mask |= READABLE;
     if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting ||
       this.listenerCount('writable') > 0) mask |= WRITABLE;
-    if (mask === this._mask || this.fd < 0) return;
-    this._mask = mask;
+    if (this.fd < 0) return;
     if (mask === 0) {
-      this._poller?.stop();
+      if (this._mask === 0 || this._poller === null) return;
+      if (fromPoll) {
+        this._poller.stop();
+        this._mask = 0;
+        this._idle = false;
+      } else if (!this._idle) {
+        this._poller.idle();
+        this._idle = true;
+      }
       return;
     }
+    if (mask === this._mask && !this._idle) return;
     if (this._poller === null) this._poller = new native.Poller(this.fd, this.onPoll);
     const r = this._poller.start(mask);
     if (r < 0) {
       // libuv could not watch this descriptor: nothing would ever wake the
       // sleepers, so they return the error now.
       this._mask = 0;
+      this._idle = false;
       this._abortSleepers(-r);
+      return;
     }
+    this._mask = mask;
+    this._idle = false;
   }
 
   /** @internal forgets the watcher (the descriptor number is about to change or close). */
@@ -282,22 +303,29 @@ export class Socket extends EventEmitter {
       this._poller = null;
     }
     this._mask = 0;
+    this._idle = false;
   }
 
   private _onPoll(status: number, events: number): void {
     if (status < 0) events = READABLE | WRITABLE; // an error: let everyone retry and see it
-    if (this._connecting && events !== 0) soconnected_check(this);
+    let served = false;
+    if (this._connecting && events !== 0) {
+      soconnected_check(this);
+      served = true;
+    }
     if (events & READABLE) {
-      this._drain(this.so_rcv);
+      served = this._drain(this.so_rcv) || served;
       this._upcall(this.so_rcv);
       if (!(this.so_state & SS_NOFDREF)) this.emit('readable');
     }
     if (events & WRITABLE && !(this.so_state & SS_NOFDREF)) {
-      this._drain(this.so_snd);
+      served = this._drain(this.so_snd) || served;
       this._upcall(this.so_snd);
       if (!(this.so_state & SS_NOFDREF)) this.emit('writable');
     }
-    this._rearm();
+    // A wakeup that served a sleeper leaves the watcher idle for the next
+    // sleep; one that served nobody stops it (level-triggered: no spinning).
+    this._rearm(!served);
   }
 
   /** @internal calls the buffer's upcall; a throwing upcall is reported asynchronously. */
