@@ -812,7 +812,8 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
     napi_throw_type_error(env, nullptr, "recvmmsg: addrs must be a Buffer");
     return nullptr;
   }
-  if (count == 0 || slot == 0 || count > 1024 || count * slot > slablen || tlen < count * (want_addr ? 3 : 2) ||
+  // slot > slablen / count, not count * slot > slablen: the product can wrap.
+  if (count == 0 || slot == 0 || count > 1024 || slot > slablen / count || tlen < count * (want_addr ? 3 : 2) ||
       (want_addr && addrslen < count * sizeof(sockaddr_storage))) {
     napi_throw_range_error(env, nullptr, "recvmmsg: slab, lengths or addrs too small for count * slotSize");
     return nullptr;

@@ -1,6 +1,7 @@
 // Bad input gets a clear error — never a crash, a hang or a leaked descriptor.
 import { describe, expect, it } from 'vitest';
 import { k, mk, bound } from './helpers';
+import { native } from '../lib/native';
 
 describe('argument errors are TypeError/RangeError, raised before any syscall', () => {
   it('socreate, sobind, soconnect', () => {
@@ -94,5 +95,39 @@ describe('SocketError', () => {
     expect(k.strerror(k.constants.ECONNREFUSED!)).toMatch(/refused/i);
     expect(() => k.check(k.EPIPE, 'sendmsg')).toThrow(k.SocketError);
     expect(() => k.check(0, 'sendmsg')).not.toThrow();
+  });
+});
+
+describe('the native layer never trusts its arguments', () => {
+  // lib/ validates before calling in; these call the addon directly, as a
+  // buggy or hostile caller could, and must get an exception or an errno.
+  it('recvmmsg refuses slots that do not fit the slab, including a count * slotSize that would wrap', () => {
+    const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
+    a.trySendmsg(Buffer.from('x'));
+    const slab = Buffer.alloc(64), lens = new Int32Array(12);
+    expect(() => native.recvmmsg(b.fd, slab, 2 ** 53, 2, 0, lens)).toThrow(RangeError);
+    expect(() => native.recvmmsg(b.fd, slab, 2 ** 63, 2, 0, lens)).toThrow();
+    expect(() => native.recvmmsg(b.fd, slab, 64, 2, 0, lens)).toThrow(RangeError);
+    expect(() => native.recvmmsg(b.fd, slab, 16, 4, 0, new Int32Array(2))).toThrow(RangeError);
+    expect(() => native.recvmmsg(b.fd, 'slab' as never, 16, 4, 0, lens)).toThrow(TypeError);
+    expect(native.recvmmsg(b.fd, slab, 16, 4, 0, lens)).toBe(1);
+    expect(lens[0]).toBe(1);
+    a.close();
+    b.close();
+  });
+
+  it('sendmsg / recvmsg with bad offsets, lengths and holders', () => {
+    const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
+    const buf = Buffer.alloc(8);
+    expect(() => native.sendmsg(a.fd, buf, -1, 8, 0)).toThrow(TypeError);
+    expect(() => native.sendmsg(a.fd, buf, 0, NaN, 0)).toThrow(TypeError);
+    expect(native.sendmsg(a.fd, buf, 100, 100, k.MSG_DONTWAIT)).toBe(0); // clamped to the Buffer: an empty datagram
+    expect(() => native.recvmsg(b.fd, 'x' as never, 0, 8, 0)).toThrow(TypeError);
+    expect(() => native.recvmsgAlloc(b.fd, 2 ** 40, 0, { value: null })).toThrow(RangeError);
+    expect(() => native.recvmsgAlloc(b.fd, 8, 0, null as never)).toThrow(TypeError);
+    expect(native.recvmsg(-1, buf, 0, 8, 0)).toBe(-k.EBADF);
+    expect(native.close(-1)).toBe(-k.EBADF);
+    a.close();
+    b.close();
   });
 });
