@@ -9,7 +9,7 @@ import { tsleep } from './core/sleep';
 import { SocketError } from './errors';
 import {
   AF_UNIX, EAGAIN, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
-  SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, UIO_WRITE, constants,
+  SS_ISBOUND, SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, SO_OPTIONS, UIO_WRITE, constants,
 } from './constants';
 import {
   socreate, sobind, soconnect, solisten, soaccept, sosend, soreceive, soshutdown, soclose,
@@ -260,8 +260,11 @@ Socket.fromFd = function fromFd(fd: number, options: FromFdOptions = {}): Socket
   const protocol = getInt(own, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0;
   let state = 0;
   const peer = native.getpeername(own);
-  if (typeof peer !== 'number') state |= SS_ISCONNECTED;
-  return new Socket(dom, type, protocol, own, state);
+  if (typeof peer !== 'number') state |= SS_ISCONNECTED | SS_ISBOUND;
+  if (typeof local !== 'number' && ((local.port ?? 0) > 0 || (local.path !== undefined && local.path.length > 0))) state |= SS_ISBOUND;
+  const so = new Socket(dom, type, protocol, own, state);
+  if (getInt(own, SOL_SOCKET, constants.SO_ACCEPTCONN)) so.so_options |= SO_OPTIONS.SO_ACCEPTCONN;
+  return so;
 };
 
 // ------------------------------------------------------------------ methods
@@ -275,9 +278,16 @@ proto.bind = function bind(this: Socket, addr: Sockaddr): Socket {
 proto.connect = async function connect(this: Socket, addr: Sockaddr, o?: WaitOptions): Promise<void> {
   checkWait(o);
   if (o?.signal?.aborted) throw abortReason(o.signal);
-  let e = soconnect(this, addr);
-  if (e !== 0) throw new SocketError(e, 'connect', addr);
   const deadline = o?.timeout !== undefined ? Date.now() + o.timeout : Infinity;
+  let e = soconnect(this, addr);
+  // A local listener whose backlog is full says EWOULDBLOCK (Linux AF_UNIX):
+  // retry with a bounded back-off, as a blocking connect would wait.
+  for (let i = 1; e === EWOULDBLOCK && this.so_dom === AF_UNIX && i <= 10 && Date.now() < deadline; i++) {
+    await new Promise((r) => setTimeout(r, 2 ** i));
+    if (o?.signal?.aborted) throw abortReason(o.signal);
+    e = soconnect(this, addr);
+  }
+  if (e !== 0) throw new SocketError(e, 'connect', addr);
   while ((this.so_state & SS_ISCONNECTING) && this.so_error === 0 && !(this.so_state & SS_NOFDREF)) {
     if (o?.signal?.aborted) throw abortReason(o.signal);
     const left = deadline - Date.now();

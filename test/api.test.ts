@@ -201,6 +201,40 @@ describe('AbortSignal and timeouts on every wait', () => {
 });
 
 describe('interop with Node', () => {
+  it('fromFd of a listening socket mirrors SO_ACCEPTCONN and SS_ISBOUND, and accepts', async () => {
+    const l = Socket.create(AF_INET, SOCK_STREAM).bind(lo).listen();
+    const adopted = Socket.fromFd(l.fd, { dup: true });
+    expect(adopted.so_options & k.SO_OPTIONS.SO_ACCEPTCONN).toBe(k.SO_OPTIONS.SO_ACCEPTCONN);
+    expect(adopted.so_state & k.SS_ISBOUND).toBe(k.SS_ISBOUND);
+    expect(adopted.so_state & k.SS_ISCONNECTED).toBe(0);
+    const c = Socket.create(AF_INET, SOCK_STREAM);
+    const [s] = await Promise.all([adopted.accept({ timeout: 2000 }), c.connect(l.address())]);
+    expect(s.remoteAddress()).toEqual(c.address());
+    for (const so of [l, adopted, c, s]) await so.close();
+  });
+
+  it.runIf(k.features.unix_abstract)('connect to an AF_UNIX listener with a full backlog waits (bounded back-off) instead of failing', async () => {
+    const name = { family: AF_UNIX, path: `\0ksock-backlog-${process.pid}` };
+    const l = Socket.create(AF_UNIX, SOCK_STREAM).bind(name).listen(0);
+    const clients: k.Socket[] = [];
+    // Fill the backlog (Linux: backlog 0 still admits one) until a connect would block.
+    let blocked = false;
+    for (let i = 0; i < 10 && !blocked; i++) {
+      const c = Socket.create(AF_UNIX, SOCK_STREAM);
+      clients.push(c);
+      blocked = k.soconnect(c, name) === k.EWOULDBLOCK;
+    }
+    expect(blocked).toBe(true);
+    const last = clients[clients.length - 1]!;
+    const connecting = last.connect(name, { timeout: 5000 });
+    // Make room: accept one after a moment; the retry then gets in.
+    await new Promise((r) => setTimeout(r, 20));
+    const first = await l.accept();
+    await connecting;
+    expect(last.so_state & k.SS_ISCONNECTED).toBeTruthy();
+    for (const so of [...clients, first, l]) await so.close();
+  });
+
   it('fromFd adopts a dgram socket\'s descriptor (dup) and detects domain, type and protocol', async () => {
     const d = dgram.createSocket('udp4');
     await new Promise<void>((r) => d.bind(0, '127.0.0.1', r));
