@@ -64,23 +64,7 @@ struct Item {
 };
 
 bool Field(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double dflt, double* out) {
-  Napi::Value v = o.Get(key);
-  if (env.IsExceptionPending()) return false;
-  if (v.IsUndefined() || v.IsNull()) {
-    *out = dflt;
-    return true;
-  }
-  if (!v.IsNumber()) {
-    Napi::TypeError::New(env, std::string("control item ") + key + " must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<long long>(d))) {
-    Napi::RangeError::New(env, std::string("control item ") + key + " is out of range").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = d;
-  return true;
+  return ReadField(env, o, key, lo, hi, dflt, "control item", out);
 }
 
 bool Inet(Napi::Env env, Napi::Object o, const char* key, int af, void* out) {

@@ -47,29 +47,9 @@ namespace {
 #define KSOCK_HAVE_TCP_INFO 1
 #endif
 
-// Reads a field; a missing or nullish one is 0 (or "" for strings).
+// Reads a numeric field; a missing or nullish one is 0.
 bool Num(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double* out) {
-  Napi::Value v = o.Get(key);
-  if (env.IsExceptionPending()) return false;
-  if (v.IsUndefined() || v.IsNull()) {
-    *out = 0;
-    return true;
-  }
-  if (v.IsBoolean()) {
-    *out = v.As<Napi::Boolean>().Value() ? 1 : 0;
-    return true;
-  }
-  if (!v.IsNumber()) {
-    Napi::TypeError::New(env, std::string("option field ") + key + " must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<long long>(d))) {
-    Napi::RangeError::New(env, std::string("option field ") + key + " is out of range").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = d;
-  return true;
+  return ReadField(env, o, key, lo, hi, 0, "option field", out);
 }
 
 bool Addr4(Napi::Env env, Napi::Object o, const char* key, in_addr* out, bool required) {

@@ -40,6 +40,31 @@ bool ThrowRange(Napi::Env env, const char* msg) {
   return false;
 }
 
+bool ReadField(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double dflt, const char* what,
+               double* out) {
+  Napi::Value v = o.Get(key);
+  if (env.IsExceptionPending()) return false;
+  if (v.IsUndefined() || v.IsNull()) {
+    *out = dflt;
+    return true;
+  }
+  if (v.IsBoolean()) {
+    *out = v.As<Napi::Boolean>().Value() ? 1 : 0;
+    return true;
+  }
+  if (!v.IsNumber()) {
+    Napi::TypeError::New(env, std::string(what) + " " + key + " must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<long long>(d))) {
+    Napi::RangeError::New(env, std::string(what) + " " + key + " is out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
 void TrackFd(Instance* inst, int fd) { inst->fds.insert(fd); }
 
 void ForgetFd(Instance* inst, int fd) { inst->fds.erase(fd); }
@@ -345,6 +370,65 @@ int Iov(napi_env env, napi_value v, size_t off, size_t len, std::vector<iovec>* 
   return CollectIov(Napi::Env(env), Napi::Value(env, v), off, len, heap, stack, out);
 }
 
+// One recvmsg(2), shared by recvmsg and recvmsgAlloc: the optional source
+// address and control buffer, MSG_CMSG_CLOEXEC only with a control buffer
+// (some families refuse flags they do not know: Linux packet sockets say
+// EINVAL, and then FD_CLOEXEC is set by hand), the out-values in state[], and
+// the decoded control items in controlp.value. *n is the byte count or
+// -errno; false means a JS exception is pending (received descriptors
+// already closed).
+bool Receive(napi_env env, int fd, int flags, iovec* iov, int iovcnt, sockaddr_storage* ss, napi_value controlp,
+             size_t csize, ssize_t* n) {
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = iovcnt;
+  if (ss != nullptr) {
+    memset(ss, 0, sizeof(*ss));
+    msg.msg_name = ss;
+    msg.msg_namelen = sizeof(*ss);
+  }
+  ControlBuffer cb;
+  if (controlp != nullptr && csize > 0) {
+    if (!cb.Reserve(csize)) {
+      *n = -ENOMEM;
+      return true;
+    }
+    msg.msg_control = cb.data;
+    msg.msg_controllen = csize;
+  }
+  int extra = msg.msg_control != nullptr ? kRecvFlags : 0;
+  do *n = recvmsg(fd, &msg, flags | extra);
+  while (*n < 0 && errno == EINTR);
+  bool cloexec_by_hand = false;
+  if (*n < 0 && errno == EINVAL && extra != 0) {
+    do *n = recvmsg(fd, &msg, flags);
+    while (*n < 0 && errno == EINTR);
+    cloexec_by_hand = true;
+  }
+  if (*n < 0) {
+    *n = Err();
+    return true;
+  }
+  if (msg.msg_control == nullptr) msg.msg_controllen = 0;
+  if (cloexec_by_hand) SetCloexecOnRights(&msg);
+  Napi::Env e(env);
+  int32_t* state = GetInstance(e)->state;
+  state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;  // Linux echoes MSG_CMSG_CLOEXEC
+  state[kAddrLen] = ss != nullptr ? static_cast<int32_t>(msg.msg_namelen) : 0;
+  state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
+  if (controlp != nullptr) {
+    bool peek = (flags & MSG_PEEK) != 0;
+    Napi::Value items = DecodeControl(e, &msg, peek);  // closes the fds itself on failure
+    if (items.IsEmpty()) return false;
+    Napi::Value(env, controlp).As<Napi::Object>().Set("value", items);
+    if (e.IsExceptionPending()) {
+      if (!peek) DisposeRights(&msg);
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace hot
 
 // sendmsg(fd, data, offset, length, flags, address?, control?) -> bytes | -errno
@@ -426,52 +510,15 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   iovec* iov;
   int iovcnt = hot::Iov(env, argv[1], off, len, &heap, stack, &iov);
   if (iovcnt < 0) return nullptr;
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = iovcnt;
   sockaddr_storage ss;
-  if (want_addr) {
-    memset(&ss, 0, sizeof(ss));
-    msg.msg_name = &ss;
-    msg.msg_namelen = sizeof(ss);
-  }
-  ControlBuffer cb;
-  if (want_control && csize > 0) {
-    if (!cb.Reserve(csize)) return hot::Int(env, -ENOMEM);
-    msg.msg_control = cb.data;
-    msg.msg_controllen = csize;
-  }
-  // MSG_CMSG_CLOEXEC only matters with a control buffer, and some families
-  // refuse flags they do not know (Linux packet sockets: EINVAL).
-  int extra = msg.msg_control != nullptr ? kRecvFlags : 0;
   ssize_t n;
-  do n = recvmsg(fd, &msg, flags | extra);
-  while (n < 0 && errno == EINTR);
-  bool cloexec_by_hand = false;
-  if (n < 0 && errno == EINVAL && extra != 0) {
-    do n = recvmsg(fd, &msg, flags);
-    while (n < 0 && errno == EINTR);
-    cloexec_by_hand = true;
-  }
-  if (n < 0) return hot::Int(env, Err());
-  if (msg.msg_control == nullptr) msg.msg_controllen = 0;
-  if (cloexec_by_hand) SetCloexecOnRights(&msg);
-  Napi::Env e(env);
-  int32_t* state = GetInstance(e)->state;
-  state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;  // Linux echoes MSG_CMSG_CLOEXEC
-  state[kAddrLen] = want_addr ? static_cast<int32_t>(msg.msg_namelen) : 0;
-  state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
-  if (want_control) {
-    Napi::Value items = DecodeControl(e, &msg, (flags & MSG_PEEK) != 0);  // closes the fds itself on failure
-    if (items.IsEmpty()) return nullptr;
-    Napi::Value(env, argv[6]).As<Napi::Object>().Set("value", items);
-    if (e.IsExceptionPending()) {
-      if (!(flags & MSG_PEEK)) DisposeRights(&msg);
-      return nullptr;
-    }
-  }
+  if (!hot::Receive(env, fd, flags, iov, iovcnt, want_addr ? &ss : nullptr, want_control ? argv[6] : nullptr, csize, &n))
+    return nullptr;
+  if (n < 0) return hot::Int(env, static_cast<long>(n));
   if (want_addr) {
-    Napi::Value(env, argv[5]).As<Napi::Object>().Set("value", DecodeSockaddr(e, &ss, msg.msg_namelen));
+    Napi::Env e(env);
+    Napi::Value(env, argv[5]).As<Napi::Object>().Set(
+        "value", DecodeSockaddr(e, &ss, static_cast<socklen_t>(GetInstance(e)->state[kAddrLen])));
     if (e.IsExceptionPending()) return nullptr;
   }
   return hot::Int(env, static_cast<long>(n));
@@ -721,49 +768,17 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   Instance* inst = GetInstance(e);
   if (inst->scratch.size() < size) inst->scratch.resize(size);
   iovec iov{inst->scratch.data(), size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
   sockaddr_storage ss;
-  if (want_addr) {
-    memset(&ss, 0, sizeof(ss));
-    msg.msg_name = &ss;
-    msg.msg_namelen = sizeof(ss);
-  }
-  ControlBuffer cb;
-  if (want_control && csize > 0) {
-    if (!cb.Reserve(csize)) return hot::Int(env, -ENOMEM);
-    msg.msg_control = cb.data;
-    msg.msg_controllen = csize;
-  }
-  int extra = msg.msg_control != nullptr ? kRecvFlags : 0;
   ssize_t n;
-  do n = recvmsg(fd, &msg, flags | extra);
-  while (n < 0 && errno == EINTR);
-  bool cloexec_by_hand = false;
-  if (n < 0 && errno == EINVAL && extra != 0) {
-    do n = recvmsg(fd, &msg, flags);
-    while (n < 0 && errno == EINTR);
-    cloexec_by_hand = true;
-  }
-  if (n < 0) return hot::Int(env, Err());
-  if (msg.msg_control == nullptr) msg.msg_controllen = 0;
-  if (cloexec_by_hand) SetCloexecOnRights(&msg);
-  inst->state[kMsgFlags] = msg.msg_flags & ~kRecvFlags;
-  inst->state[kAddrLen] = want_addr ? static_cast<int32_t>(msg.msg_namelen) : 0;
-  inst->state[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
+  if (!hot::Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[5] : nullptr, csize, &n))
+    return nullptr;
+  if (n < 0) return hot::Int(env, static_cast<long>(n));
   size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
-  if (want_control) {
-    Napi::Value items = DecodeControl(e, &msg, (flags & MSG_PEEK) != 0);
-    if (items.IsEmpty()) return nullptr;
-    Napi::Value(env, argv[5]).As<Napi::Object>().Set("value", items);
-    if (e.IsExceptionPending()) {
-      if (!(flags & MSG_PEEK)) DisposeRights(&msg);
-      return nullptr;
-    }
-  }
-  Napi::Value(env, argv[3]).As<Napi::Object>().Set("value", Napi::Buffer<uint8_t>::Copy(e, inst->scratch.data(), got));
-  if (want_addr) Napi::Value(env, argv[4]).As<Napi::Object>().Set("value", DecodeSockaddr(e, &ss, msg.msg_namelen));
+  Napi::Value(env, argv[3]).As<Napi::Object>().Set(
+      "value", got > 0 ? Napi::Buffer<uint8_t>::Copy(e, inst->scratch.data(), got) : Napi::Buffer<uint8_t>::New(e, 0));
+  if (want_addr)
+    Napi::Value(env, argv[4]).As<Napi::Object>().Set(
+        "value", DecodeSockaddr(e, &ss, static_cast<socklen_t>(inst->state[kAddrLen])));
   if (e.IsExceptionPending()) return nullptr;
   return hot::Int(env, static_cast<long>(n));
 }
