@@ -355,17 +355,8 @@ void ReadSome(const unsigned char* data, size_t dlen, T* out) {
   memcpy(out, data, dlen < sizeof(T) ? dlen : sizeof(T));
 }
 
-Napi::Value Ip4(Napi::Env env, const in_addr& a) {
-  char t[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a, t, sizeof(t));
-  return Napi::String::New(env, t);
-}
-
-Napi::Value Ip6(Napi::Env env, const in6_addr& a) {
-  char t[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, &a, t, sizeof(t));
-  return Napi::String::New(env, t);
-}
+Napi::Value Ip4(Napi::Env env, const in_addr& a) { return InetText(env, AF_INET, &a); }
+Napi::Value Ip6(Napi::Env env, const in6_addr& a) { return InetText(env, AF_INET6, &a); }
 
 Napi::Value Timespec(Napi::Env env, double sec, double nsec) {
   Napi::Object t = Napi::Object::New(env);

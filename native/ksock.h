@@ -67,6 +67,8 @@ void InitPoller(Napi::Env env, Napi::Object exports, Instance* inst);
 // Encodes a JS address object or a Buffer holding a raw sockaddr into `ss`.
 // Returns the length, or -1 with a JS exception pending.
 int EncodeSockaddr(Napi::Env env, Napi::Value v, sockaddr_storage* ss);
+// An IPv4 (af AF_INET, in_addr) or IPv6 (AF_INET6, in6_addr) address as text.
+Napi::Value InetText(Napi::Env env, int af, const void* addr);
 // Decodes `len` bytes of sockaddr into a JS object. Never reads past `len`.
 Napi::Value DecodeSockaddr(Napi::Env env, const sockaddr_storage* ss, socklen_t len);
 

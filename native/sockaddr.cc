@@ -153,6 +153,12 @@ void Invalid(Napi::Env env, const char* what) {
 
 }  // namespace
 
+Napi::Value InetText(Napi::Env env, int af, const void* addr) {
+  char t[INET6_ADDRSTRLEN];
+  if (inet_ntop(af, addr, t, sizeof(t)) == nullptr) t[0] = '\0';
+  return Napi::String::New(env, t);
+}
+
 int EncodeSockaddr(Napi::Env env, Napi::Value v, sockaddr_storage* ss) {
   memset(ss, 0, sizeof(*ss));
   if (v.IsBuffer()) {

@@ -82,17 +82,8 @@ bool Addr6(Napi::Env env, Napi::Object o, const char* key, in6_addr* out) {
   return true;
 }
 
-Napi::Value Str4(Napi::Env env, const in_addr& a) {
-  char t[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a, t, sizeof(t));
-  return Napi::String::New(env, t);
-}
-
-Napi::Value Str6(Napi::Env env, const in6_addr& a) {
-  char t[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, &a, t, sizeof(t));
-  return Napi::String::New(env, t);
-}
+Napi::Value Str4(Napi::Env env, const in_addr& a) { return InetText(env, AF_INET, &a); }
+Napi::Value Str6(Napi::Env env, const in6_addr& a) { return InetText(env, AF_INET6, &a); }
 
 template <typename T>
 Napi::Value Bytes(Napi::Env env, const T& v) {
