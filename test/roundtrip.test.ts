@@ -88,6 +88,34 @@ describe('stream round trips', () => {
     for (const so of [c, s, l]) expect(k.soclose(so)).toBe(0);
   });
 
+  it('TCP urgent data: MSG_OOB out of band, never sleeping', async () => {
+    const l = bound(k.AF_INET, k.SOCK_STREAM);
+    k.solisten(l, 1);
+    const c = mk(k.AF_INET, k.SOCK_STREAM);
+    k.soconnect(c, local(l));
+    const aso: k.Holder<k.Socket | null> = { value: null };
+    expect(await k.soaccept(l, aso)).toBe(0);
+    const s = aso.value!;
+    // Nothing urgent yet: an answer now, not a sleep.
+    const none = k.soreceive(s, null, new k.Uio(Buffer.alloc(1)), null, null, { value: k.MSG_OOB });
+    expect(typeof none).toBe('number');
+    expect(none).not.toBe(0);
+    expect(await k.sosend(c, null, null, Buffer.from('ab'), null, 0)).toBe(0);
+    expect(await k.sosend(c, null, null, Buffer.from('!'), null, k.MSG_OOB)).toBe(0);
+    let r = -1;
+    const oob = new k.Uio(Buffer.alloc(1));
+    for (let i = 0; i < 100 && r !== 0; i++) {
+      r = k.soreceive(s, null, oob.rewind(), null, null, { value: k.MSG_OOB }) as number;
+      if (r !== 0) await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(r).toBe(0);
+    expect(oob.uio_iov[0]!.toString()).toBe('!');
+    const inband = new k.Uio(Buffer.alloc(8));
+    expect(await k.soreceive(s, null, inband, null, null, null)).toBe(0);
+    expect(inband.uio_iov[0]!.subarray(0, inband.moved).toString()).toBe('ab');
+    for (const so of [c, s, l]) k.soclose(so);
+  });
+
   for (const [name, type] of [['stream', k.SOCK_STREAM], ['datagram', k.SOCK_DGRAM], ['seqpacket', k.SOCK_SEQPACKET]] as const) {
     it(`AF_UNIX ${name} over soconnect2 (a socketpair), scatter/gather`, async () => {
       const a = mk(k.AF_UNIX, type);

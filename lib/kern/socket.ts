@@ -337,7 +337,8 @@ export interface ControlHolder extends Holder<Cmsg[] | null> {
  * MP0_DEFAULT bytes). `paddr.value` = the source address; `controlp.value` = the control
  * items (`controlp.space` bytes of room, default 4096); `flagsp.value` holds
  * MSG_PEEK, MSG_WAITALL, MSG_OOB, MSG_DONTWAIT … on input and MSG_TRUNC,
- * MSG_CTRUNC, MSG_EOR, MSG_OOB on output. Returns 0 (with `uio_resid`
+ * MSG_CTRUNC, MSG_EOR, MSG_OOB on output; MSG_OOB never sleeps (its errno
+ * comes back synchronously, as with MSG_DONTWAIT). Returns 0 (with `uio_resid`
  * lowered by what arrived; 0 bytes on a stream = EOF, SS_CANTRCVMORE) or an
  * errno. After our own shutdown(SHUT_RD) it returns EOF at once (BSD).
  * @see soreceive(9)
@@ -359,7 +360,8 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
     space = controlp.space ?? CONTROL_SPACE_DEFAULT;
     if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('soreceive: controlp.space is out of range');
   }
-  const wait = !nowait(so, flags);
+  // MSG_OOB never sleeps: out-of-band data is there or it is not (soreceive_rcvoob).
+  const wait = !nowait(so, flags) && !(flags & MSG_OOB);
   let e = 0;
   if (so.so_state & SS_NOFDREF) e = EBADF;
   else if (so.so_error && !(flags & MSG_PEEK)) {
