@@ -142,6 +142,19 @@ describe('the option table', () => {
     k.soclose(l);
   });
 
+  it('getters tolerate a short returned length: missing fields read as 0', () => {
+    const linger = k.optSpec(k.SOL_SOCKET, c.SO_LINGER!)!;
+    const full = k.encodeOption(linger, { onoff: 1, linger: 9 });
+    expect(k.decodeOption(linger, full, full.length)).toEqual({ onoff: 1, linger: 9 });
+    expect(k.decodeOption(linger, full, 4)).toEqual({ onoff: 1, linger: 0 });
+    expect(k.decodeOption(linger, full, 0)).toEqual({ onoff: 0, linger: 0 });
+    const rcvbuf = k.optSpec(k.SOL_SOCKET, c.SO_RCVBUF!)!;
+    expect(k.decodeOption(rcvbuf, Buffer.from([7, 0, 0, 0]), 1)).toBe(7);
+    const tv = k.optSpec(k.SOL_SOCKET, c.SO_RCVTIMEO!)!;
+    const tvb = k.encodeOption(tv, { sec: 3, usec: 5 });
+    expect(k.decodeOption(tv, tvb, tvb.length / 2)).toEqual({ sec: 3, usec: 0 }); // just tv_sec
+  });
+
   it('unknown options work as raw Buffers; bad values are TypeError/RangeError; OS refusals are SocketError', () => {
     const so = mk(k.AF_INET, k.SOCK_DGRAM);
     so.setsockopt(k.SOL_SOCKET, c.SO_REUSEADDR!, Buffer.from([1, 0, 0, 0]));
