@@ -201,6 +201,20 @@ describe('AbortSignal and timeouts on every wait', () => {
 });
 
 describe('interop with Node', () => {
+  it('fromFd of something that is not a socket: ENOTSOCK, and the caller\'s descriptor is left alone', async () => {
+    const fs = await import('node:fs');
+    const fd = fs.openSync('/dev/null', 'r');
+    try {
+      expect(() => Socket.fromFd(fd)).toThrow(expect.objectContaining({ code: 'ENOTSOCK', syscall: 'fromFd' }));
+      expect(() => Socket.fromFd(fd, { dup: true })).toThrow(expect.objectContaining({ code: 'ENOTSOCK' }));
+      expect(fs.fstatSync(fd).isCharacterDevice()).toBe(true);
+      expect(() => Socket.fromFd(-3)).toThrow(TypeError);
+      expect(() => Socket.fromFd(1.5)).toThrow(TypeError);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it('fromFd of a listening socket mirrors SO_ACCEPTCONN and SS_ISBOUND, and accepts', async () => {
     const l = Socket.create(AF_INET, SOCK_STREAM).bind(lo).listen();
     const adopted = Socket.fromFd(l.fd, { dup: true });
