@@ -147,6 +147,26 @@ if (mode === 'drain') {
     }
   }
   console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
+} else if (mode === 'fdpass-batch') {
+  // The same through the batch API: trySendmmsg with the control encoded once,
+  // tryRecvmmsg with room for one descriptor per message.
+  const rounds = Number(a1), batchSize = Number(a2);
+  const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
+  const fd = fs.openSync('/dev/null', 'r');
+  const control = [{ level: k.SOL_SOCKET, type: k.constants.SCM_RIGHTS, fds: [fd] }];
+  const msgs = Array.from({ length: batchSize }, () => Buffer.from('F'));
+  const batch = new k.RecvBatch(batchSize, 1, false, k.CMSG_SPACE(4));
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) {
+    a.trySendmmsg(msgs, { control });
+    const got = b.tryRecvmmsg(batch) ?? 0;
+    for (let i = 0; i < got; i++) {
+      fs.closeSync(batch.control(i)[0].fds[0]);
+      n++;
+    }
+  }
+  console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
 } else if (mode === 'unix-stream') {
   // A child writes 64 KiB chunks through an abstract AF_UNIX socket; we read.
   const secs = Number(a1);

@@ -92,6 +92,7 @@ async function rtt(server, client, n = 20000) {
 contenders.fdpass = {
   'C sendmsg/recvmsg + close': haveC ? () => run(rbin, ['fdpass', '300', '100']).then(Number) : null,
   'ksock sosend/soreceive + fs.closeSync': () => node('ksock.js', 'fdpass', '300', '100').then(Number),
+  'ksock trySendmmsg/tryRecvmmsg, batches of 64 + fs.closeSync': () => node('ksock.js', 'fdpass-batch', '500', '64').then(Number),
 };
 contenders.stream = {
   'C read(64 KiB) from a forked writer': haveC ? () => run(rbin, ['unix-stream', String(SECONDS)]).then(Number) : null,

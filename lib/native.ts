@@ -71,8 +71,9 @@ export interface Native {
     paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   recvmsgAlloc(fd: number, size: number, flags: number, mp0: Holder<Buffer | null>,
     paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
-  recvmmsg(fd: number, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null): number;
-  sendmmsg(fd: number, buffers: Buffer[], flags: number, addr?: Sockaddr | null): number;
+  recvmmsg(fd: number, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
+    controlSpace?: number, controls?: Holder<Cmsg[][] | null> | null): number;
+  sendmmsg(fd: number, buffers: Buffer[], flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
   dup(fd: number): number;
   forget(fd: number): void;
   getsockopt(fd: number, level: number, name: number, value: Buffer): number;

@@ -6,6 +6,7 @@ import { native, type Cmsg, type Sockaddr, type SockaddrOut } from './native';
 import { Socket } from './core/socket';
 import { Uio } from './core/uio';
 import { tsleep } from './core/sleep';
+import { ownRights } from './core/rights';
 import { SocketError } from './errors';
 import {
   AF_UNIX, EAGAIN, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
@@ -77,15 +78,34 @@ export class RecvBatch {
   readonly lengths: Int32Array;
   /** Source addresses (128 bytes each) when `addresses` was asked for. */
   readonly addrs: Buffer | null;
+  /** Control room per message in bytes (0: no control data). */
+  readonly controlSpace: number;
+  /** @internal the decoded control lists of the last receive */
+  readonly _controls: { value: Cmsg[][] | null } = { value: null };
   /** Messages filled by the last receive. */
   received = 0;
 
-  constructor(readonly count: number, readonly slotSize: number, addresses = false) {
+  /**
+   * @param count messages per call (1..1024)
+   * @param slotSize bytes per message
+   * @param addresses keep each message's source address
+   * @param controlSpace room for control data per message (e.g. CMSG_SPACE(4) for one descriptor); 0 for none
+   */
+  constructor(readonly count: number, readonly slotSize: number, addresses = false, controlSpace = 0) {
     if (!Number.isInteger(count) || count < 1 || count > 1024) throw new RangeError('RecvBatch: count must be 1..1024');
     if (!Number.isInteger(slotSize) || slotSize < 1) throw new RangeError('RecvBatch: slotSize must be a positive integer');
+    if (!Number.isInteger(controlSpace) || controlSpace < 0 || controlSpace > 65536) {
+      throw new RangeError('RecvBatch: controlSpace must be 0..65536');
+    }
     this.slab = Buffer.alloc(count * slotSize);
     this.lengths = new Int32Array(count * 3);
     this.addrs = addresses ? Buffer.alloc(count * 128) : null;
+    this.controlSpace = controlSpace;
+  }
+
+  /** The control items of message i (SCM_RIGHTS items own their descriptors until `fds` is read). */
+  control(i: number): Cmsg[] {
+    return this._controls.value?.[i] ?? [];
   }
 
   /** Message i of the last receive (a view into the slab). */
@@ -133,8 +153,8 @@ declare module './core/socket' {
     trySendmsg(options: SendOptions | Buffer): number | null;
     recvmsg(options?: RecvOptions): Promise<Msg>;
     tryRecvmsg(options?: RecvOptions): Msg | null;
-    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number } & WaitOptions): Promise<number>;
-    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number }): number | null;
+    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
+    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null }): number | null;
     recvmmsg(batch: RecvBatch, options?: { flags?: number } & WaitOptions): Promise<number>;
     tryRecvmmsg(batch: RecvBatch, flags?: number): number | null;
     readable(options?: WaitOptions): Promise<void>;
@@ -448,17 +468,18 @@ proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | nul
 
 // ------------------------------------------------------------------ batches
 
-proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number } = {}): number | null {
+proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } = {}): number | null {
   if (!Array.isArray(buffers) || !buffers.every((b) => Buffer.isBuffer(b))) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
-  const n = native.sendmmsg(this.fd, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to);
+  if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
+  const n = native.sendmmsg(this.fd, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to, o.control ?? null);
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;
 };
 
-proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number } & WaitOptions = {}): Promise<number> {
+proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
   for (;;) {
     const n = this.trySendmmsg(buffers, o);
     if (n !== null) return n;
@@ -469,12 +490,17 @@ proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { t
 proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags = 0): number | null {
   if (!(batch instanceof RecvBatch)) throw new TypeError('recvmmsg: batch must be a RecvBatch');
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'recvmmsg');
-  const n = native.recvmmsg(this.fd, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs);
+  const withControl = batch.controlSpace > 0;
+  batch._controls.value = null;
+  const n = native.recvmmsg(this.fd, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs,
+    batch.controlSpace, withControl ? batch._controls : null);
   if (n === NEG_EAGAIN) {
     batch.received = 0;
     return null;
   }
   if (n < 0) throw new SocketError(-n, 'recvmmsg');
+  const lists = batch._controls.value as Cmsg[][] | null; // set by the native call
+  if (withControl && lists) for (const list of lists) ownRights(list);
   batch.received = n;
   return n;
 };

@@ -791,8 +791,8 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
 // lengths[2*count+i]. Nothing is allocated per message. Where the kernel has
 // no recvmmsg, a loop of recvmsg does the same.
 napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   int32_t fd, flags;
   size_t slot, count;
@@ -833,6 +833,21 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
     napi_throw_range_error(env, nullptr, "recvmmsg: slab, lengths or addrs too small for count * slotSize");
     return nullptr;
   }
+  // Optional control data: `space` bytes of room per message, the decoded
+  // lists (one per message received) in controls.value.
+  size_t space = 0;
+  bool want_control = argc > 8 && hot::IsObject(env, argv[8]);
+  if (want_control && !hot::GetSize(env, argv[7], &space, "controlSpace must be a number")) return nullptr;
+  if (space > 65536) {
+    napi_throw_range_error(env, nullptr, "recvmmsg: controlSpace is too large");
+    return nullptr;
+  }
+  const size_t align = alignof(max_align_t);
+  const size_t stride = (space + align - 1) / align * align;
+  ControlBuffer cb;
+  if (want_control && space > 0 && !cb.Reserve(stride * count)) return hot::Int(env, -ENOMEM);
+  auto ctl = [&](size_t i) { return static_cast<unsigned char*>(cb.data) + i * stride; };
+  const int extra = want_control && space > 0 ? kRecvFlags : 0;
   auto* lens = static_cast<int32_t*>(tdata);
   auto* base = static_cast<char*>(slab);
   // sockaddr_storage copies on our side keep the kernel's writes aligned.
@@ -851,18 +866,32 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
       hdr[i].msg_hdr.msg_name = &names[i];
       hdr[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     }
+    if (extra != 0) {
+      hdr[i].msg_hdr.msg_control = ctl(i);
+      hdr[i].msg_hdr.msg_controllen = space;
+    }
   }
   int n;
-  do n = recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags, nullptr);
+  do n = recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags | extra, nullptr);
   while (n < 0 && errno == EINTR);
+  bool cloexec_by_hand = false;
+  if (n < 0 && errno == EINVAL && extra != 0) {  // a family that refuses MSG_CMSG_CLOEXEC
+    do n = recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags, nullptr);
+    while (n < 0 && errno == EINTR);
+    cloexec_by_hand = true;
+  }
   if (n < 0) return hot::Int(env, Err());
   got = n;
+  if (cloexec_by_hand)
+    for (int i = 0; i < got; i++) SetCloexecOnRights(&hdr[i].msg_hdr);
   for (int i = 0; i < got; i++) {
     lens[i] = static_cast<int32_t>(hdr[i].msg_len);
-    lens[count + i] = hdr[i].msg_hdr.msg_flags;
+    lens[count + i] = hdr[i].msg_hdr.msg_flags & ~kRecvFlags;
     if (want_addr) lens[2 * count + i] = static_cast<int32_t>(hdr[i].msg_hdr.msg_namelen);
   }
+  auto header = [&](int i) -> msghdr* { return &hdr[i].msg_hdr; };
 #else
+  std::vector<msghdr> heads(count);
   for (size_t i = 0; i < count; i++) {
     iov[i].iov_base = base + i * slot;
     iov[i].iov_len = slot;
@@ -873,29 +902,58 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
       m.msg_name = &names[i];
       m.msg_namelen = sizeof(sockaddr_storage);
     }
+    if (extra != 0) {
+      m.msg_control = ctl(i);
+      m.msg_controllen = space;
+    }
     ssize_t r;
-    do r = recvmsg(fd, &m, flags);
+    do r = recvmsg(fd, &m, flags | extra);
     while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EINVAL && extra != 0) {  // a family that refuses MSG_CMSG_CLOEXEC
+      do r = recvmsg(fd, &m, flags);
+      while (r < 0 && errno == EINTR);
+      if (r >= 0) SetCloexecOnRights(&m);
+    }
     if (r < 0) {
       if (got > 0) break;
       return hot::Int(env, Err());
     }
     lens[i] = static_cast<int32_t>(r);
-    lens[count + i] = m.msg_flags;
+    lens[count + i] = m.msg_flags & ~kRecvFlags;
     if (want_addr) lens[2 * count + i] = static_cast<int32_t>(m.msg_namelen);
+    heads[i] = m;
     got++;
   }
+  auto header = [&](int i) -> msghdr* { return &heads[i]; };
 #endif
   if (want_addr)
     for (int i = 0; i < got; i++) memcpy(static_cast<char*>(addrs) + i * sizeof(sockaddr_storage), &names[i], sizeof(sockaddr_storage));
+  if (want_control) {
+    Napi::Env e(env);
+    bool peek = (flags & MSG_PEEK) != 0;
+    Napi::Array lists = Napi::Array::New(e, got);
+    for (int i = 0; i < got; i++) {
+      msghdr* m = header(i);
+      if (m->msg_control == nullptr) m->msg_controllen = 0;
+      Napi::Value items = DecodeControl(e, m, peek);  // closes this message's fds itself on failure
+      if (items.IsEmpty()) {
+        if (!peek) for (int j = i + 1; j < got; j++) DisposeRights(header(j));
+        return nullptr;
+      }
+      lists.Set(static_cast<uint32_t>(i), items);
+    }
+    Napi::Value(env, argv[8]).As<Napi::Object>().Set("value", lists);
+    if (e.IsExceptionPending()) return nullptr;
+  }
   return hot::Int(env, got);
 }
 
-// sendmmsg(fd, buffers[], flags, address?) -> messages sent | -errno
-// Each Buffer is one datagram, all to one destination (or the connected peer).
+// sendmmsg(fd, buffers[], flags, address?, control?) -> messages sent | -errno
+// Each Buffer is one datagram, all to one destination (or the connected peer),
+// each with the same control items (encoded once).
 napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   int32_t fd, flags;
   if (argc < 3 || !hot::GetInt(env, argv[0], &fd, "fd must be a number") ||
@@ -924,6 +982,12 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
       alen = static_cast<socklen_t>(n);
     }
   }
+  ControlBuffer cb;
+  long clen = 0;
+  if (argc > 4 && !hot::IsNullish(env, argv[4])) {
+    clen = EncodeControl(Napi::Env(env), Napi::Value(env, argv[4]), &cb);
+    if (clen < 0) return nullptr;
+  }
   std::vector<iovec> iov(count);
   for (uint32_t i = 0; i < count; i++) {
     napi_value e;
@@ -947,6 +1011,10 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
       hdr[i].msg_hdr.msg_name = &ss;
       hdr[i].msg_hdr.msg_namelen = alen;
     }
+    if (clen > 0) {
+      hdr[i].msg_hdr.msg_control = cb.data;
+      hdr[i].msg_hdr.msg_controllen = static_cast<size_t>(clen);
+    }
   }
   int n;
   do n = count == 0 ? 0 : sendmmsg(fd, hdr.data(), count, flags | kSendFlags);
@@ -961,6 +1029,10 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
     if (alen > 0) {
       m.msg_name = &ss;
       m.msg_namelen = alen;
+    }
+    if (clen > 0) {
+      m.msg_control = cb.data;
+      m.msg_controllen = static_cast<size_t>(clen);
     }
     ssize_t r;
     do r = sendmsg(fd, &m, flags | kSendFlags);

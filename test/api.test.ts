@@ -335,3 +335,48 @@ describe('interop with Node', () => {
     await b.close();
   });
 });
+
+describe('batches with control data', () => {
+  it('sendmmsg carries the same control items on every message; recvmmsg returns each message\'s own, owned', async () => {
+    const fs = await import('node:fs');
+    const [a, b] = Socket.socketpair(AF_UNIX, SOCK_DGRAM);
+    const fd = fs.openSync('/dev/null', 'r');
+    const msgs = Array.from({ length: 10 }, (_, i) => Buffer.from(`m${i}`));
+    expect(a.trySendmmsg(msgs, { control: [{ level: k.SOL_SOCKET, type: k.constants.SCM_RIGHTS!, fds: [fd] }] })).toBe(10);
+    const batch = new k.RecvBatch(16, 16, false, k.CMSG_SPACE(4));
+    expect(await b.recvmmsg(batch, { timeout: 2000 })).toBe(10);
+    for (let i = 0; i < 10; i++) {
+      expect(batch.data(i).toString()).toBe(`m${i}`);
+      const items = batch.control(i);
+      expect(items.length).toBe(1);
+      const item = items[0] as k.RightsCmsg;
+      expect(item.claimed).toBe(false);
+      if (i % 2 === 0) {
+        const [got] = item.fds;             // claimed: ours to close
+        expect(fs.fstatSync(got!).isCharacterDevice()).toBe(true);
+        fs.closeSync(got!);
+      } else {
+        expect(item.close()).toBe(1);       // not wanted: closed at once
+      }
+    }
+    expect(batch.flags(0) & k.MSG_CTRUNC).toBe(0);
+    fs.closeSync(fd);
+    await a.close();
+    await b.close();
+  });
+
+  it('a batch with too little control room reports MSG_CTRUNC per message and leaks nothing', async () => {
+    const [a, b] = Socket.socketpair(AF_UNIX, SOCK_DGRAM);
+    const fds = [0, 1].map(() => require('node:fs').openSync('/dev/null', 'r') as number);
+    a.trySendmmsg([Buffer.from('x'), Buffer.from('y')], { control: [{ level: k.SOL_SOCKET, type: k.constants.SCM_RIGHTS!, fds }] });
+    const batch = new k.RecvBatch(4, 8, false, k.CMSG_LEN(4)); // room for one of the two
+    expect(b.tryRecvmmsg(batch)).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      expect(batch.flags(i) & k.MSG_CTRUNC).toBe(k.MSG_CTRUNC);
+      expect((batch.control(i)[0] as k.RightsCmsg).close()).toBe(1);
+    }
+    fds.forEach((f) => require('node:fs').closeSync(f));
+    await a.close();
+    await b.close();
+  });
+});
