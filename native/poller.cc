@@ -51,7 +51,11 @@ class Poller : public Napi::ObjectWrap<Poller> {
       return;
     }
     fd_ = fd;
+    // Weak until someone waits: the Socket holds the closure while it lives,
+    // and a strong handle here would keep that Socket (which the closure
+    // captures) from ever being collected.
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    callback_.Unref();
     ph_ = new PollHandle{};
     ph_->inst = inst_;
     ph_->owner = this;
@@ -80,10 +84,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     } else {
       Release(ph);
     }
-    if (active_) {
-      active_ = false;
-      Unref();
-    }
+    Deactivate();
   }
 
  private:
@@ -114,6 +115,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (!active_) {
       active_ = true;
       Ref();
+      callback_.Ref();
     }
     return Napi::Number::New(env, 0);
   }
@@ -124,21 +126,23 @@ class Poller : public Napi::ObjectWrap<Poller> {
   // waiting stops it for real.
   Napi::Value Idle(const Napi::CallbackInfo& info) {
     if (ph_ != nullptr && ph_->initialized) uv_unref(reinterpret_cast<uv_handle_t*>(&ph_->handle));
-    if (active_) {
-      active_ = false;
-      Unref();
-    }
+    Deactivate();
     return Napi::Number::New(info.Env(), 0);
+  }
+
+  // Nobody waits: drop the strong references (to this wrapper and to the callback).
+  void Deactivate() {
+    if (!active_) return;
+    active_ = false;
+    Unref();
+    if (!callback_.IsEmpty()) callback_.Unref();
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (ph_ != nullptr && ph_->initialized) uv_poll_stop(&ph_->handle);
     started_ = false;
     events_ = 0;
-    if (active_) {
-      active_ = false;
-      Unref();
-    }
+    Deactivate();
     return Napi::Number::New(info.Env(), 0);
   }
 
@@ -153,9 +157,19 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (self == nullptr || self->callback_.IsEmpty()) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
+    Napi::Function fn = self->callback_.Value();
+    if (fn.IsEmpty()) {
+      // The Socket (and its closure) is gone: nothing will ever wait here again.
+      uv_poll_stop(handle);
+      return;
+    }
     // Keep the wrapper alive across the call even if JS closes it inside.
     Napi::Object recv = self->Value();
-    self->callback_.MakeCallback(recv, {Napi::Number::New(env, status), Napi::Number::New(env, events)});
+    if (recv.IsEmpty()) {
+      uv_poll_stop(handle);
+      return;
+    }
+    fn.MakeCallback(recv, {Napi::Number::New(env, status), Napi::Number::New(env, events)});
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();
       napi_fatal_exception(env, e.Value());

@@ -107,11 +107,15 @@ export class Sockbuf {
   }
 }
 
-const registry = new FinalizationRegistry<{ fd: number }>((box) => {
+/** What the collector needs to close a forgotten Socket: its number, and whether close(2) would linger. */
+interface FdBox { fd: number; linger: boolean }
+
+const registry = new FinalizationRegistry<FdBox>((box) => {
   if (box.fd >= 0) {
     const fd = box.fd;
     box.fd = -1;
-    native.close(fd);
+    if (box.linger) native.closeAsync(fd, () => undefined); // never block the thread, even here
+    else native.close(fd);
     process.emitWarning(`a Socket (fd ${fd}) was garbage-collected without soclose(); ksock closed it`, 'KsockWarning');
   }
 });
@@ -152,7 +156,7 @@ export class Socket extends EventEmitter {
   /** @internal started, but nobody waits: unref'd */ _idle = false;
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
-  /** @internal */ readonly _box: { fd: number };
+  /** @internal */ readonly _box: FdBox;
   /** @internal the idiomatic face's AbortSignal for the sleep its current call may start */
   _signal: AbortSignal | undefined = undefined;
   private readonly onPoll: (status: number, events: number) => void;
@@ -168,7 +172,7 @@ export class Socket extends EventEmitter {
     this.so_rcv = new Sockbuf(this, SO_RCV);
     this.so_snd = new Sockbuf(this, SO_SND);
     this.so_cred = currentCred();
-    this._box = { fd };
+    this._box = { fd, linger: false };
     this.onPoll = (status, events) => this._onPoll(status, events);
     registry.register(this, this._box, this);
     // Readiness listeners arm the watcher; it disarms when the last one goes.

@@ -248,6 +248,7 @@ export function sosetopt(so: Socket, sopt: Sockopt): number {
       so.so_linger = readHostInt(data!, 4);
       if (on) so.so_options |= SO_OPTIONS.SO_LINGER;
       else so.so_options &= ~SO_OPTIONS.SO_LINGER;
+      so._box.linger = on && so.so_linger > 0;
     } else if (timeoDir === 'rcv') {
       so.so_rcv.sb_timeo = timeoMs;
     } else if (timeoDir === 'snd') {
