@@ -71,3 +71,16 @@ export const hasPython = (() => {
 export function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** True when this process may create network namespaces: root, CAP_SYS_ADMIN in effect, and iproute2 present. */
+export const canCreateNetns: boolean = (() => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    const status = require('node:fs').readFileSync('/proc/self/status', 'utf8') as string;
+    const m = /CapEff:\s+([0-9a-f]+)/.exec(status);
+    if (!m || ((BigInt('0x' + m[1]) >> 21n) & 1n) === 0n) return false;
+    return require('node:child_process').spawnSync('ip', ['-V']).status === 0;
+  } catch {
+    return false;
+  }
+})();

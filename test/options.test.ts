@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k, mk, bound, local, sleepMs, until } from './helpers';
+import { k, mk, bound, local, sleepMs, until, canCreateNetns } from './helpers';
 
 const root = join(__dirname, '..');
 const c = k.constants;
@@ -268,7 +268,7 @@ describe('option behaviour', () => {
   });
 });
 
-const canNetns = isRoot && spawnSync('ip', ['-V']).status === 0;
+const canNetns = canCreateNetns;
 
 describe.runIf(canNetns)('multicast in a network namespace the test creates (needs root and iproute2; skipped without)', () => {
   it('a group joined on lo receives what is sent to it', () => {

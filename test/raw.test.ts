@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k, mk, bound, local, sleepMs } from './helpers';
+import { k, mk, bound, local, sleepMs, canCreateNetns } from './helpers';
 
 const c = k.constants;
 const root = join(__dirname, '..');
@@ -160,7 +160,7 @@ describe.runIf(k.features.af_netlink)('netlink', () => {
   });
 });
 
-const canNetns = isRoot && spawnSync('ip', ['-V']).status === 0;
+const canNetns = canCreateNetns;
 
 describe.runIf(canNetns)('unprivileged ICMP datagram sockets, in a namespace the test creates (needs root and iproute2 to set it up)', () => {
   it('SOCK_DGRAM + IPPROTO_ICMP echo is answered when ping_group_range allows it', () => {
