@@ -36,14 +36,12 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 
 void FinalizeInstance(Napi::Env, Instance* inst) {
   inst->state_ref.Reset();
-  inst->poller_ctor.Reset();
   inst->finalized = true;
   MaybeFree(inst);
 }
 
 Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   auto* inst = new Instance();
-  inst->env = env;
   env.SetInstanceData<Instance, FinalizeInstance>(inst);
 
   Napi::Int32Array state = Napi::Int32Array::New(env, kStateSlots);

@@ -34,10 +34,8 @@ enum StateSlot : int {
 
 // Per-environment state (main thread and each worker has its own).
 struct Instance {
-  napi_env env = nullptr;
   int32_t* state = nullptr;
   Napi::Reference<Napi::Int32Array> state_ref;
-  Napi::FunctionReference poller_ctor;
   // Descriptors created or adopted through this env: closed at teardown.
   std::unordered_set<int> fds;
   // The live poll watcher of each descriptor, if any (at most one, libuv rule).

@@ -222,9 +222,8 @@ void CloseAllPollers(Instance* inst, void (*done)(Instance*)) {
 }
 
 void InitPoller(Napi::Env env, Napi::Object exports, Instance* inst) {
-  Napi::Function ctor = Poller::Define(env);
-  inst->poller_ctor = Napi::Persistent(ctor);
-  exports.Set("Poller", ctor);
+  (void)inst;
+  exports.Set("Poller", Poller::Define(env));
   Napi::Object ev = Napi::Object::New(env);
   ev.Set("READABLE", static_cast<int>(UV_READABLE));
   ev.Set("WRITABLE", static_cast<int>(UV_WRITABLE));

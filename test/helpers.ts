@@ -21,6 +21,18 @@ export function bound(dom: number, type: number, proto = 0): k.Socket {
   return so;
 }
 
+/** A listener on 127.0.0.1 and a connected, accepted TCP pair through the kernel face. */
+export async function tcpPair(): Promise<{ l: k.Socket; c: k.Socket; s: k.Socket }> {
+  const l = bound(k.AF_INET, k.SOCK_STREAM);
+  if (k.solisten(l, 1) !== 0) throw new Error('solisten failed');
+  const c = mk(k.AF_INET, k.SOCK_STREAM);
+  if (k.soconnect(c, local(l)) !== 0) throw new Error('soconnect failed');
+  const aso: k.Holder<k.Socket | null> = { value: null };
+  const e = await k.soaccept(l, aso);
+  if (e !== 0) throw new Error(`soaccept: ${k.errnoName(e)}`);
+  return { l, c, s: aso.value! };
+}
+
 export function local(so: k.Socket): k.SockaddrOut {
   const a = so._local();
   if (a === null) throw new Error('getsockname failed');

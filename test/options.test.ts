@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k, mk, bound, local, sleepMs, until, canCreateNetns } from './helpers';
+import { k, mk, bound, local, sleepMs, until, canCreateNetns, tcpPair } from './helpers';
 
 const root = join(__dirname, '..');
 const c = k.constants;
@@ -196,15 +196,10 @@ describe('option behaviour', () => {
   });
 
   it('SO_LINGER {onoff: 1, linger: 0} makes the peer see ECONNRESET', async () => {
-    const l = bound(k.AF_INET, k.SOCK_STREAM);
-    k.solisten(l, 1);
-    const cl = mk(k.AF_INET, k.SOCK_STREAM);
-    k.soconnect(cl, local(l));
-    const aso: k.Holder<k.Socket | null> = { value: null };
-    expect(await k.soaccept(l, aso)).toBe(0);
-    aso.value!.setsockopt('SOL_SOCKET', 'SO_LINGER', { onoff: 1, linger: 0 });
-    expect(aso.value!.so_options & k.SO_OPTIONS.SO_LINGER).toBeTruthy();
-    expect(k.soclose(aso.value!)).toBe(0); // linger 0: an immediate reset, no waiting
+    const { l, c: cl, s: accepted } = await tcpPair();
+    accepted.setsockopt('SOL_SOCKET', 'SO_LINGER', { onoff: 1, linger: 0 });
+    expect(accepted.so_options & k.SO_OPTIONS.SO_LINGER).toBeTruthy();
+    expect(k.soclose(accepted)).toBe(0); // linger 0: an immediate reset, no waiting
     expect(await k.soreceive(cl, null, new k.Uio(Buffer.alloc(8)), null, null, null)).toBe(c.ECONNRESET);
     expect(cl.so_state & k.SS_ISDISCONNECTED).toBeTruthy();
     k.soclose(cl);
@@ -212,12 +207,7 @@ describe('option behaviour', () => {
   });
 
   it('SO_LINGER with a linger time closes on the threadpool: the event loop keeps running', async () => {
-    const l = bound(k.AF_INET, k.SOCK_STREAM);
-    k.solisten(l, 1);
-    const cl = mk(k.AF_INET, k.SOCK_STREAM);
-    k.soconnect(cl, local(l));
-    const aso: k.Holder<k.Socket | null> = { value: null };
-    expect(await k.soaccept(l, aso)).toBe(0);
+    const { l, c: cl, s: accepted } = await tcpPair();
     cl.setsockopt('SOL_SOCKET', 'SO_LINGER', { onoff: 1, linger: 1 });
     // Unread data on the peer and a full window keep the close lingering.
     k.sosend(cl, null, null, Buffer.alloc(64 * 1024 * 1024), null, k.MSG_DONTWAIT);
@@ -230,7 +220,7 @@ describe('option behaviour', () => {
     expect(await r).toBe(0);
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5);
-    k.soclose(aso.value!);
+    k.soclose(accepted);
     k.soclose(l);
   });
 

@@ -1,6 +1,6 @@
 // Round trips through the kernel face over every basic socket kind.
 import { describe, expect, it } from 'vitest';
-import { k, mk, bound, local } from './helpers';
+import { k, mk, bound, local, tcpPair } from './helpers';
 
 async function dgramRoundTrip(dom: number) {
   const a = bound(dom, k.SOCK_DGRAM);
@@ -89,13 +89,7 @@ describe('stream round trips', () => {
   });
 
   it('TCP urgent data: MSG_OOB out of band, never sleeping', async () => {
-    const l = bound(k.AF_INET, k.SOCK_STREAM);
-    k.solisten(l, 1);
-    const c = mk(k.AF_INET, k.SOCK_STREAM);
-    k.soconnect(c, local(l));
-    const aso: k.Holder<k.Socket | null> = { value: null };
-    expect(await k.soaccept(l, aso)).toBe(0);
-    const s = aso.value!;
+    const { l, c, s } = await tcpPair();
     // Nothing urgent yet: an answer now, not a sleep.
     const none = k.soreceive(s, null, new k.Uio(Buffer.alloc(1)), null, null, { value: k.MSG_OOB });
     expect(typeof none).toBe('number');
