@@ -11,6 +11,7 @@
 // close-on-exec (where MSG_CMSG_CLOEXEC is missing) and are always returned,
 // even when MSG_CTRUNC is set.
 #include "ksock.h"
+#include "held.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -623,16 +624,12 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek) {
       // path of descriptor passing copies nothing else); a payload with a
       // partial int keeps its exact bytes.
       size_t whole = dlen / sizeof(int);
-      napi_value arr;
-      napi_create_array_with_length(env, whole, &arr);
-      for (size_t i = 0; i < whole; i++) {
-        int fd;
-        memcpy(&fd, data + i * sizeof(int), sizeof(int));
-        napi_value v;
-        napi_create_int32(env, fd, &v);
-        napi_set_element(env, arr, static_cast<uint32_t>(i), v);
+      std::vector<int> fds(whole);
+      if (whole > 0) memcpy(fds.data(), data, whole * sizeof(int));
+      if (!OwnReceivedFds(env, o, fds.data(), whole)) {
+        failed = true;
+        return;
       }
-      o.Set("fds", Napi::Value(env, arr));
       if (dlen % sizeof(int) != 0) o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
     } else {
       o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, dlen));
