@@ -25,7 +25,7 @@ bool Throw(napi_env env, Kind kind, const char* fmt, ...) {
 bool Fail(napi_env env, const char* what) { return Throw(env, kType, "%s", what); }
 
 bool Integer(napi_env env, napi_value v, const char* what, double lo, double hi, double* out) {
-  double d;
+  double d = 0;
   if (TypeOf(env, v) != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
     return Throw(env, kType, "%s must be a number", what);
   if (!(d >= lo && d <= hi) || std::trunc(d) != d) return Throw(env, kRange, "%s is out of range", what);
@@ -34,14 +34,14 @@ bool Integer(napi_env env, napi_value v, const char* what, double lo, double hi,
 }
 
 bool Int32(napi_env env, napi_value v, const char* what, int32_t* out) {
-  double d;
+  double d = 0;
   if (!Integer(env, v, what, INT32_MIN, INT32_MAX, &d)) return false;
   *out = static_cast<int32_t>(d);
   return true;
 }
 
 bool Size(napi_env env, napi_value v, const char* what, size_t max, size_t* out) {
-  double d;
+  double d = 0;
   if (!Integer(env, v, what, 0, static_cast<double>(max), &d)) return false;
   *out = static_cast<size_t>(d);
   return true;
@@ -81,7 +81,7 @@ bool Field(napi_env env, napi_value obj, const char* key, double lo, double hi, 
     *out = b ? 1 : 0;
     return true;
   }
-  double d;
+  double d = 0;
   if (t != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
     return Throw(env, kType, "%s %s must be a number", what, key);
   if (!(d >= lo && d <= hi) || std::trunc(d) != d) return Throw(env, kRange, "%s %s is out of range", what, key);
