@@ -12,10 +12,9 @@ const k = require('..');
 function grow(sock) {
   const fd = sock._handle && sock._handle.fd;
   if (typeof fd !== 'number' || fd < 0) return;
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(64 << 20);
-  const { native } = require('../dist/native.js');
-  native.setsockopt(fd, k.SOL_SOCKET, k.constants.SO_RCVBUFFORCE ?? k.constants.SO_RCVBUF, b, 4);
+  const so = k.Socket.fromFd(fd, { dup: true }); // the same socket, through a duplicate
+  so.setsockopt(k.SOL_SOCKET, k.constants.SO_RCVBUFFORCE ?? k.constants.SO_RCVBUF, 64 << 20);
+  so.close();
 }
 
 const [mode, a1, a2] = process.argv.slice(2);

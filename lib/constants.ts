@@ -46,6 +46,7 @@ export const EWOULDBLOCK = c.EWOULDBLOCK ?? EAGAIN;
 export const EINPROGRESS = need('EINPROGRESS');
 export const EALREADY = need('EALREADY');
 export const EBADF = need('EBADF');
+export const EEXIST = need('EEXIST');
 export const EINVAL = need('EINVAL');
 export const EPIPE = need('EPIPE');
 export const EISCONN = need('EISCONN');

@@ -47,9 +47,9 @@ export class SocketError extends Error {
   readonly port?: number;
   readonly path?: string;
 
-  constructor(errno: number, syscall: string, addr?: Sockaddr | SockaddrOut) {
+  constructor(errno: number, syscall: string, addr?: Sockaddr | SockaddrOut, message?: string) {
     const code = errnoName(errno);
-    super(`${syscall} ${code}${describe(addr)}`);
+    super(message ?? `${syscall} ${code}${describe(addr)}`);
     this.name = 'SocketError';
     this.code = code;
     this.errno = errno;

@@ -5,21 +5,21 @@ import { constants } from './constants';
 
 function probe(domain: number | undefined, type: number | undefined, proto = 0): 'yes' | 'no' | 'EPERM' {
   if (domain === undefined || type === undefined) return 'no';
-  const fd = native.socket(domain, type, proto);
-  if (fd >= 0) {
-    native.close(fd);
+  const h = native.socket(domain, type, proto);
+  if (typeof h !== 'number') {
+    native.close(h);
     return 'yes';
   }
-  return -fd === constants.EPERM || -fd === constants.EACCES ? 'EPERM' : 'no';
+  return -h === constants.EPERM || -h === constants.EACCES ? 'EPERM' : 'no';
 }
 
 function probeAbstract(): boolean {
   if (constants.AF_UNIX === undefined) return false;
-  const fd = native.socket(constants.AF_UNIX, constants.SOCK_DGRAM!, 0);
-  if (fd < 0) return false;
+  const h = native.socket(constants.AF_UNIX, constants.SOCK_DGRAM!, 0);
+  if (typeof h === 'number') return false;
   const name = `\0ksock-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const r = native.bind(fd, { family: constants.AF_UNIX, path: name });
-  native.close(fd);
+  const r = native.bind(h, { family: constants.AF_UNIX, path: name });
+  native.close(h);
   return r === 0;
 }
 

@@ -37,16 +37,20 @@ export interface Cmsg {
 
 export interface Holder<T> { value: T }
 
-export interface NativePoller {
-  start(events: number): number;
-  stop(): number;
-  idle(): number;
-  close(): void;
-}
+/**
+ * The native owner of one descriptor (a type-tagged object that only the
+ * addon makes): it owns the number, its readiness watcher and its close.
+ * `fd` is -1 once closed or detached.
+ */
+export interface NativeHandle { readonly fd: number }
+
+/** The native owner of received descriptors not yet claimed (an opaque external). */
+export type NativeHeld = object & { readonly __held: unique symbol };
 
 export interface Native {
-  /** [msg_flags, msg_namelen, msg_controllen, socketpair fd0, socketpair fd1, …] */
-  readonly state: Int32Array;
+  /** Result slots of the last receive; index them with `slotNames`. */
+  readonly slots: Int32Array;
+  readonly slotNames: { readonly MSG_FLAGS: number; readonly ADDR_LEN: number; readonly CONTROL_LEN: number };
   readonly constants: Readonly<Record<string, number>>;
   readonly errnoNames: Readonly<Record<number, string>>;
   readonly buildFeatures: Readonly<Record<string, boolean>>;
@@ -59,37 +63,44 @@ export interface Native {
   CMSG_SPACE(len: number): number;
   CMSG_LEN(len: number): number;
   decodeSockaddr(buf: Buffer, len?: number): SockaddrOut;
-  socket(domain: number, type: number, protocol: number): number;
-  socketpair(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Sockaddr): number;
-  connect(fd: number, addr: Sockaddr): number;
-  listen(fd: number, backlog: number): number;
-  accept(fd: number): number;
-  sendmsg(fd: number, data: Buffer | Buffer[], offset: number, length: number, flags: number,
+  socket(domain: number, type: number, protocol: number): NativeHandle | number;
+  socketpair(domain: number, type: number, protocol: number): [NativeHandle, NativeHandle] | number;
+  adopt(fd: number, dup: boolean): NativeHandle | number;
+  bind(h: NativeHandle, addr: Sockaddr): number;
+  connect(h: NativeHandle, addr: Sockaddr): number;
+  connect2(h1: NativeHandle, h2: NativeHandle): number;
+  listen(h: NativeHandle, backlog: number): number;
+  accept(h: NativeHandle): NativeHandle | number;
+  sendmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     addr?: Sockaddr | null, control?: Cmsg[] | null): number;
-  recvmsg(fd: number, data: Buffer | Buffer[], offset: number, length: number, flags: number,
+  recvmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
-  recvmsgAlloc(fd: number, size: number, flags: number, mp0: Holder<Buffer | null>,
+  recvmsgAlloc(h: NativeHandle, size: number, flags: number, mp0: Holder<Buffer | null>,
     paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
-  recvmmsg(fd: number, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
+  recvmmsg(h: NativeHandle, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
     controlSpace?: number, controls?: Holder<Cmsg[][] | null> | null): number;
-  sendmmsg(fd: number, buffers: Buffer[], flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
-  dup(fd: number): number;
-  forget(fd: number): void;
-  getsockopt(fd: number, level: number, name: number, value: Buffer): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer | null, length: number): number;
-  shutdown(fd: number, how: number): number;
-  close(fd: number): number;
-  closeAsync(fd: number, callback: (result: number) => void): number;
-  getsockname(fd: number): SockaddrOut | number;
-  getpeername(fd: number): SockaddrOut | number;
-  fionread(fd: number): number;
-  outq(fd: number): number;
-  adopt(fd: number): number;
-  dup2cloexec(oldfd: number, newfd: number): number;
+  sendmmsg(h: NativeHandle, buffers: Buffer[], flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
+  getsockopt(h: NativeHandle, level: number, name: number, value: Buffer): number;
+  setsockopt(h: NativeHandle, level: number, name: number, value: Buffer | null, length: number): number;
+  shutdown(h: NativeHandle, how: number): number;
+  /** 0 or -errno; a Promise of it when SO_LINGER makes close(2) block (it runs on the threadpool). */
+  close(h: NativeHandle): number | Promise<number>;
+  /** Gives the descriptor up (unwatched, no longer owned): the number, or -EBADF. */
+  detach(h: NativeHandle): number;
+  getsockname(h: NativeHandle): SockaddrOut | number;
+  getpeername(h: NativeHandle): SockaddrOut | number;
+  fionread(h: NativeHandle): number;
+  outq(h: NativeHandle): number;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): string | number;
-  Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller;
+  /** The function each readiness wakeup calls, with the watched owner as `this`. Once per env. */
+  setPollCallback(fn: (this: object, status: number, events: number) => void): void;
+  watch(h: NativeHandle, owner: object): void;
+  pollStart(h: NativeHandle, events: number): number;
+  pollIdle(h: NativeHandle): void;
+  pollStop(h: NativeHandle): void;
+  heldClaim(held: NativeHeld): number;
+  heldClose(held: NativeHeld): number;
 }
 
 function load(): Native {

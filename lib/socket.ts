@@ -2,14 +2,14 @@
 // methods that throw SocketError. It is built on the kernel face, so its
 // validation and the struct socket mirrors hold whichever face a program uses.
 import * as net from 'node:net';
-import { native, type Cmsg, type Sockaddr, type SockaddrOut } from './native';
-import { Socket } from './core/socket';
+import { native, type Cmsg, type NativeHandle, type Sockaddr, type SockaddrOut } from './native';
+import { Socket, getint } from './core/socket';
 import { Uio } from './core/uio';
 import { tsleep } from './core/sleep';
 import { ownRights } from './core/rights';
 import { SocketError } from './errors';
 import {
-  AF_UNIX, EAGAIN, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
+  AF_UNIX, EAGAIN, EEXIST, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
   SS_ISBOUND, SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, SO_OPTIONS, UIO_WRITE, constants,
 } from './constants';
 import {
@@ -249,41 +249,39 @@ Socket.create = function create(domain: number, type: number, protocol = 0, opti
 
 Socket.socketpair = function socketpair(domain = AF_UNIX, type = SOCK_STREAM, protocol = 0): [Socket, Socket] {
   const r = native.socketpair(domain, type, protocol);
-  if (r < 0) throw new SocketError(-r, 'socketpair');
-  const a = new Socket(domain, type, protocol, native.state[3]!, SS_ISCONNECTED);
-  const b = new Socket(domain, type, protocol, native.state[4]!, SS_ISCONNECTED);
+  if (typeof r === 'number') throw new SocketError(-r, 'socketpair');
+  const a = new Socket(domain, type, protocol, r[0], SS_ISCONNECTED);
+  const b = new Socket(domain, type, protocol, r[1], SS_ISCONNECTED);
   return [a, b];
 };
 
-function getInt(fd: number, level: number, name: number | undefined): number | undefined {
+function getInt(h: NativeHandle, level: number, name: number | undefined): number | undefined {
   if (name === undefined) return undefined;
-  const b = Buffer.alloc(4);
-  const r = native.getsockopt(fd, level, name, b);
-  return r < 0 ? undefined : b.readInt32LE(0);
+  const v = getint(h, level, name);
+  return v < 0 ? undefined : v;
 }
 
 Socket.fromFd = function fromFd(fd: number, options: FromFdOptions = {}): Socket {
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fromFd: fd must be a descriptor number');
-  let own = fd;
-  if (options.dup) {
-    own = native.dup(fd);
-    if (own < 0) throw new SocketError(-own, 'dup');
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new TypeError('fromFd: fd must be a descriptor number');
+  if (typeof options !== 'object' || options === null) throw new TypeError('fromFd: options must be an object');
+  const h = native.adopt(fd, options.dup === true);
+  if (typeof h === 'number') {
+    if (h === -EEXIST) {
+      throw new SocketError(-h, 'fromFd', undefined,
+        `fromFd: descriptor ${fd} already belongs to a ksock Socket; pass { dup: true } to adopt a duplicate`);
+    }
+    throw new SocketError(-h, 'fromFd');
   }
-  const r = native.adopt(own);
-  if (r < 0) {
-    if (own !== fd) native.close(own);
-    throw new SocketError(-r, 'fromFd');
-  }
-  const type = getInt(own, SOL_SOCKET, constants.SO_TYPE)!;
-  const local = native.getsockname(own);
-  const dom = getInt(own, SOL_SOCKET, constants.SO_DOMAIN) ?? (typeof local === 'number' ? 0 : local.family);
-  const protocol = getInt(own, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0;
+  const type = getInt(h, SOL_SOCKET, constants.SO_TYPE)!;
+  const local = native.getsockname(h);
+  const dom = getInt(h, SOL_SOCKET, constants.SO_DOMAIN) ?? (typeof local === 'number' ? 0 : local.family);
+  const protocol = getInt(h, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0;
   let state = 0;
-  const peer = native.getpeername(own);
+  const peer = native.getpeername(h);
   if (typeof peer !== 'number') state |= SS_ISCONNECTED | SS_ISBOUND;
   if (typeof local !== 'number' && ((local.port ?? 0) > 0 || (local.path !== undefined && local.path.length > 0))) state |= SS_ISBOUND;
-  const so = new Socket(dom, type, protocol, own, state);
-  if (getInt(own, SOL_SOCKET, constants.SO_ACCEPTCONN)) so.so_options |= SO_OPTIONS.SO_ACCEPTCONN;
+  const so = new Socket(dom, type, protocol, h, state);
+  if (getInt(h, SOL_SOCKET, constants.SO_ACCEPTCONN)) so.so_options |= SO_OPTIONS.SO_ACCEPTCONN;
   return so;
 };
 
@@ -358,13 +356,13 @@ proto.close = async function close(this: Socket): Promise<void> {
 };
 
 proto.address = function address(this: Socket): SockaddrOut {
-  const a = native.getsockname(this.fd);
+  const a = native.getsockname(this._h);
   if (typeof a === 'number') throw new SocketError(-a, 'getsockname');
   return a;
 };
 
 proto.remoteAddress = function remoteAddress(this: Socket): SockaddrOut {
-  const a = native.getpeername(this.fd);
+  const a = native.getpeername(this._h);
   if (typeof a === 'number') throw new SocketError(-a, 'getpeername');
   return a;
 };
@@ -473,7 +471,7 @@ proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { t
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
-  const n = native.sendmmsg(this.fd, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to, o.control ?? null);
+  const n = native.sendmmsg(this._h, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to, o.control ?? null);
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;
@@ -492,7 +490,7 @@ proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags =
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'recvmmsg');
   const withControl = batch.controlSpace > 0;
   batch._controls.value = null;
-  const n = native.recvmmsg(this.fd, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs,
+  const n = native.recvmmsg(this._h, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs,
     batch.controlSpace, withControl ? batch._controls : null);
   if (n === NEG_EAGAIN) {
     batch.received = 0;

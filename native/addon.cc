@@ -1,12 +1,13 @@
 // Addon entry point: per-environment state and teardown.
 //
 // Context-aware (NODE_API_MODULE): the main thread and every worker get their
-// own Instance. At environment teardown an async cleanup hook closes the poll
-// watchers, waits for libuv to release them, and closes every descriptor this
-// environment still owns.
-#include "ksock.h"
+// own Instance. At environment teardown an async cleanup hook closes every
+// descriptor and watcher the environment still owns (handle.cc) and waits
+// for libuv to release the watchers.
+#include <node_api.h>
 
-#include <unistd.h>
+#include "handle.h"
+#include "ksock.h"
 
 namespace ksock {
 
@@ -14,45 +15,55 @@ Instance* GetInstance(const Napi::Env& env) { return env.GetInstanceData<Instanc
 
 namespace {
 
-void MaybeFree(Instance* inst) {
-  if (inst->finalized && inst->torn_down) delete inst;
-}
-
-void TeardownDone(Instance* inst) {
-  for (int fd : inst->fds) close(fd);
-  inst->fds.clear();
-  inst->torn_down = true;
-  napi_async_cleanup_hook_handle h = inst->cleanup;
-  inst->cleanup = nullptr;
-  if (h != nullptr) napi_remove_async_cleanup_hook(h);
-  MaybeFree(inst);
-}
-
 void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* inst = static_cast<Instance*>(arg);
   inst->cleanup = handle;
-  CloseAllPollers(inst, TeardownDone);
+  TeardownHandles(inst);
 }
 
-void FinalizeInstance(Napi::Env, Instance* inst) {
-  inst->state_ref.Reset();
+void FinalizeInstance(napi_env env, void* data, void*) {
+  auto* inst = static_cast<Instance*>(data);
+  for (napi_ref* r : {&inst->slots_ref, &inst->handle_class, &inst->poll_callback}) {
+    if (*r != nullptr) napi_delete_reference(env, *r);
+    *r = nullptr;
+  }
   inst->finalized = true;
   MaybeFree(inst);
 }
 
+// The names of the result slots, for JavaScript.
+napi_value SlotNames(napi_env env) {
+  napi_value o;
+  napi_create_object(env, &o);
+  const std::pair<const char*, int> names[] = {
+      {"MSG_FLAGS", kMsgFlags}, {"ADDR_LEN", kAddrLen}, {"CONTROL_LEN", kControlLen}};
+  for (const auto& n : names) {
+    napi_value v;
+    napi_create_int32(env, n.second, &v);
+    napi_set_named_property(env, o, n.first, v);
+  }
+  return o;
+}
+
 Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   auto* inst = new Instance();
-  env.SetInstanceData<Instance, FinalizeInstance>(inst);
+  inst->env = env;
+  if (napi_set_instance_data(env, inst, FinalizeInstance, nullptr) != napi_ok) {
+    delete inst;
+    return exports;
+  }
+  napi_value ab, slots;
+  void* data = nullptr;
+  if (napi_create_arraybuffer(env, kSlotCount * sizeof(int32_t), &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, kSlotCount, ab, 0, &slots) != napi_ok)
+    return exports;
+  inst->slots = static_cast<int32_t*>(data);
+  napi_create_reference(env, slots, 1, &inst->slots_ref);
+  exports.Set("slots", Napi::Value(env, slots));
+  exports.Set("slotNames", Napi::Value(env, SlotNames(env)));
 
-  Napi::Int32Array state = Napi::Int32Array::New(env, kStateSlots);
-  inst->state = state.Data();
-  inst->state_ref = Napi::Persistent(state);
-  exports.Set("state", state);
-
-  napi_async_cleanup_hook_handle h = nullptr;
-  if (napi_add_async_cleanup_hook(env, OnTeardown, inst, &h) != napi_ok) {
-    Napi::Error::New(env, "ksock: cannot register the environment cleanup hook")
-        .ThrowAsJavaScriptException();
+  if (napi_add_async_cleanup_hook(env, OnTeardown, inst, nullptr) != napi_ok) {
+    napi_throw_error(env, nullptr, "ksock: cannot register the environment cleanup hook");
     return exports;
   }
 
@@ -60,18 +71,15 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitSockaddr(env, exports);
   InitSyscalls(env, exports);
   InitSockopt(env, exports);
-  InitPoller(env, exports, inst);
+  InitHandles(env, exports, inst);
+  InitMsgIo(env, exports);
   return exports;
 }
 
 }  // namespace
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return InitImpl(env, exports); }
-
 }  // namespace ksock
 
-static Napi::Object InitKsock(Napi::Env env, Napi::Object exports) {
-  return ksock::Init(env, exports);
-}
+static Napi::Object InitKsock(Napi::Env env, Napi::Object exports) { return ksock::InitImpl(env, exports); }
 
 NODE_API_MODULE(ksock, InitKsock)

@@ -9,6 +9,7 @@
 #define KSOCK_H
 
 #include <napi.h>
+#include <node_api.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,36 +21,44 @@
 
 namespace ksock {
 
-class Poller;
-struct PollHandle;
+struct Handle;
+struct Held;
 
 // Result slots shared with JavaScript through one Int32Array, so that a
-// syscall can report more than its return value without allocating.
-enum StateSlot : int {
+// syscall can report more than its return value without allocating. The
+// names and the count are exported as `slots` (JavaScript never uses a bare
+// index).
+enum Slot : int {
   kMsgFlags = 0,    // msg_flags of the last recvmsg
   kAddrLen = 1,     // msg_namelen of the last recvmsg
   kControlLen = 2,  // msg_controllen of the last recvmsg
-  kStateSlots = 8,
+  kSlotCount = 4,
 };
 
-// Per-environment state (main thread and each worker has its own).
+// Per-environment state (the main thread and each worker has its own).
 struct Instance {
-  int32_t* state = nullptr;
-  Napi::Reference<Napi::Int32Array> state_ref;
-  // Descriptors created or adopted through this env: closed at teardown.
-  std::unordered_set<int> fds;
-  // The live poll watcher of each descriptor, if any (at most one, libuv rule).
-  std::unordered_map<int, Poller*> pollers;
-  // Poll handles still open or closing: teardown waits for their close.
-  std::unordered_set<PollHandle*> live;
+  napi_env env = nullptr;
+  int32_t* slots = nullptr;
+  napi_ref slots_ref = nullptr;
+  // The Handle class, and the one function every readiness wakeup calls
+  // (with the handle's owner as `this`).
+  napi_ref handle_class = nullptr;
+  napi_ref poll_callback = nullptr;
+  bool constructing = false;  // only native code makes Handles
+  // Every live handle (open or closed, until its wrapper is finalized), and
+  // the open ones by descriptor number.
+  std::unordered_set<Handle*> handles;
+  std::unordered_map<int, Handle*> by_fd;
+  // Owners of received descriptors not yet claimed.
+  std::unordered_set<Held*> helds;
+  // uv_poll_t blocks handed to uv_close and not yet released.
+  size_t closing_polls = 0;
   // Receive buffer of the mp0 form (recvmsgAlloc): grown on demand, reused.
   std::vector<unsigned char> scratch;
   napi_async_cleanup_hook_handle cleanup = nullptr;
-  bool tearing_down = false;
-  void (*teardown_done)(Instance*) = nullptr;
-  // Freed when both the env has finalized its data and teardown is done.
-  bool finalized = false;
-  bool torn_down = false;
+  bool stopping = false;   // teardown began: no more calls into JavaScript
+  bool torn_down = false;  // teardown finished
+  bool finalized = false;  // the env released its instance data
 };
 
 Instance* GetInstance(const Napi::Env& env);
@@ -59,7 +68,14 @@ void InitConstants(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitSockopt(Napi::Env env, Napi::Object exports);
-void InitPoller(Napi::Env env, Napi::Object exports, Instance* inst);
+void InitHandles(napi_env env, napi_value exports, Instance* inst);
+void InitMsgIo(napi_env env, napi_value exports);
+// Closes every descriptor and watcher of the env (teardown); calls
+// FinishTeardown once libuv has released every watcher.
+void TeardownHandles(Instance* inst);
+void MaybeFinishTeardown(Instance* inst);
+// Frees the instance once nothing refers to it any more.
+void MaybeFree(Instance* inst);
 
 // sockaddr codec (sockaddr.cc).
 // Encodes a JS address object or a Buffer holding a raw sockaddr into `ss`.
@@ -90,14 +106,6 @@ Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek);
 void SetCloexecOnRights(const msghdr* msg);
 // Closes every descriptor carried in SCM_RIGHTS items of `msg`.
 void DisposeRights(const msghdr* msg);
-
-// Descriptor bookkeeping (syscalls.cc).
-void TrackFd(Instance* inst, int fd);
-void ForgetFd(Instance* inst, int fd);
-// Stops and closes the poll watcher of `fd`, if any (poller.cc).
-void ClosePollerOf(Instance* inst, int fd);
-// Closes every poll watcher, then calls done() once all handles are closed.
-void CloseAllPollers(Instance* inst, void (*done)(Instance*));
 
 // Small helpers.
 inline bool IsInt(const Napi::Value& v) { return v.IsNumber(); }

@@ -105,12 +105,12 @@ describe('the native layer never trusts its arguments', () => {
     const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
     a.trySendmsg(Buffer.from('x'));
     const slab = Buffer.alloc(64), lens = new Int32Array(12);
-    expect(() => native.recvmmsg(b.fd, slab, 2 ** 53, 2, 0, lens)).toThrow(RangeError);
-    expect(() => native.recvmmsg(b.fd, slab, 2 ** 63, 2, 0, lens)).toThrow();
-    expect(() => native.recvmmsg(b.fd, slab, 64, 2, 0, lens)).toThrow(RangeError);
-    expect(() => native.recvmmsg(b.fd, slab, 16, 4, 0, new Int32Array(2))).toThrow(RangeError);
-    expect(() => native.recvmmsg(b.fd, 'slab' as never, 16, 4, 0, lens)).toThrow(TypeError);
-    expect(native.recvmmsg(b.fd, slab, 16, 4, 0, lens)).toBe(1);
+    expect(() => native.recvmmsg(b._h, slab, 2 ** 53, 2, 0, lens)).toThrow(RangeError);
+    expect(() => native.recvmmsg(b._h, slab, 2 ** 63, 2, 0, lens)).toThrow();
+    expect(() => native.recvmmsg(b._h, slab, 64, 2, 0, lens)).toThrow(RangeError);
+    expect(() => native.recvmmsg(b._h, slab, 16, 4, 0, new Int32Array(2))).toThrow(RangeError);
+    expect(() => native.recvmmsg(b._h, 'slab' as never, 16, 4, 0, lens)).toThrow(TypeError);
+    expect(native.recvmmsg(b._h, slab, 16, 4, 0, lens)).toBe(1);
     expect(lens[0]).toBe(1);
     a.close();
     b.close();
@@ -119,14 +119,20 @@ describe('the native layer never trusts its arguments', () => {
   it('sendmsg / recvmsg with bad offsets, lengths and holders', () => {
     const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
     const buf = Buffer.alloc(8);
-    expect(() => native.sendmsg(a.fd, buf, -1, 8, 0)).toThrow(TypeError);
-    expect(() => native.sendmsg(a.fd, buf, 0, NaN, 0)).toThrow(TypeError);
-    expect(native.sendmsg(a.fd, buf, 100, 100, k.MSG_DONTWAIT)).toBe(0); // clamped to the Buffer: an empty datagram
-    expect(() => native.recvmsg(b.fd, 'x' as never, 0, 8, 0)).toThrow(TypeError);
-    expect(() => native.recvmsgAlloc(b.fd, 2 ** 40, 0, { value: null })).toThrow(RangeError);
-    expect(() => native.recvmsgAlloc(b.fd, 8, 0, null as never)).toThrow(TypeError);
-    expect(native.recvmsg(-1, buf, 0, 8, 0)).toBe(-k.EBADF);
-    expect(native.close(-1)).toBe(-k.EBADF);
+    expect(() => native.sendmsg(a._h, buf, -1, 8, 0)).toThrow(RangeError);
+    expect(() => native.sendmsg(a._h, buf, 0, 8, "0" as never)).toThrow(TypeError);
+    expect(() => native.sendmsg(a._h, buf, 0, NaN, 0)).toThrow(RangeError);
+    expect(native.sendmsg(a._h, buf, 100, 100, k.MSG_DONTWAIT)).toBe(0); // clamped to the Buffer: an empty datagram
+    expect(() => native.recvmsg(b._h, 'x' as never, 0, 8, 0)).toThrow(TypeError);
+    expect(() => native.recvmsgAlloc(b._h, 2 ** 40, 0, { value: null })).toThrow(RangeError);
+    expect(() => native.recvmsgAlloc(b._h, 8, 0, null as never)).toThrow(TypeError);
+    // A descriptor number, a forged handle or a foreign object is a TypeError: never a syscall on some number.
+    expect(() => native.recvmsg(-1 as never, buf, 0, 8, 0)).toThrow(TypeError);
+    expect(() => native.close(-1 as never)).toThrow(TypeError);
+    expect(() => native.close({ fd: b.fd } as never)).toThrow(TypeError);
+    expect(() => native.close(Object.create(Object.getPrototypeOf(b._h)))).toThrow(TypeError);
+    expect(() => new (native as unknown as { Handle: new () => unknown }).Handle()).toThrow(TypeError);
+    expect(b.fd).toBeGreaterThanOrEqual(0); // untouched by all of the above
     a.close();
     b.close();
   });

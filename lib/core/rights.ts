@@ -1,54 +1,51 @@
 // Ownership of received descriptors.
 //
-// A received SCM_RIGHTS item owns its descriptors until they are claimed:
-// reading `item.fds` claims them (the caller now owns those numbers). An item
-// that is dropped unclaimed has its descriptors closed by the garbage
-// collector; `item.close()` closes unclaimed ones at once.
-import { native, type Cmsg } from '../native';
-import { SOL_SOCKET, constants } from '../constants';
+// A received SCM_RIGHTS (or SCM_PIDFD) item owns its descriptors until they
+// are claimed: reading `item.fds` claims them (the caller now owns those
+// numbers). The owner is native (a Held): an item dropped unclaimed has its
+// descriptors closed when the garbage collector takes it, or at environment
+// teardown (a worker's end); `item.close()` closes unclaimed ones at once.
+import { inspect } from 'node:util';
+import { native, type Cmsg, type NativeHeld } from '../native';
 import { writeHostInt } from './socket';
 
-interface Held { fds: number[]; claimed: boolean }
-
-const registry = new FinalizationRegistry<Held>((h) => {
-  if (h.claimed) return;
-  h.claimed = true;
-  for (const fd of h.fds) native.close(fd);
-});
-
-const SCM_RIGHTS = constants.SCM_RIGHTS!;
-
-/** A received SCM_RIGHTS item. */
+/** A received item that carries descriptors (SCM_RIGHTS, SCM_PIDFD). */
 export class RightsCmsg implements Cmsg {
   [field: string]: unknown;
   readonly level: number;
   readonly type: number;
-  readonly #held: Held;
+  readonly #fds: number[];
+  readonly #held: NativeHeld;
+  #claimed = false;
   #data: Buffer | undefined;
 
   /** @internal made by soreceive */
-  constructor(level: number, type: number, fds: number[], data: Buffer | undefined) {
+  constructor(level: number, type: number, fds: number[], held: NativeHeld, data: Buffer | undefined) {
     this.level = level;
     this.type = type;
-    this.#held = { fds, claimed: false };
+    this.#fds = fds;
+    this.#held = held;
     this.#data = data;
-    registry.register(this, this.#held, this.#held);
   }
 
   /** The descriptors, in order. Reading this claims them: closing them is then the caller's job. */
   get fds(): number[] {
-    const h = this.#held;
-    if (!h.claimed) {
-      h.claimed = true;
-      registry.unregister(h);
+    if (!this.#claimed) {
+      this.#claimed = true;
+      native.heldClaim(this.#held);
     }
-    return h.fds;
+    return this.#fds;
+  }
+
+  /** SCM_PIDFD: the pidfd (reading it claims it, like `fds`). */
+  get pidfd(): number | undefined {
+    return this.fds[0];
   }
 
   /** The raw payload (the descriptor numbers as C ints). Reading it claims nothing. */
   get data(): Buffer {
     if (this.#data === undefined) {
-      const fds = this.#held.fds;
+      const fds = this.#fds;
       const b = Buffer.alloc(fds.length * 4);
       for (let i = 0; i < fds.length; i++) writeHostInt(b, fds[i]!, i * 4);
       this.#data = b;
@@ -58,30 +55,33 @@ export class RightsCmsg implements Cmsg {
 
   /** True once `fds` was read or `close()` was called. */
   get claimed(): boolean {
-    return this.#held.claimed;
+    return this.#claimed;
   }
 
   /** Closes the descriptors if they were never claimed; returns how many it closed. */
   close(): number {
-    const h = this.#held;
-    if (h.claimed) return 0;
-    h.claimed = true;
-    registry.unregister(h);
-    for (const fd of h.fds) native.close(fd);
-    return h.fds.length;
+    if (this.#claimed) return 0;
+    this.#claimed = true;
+    return native.heldClose(this.#held);
   }
 
-  /** What `util.inspect` and JSON show: the numbers without claiming them. */
+  /** What JSON shows: the numbers, without claiming them. */
   toJSON(): object {
-    return { level: this.level, type: this.type, fds: this.#held.fds, claimed: this.#held.claimed };
+    return { level: this.level, type: this.type, fds: this.#fds, claimed: this.#claimed };
+  }
+
+  /** What `util.inspect` shows: the numbers, without claiming them. */
+  [inspect.custom](): string {
+    return `RightsCmsg ${inspect(this.toJSON())}`;
   }
 }
 
-/** @internal gives every SCM_RIGHTS item of a received list its ownership. */
+/** @internal gives every descriptor-carrying item of a received list its owner. */
 export function ownRights(items: Cmsg[]): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    if (item.level !== SOL_SOCKET || item.type !== SCM_RIGHTS || !Array.isArray(item.fds)) continue;
-    items[i] = new RightsCmsg(item.level, item.type, item.fds, item.data);
+    const held = item.held as NativeHeld | undefined;
+    if (held === undefined || !Array.isArray(item.fds)) continue;
+    items[i] = new RightsCmsg(item.level, item.type, item.fds, held, item.data);
   }
 }

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { endianness } from 'node:os';
-import { native, type NativePoller, type SockaddrOut } from '../native';
+import { native, type NativeHandle, type SockaddrOut } from '../native';
 import {
   EBADF, EAGAIN, EINTR, SOCK_STREAM, SS_NOFDREF, SS_ISCONNECTED, SS_ISCONNECTING, SS_ISDISCONNECTING,
   SS_ISDISCONNECTED, SS_CANTSENDMORE, SS_CANTRCVMORE, SS_ISBOUND, SS_NAMES, SO_RCV, SO_SND, M_NOWAIT,
@@ -56,8 +56,8 @@ export const writeHostInt: (b: Buffer, v: number, off?: number) => void =
   endianness() === 'LE' ? (b, v, off = 0) => { b.writeInt32LE(v, off); } : (b, v, off = 0) => { b.writeInt32BE(v, off); };
 
 /** @internal getsockopt of an int: the value, or -errno. */
-function getint(fd: number, level: number, name: number): number {
-  const r = native.getsockopt(fd, level, name, intBuf);
+export function getint(h: NativeHandle, level: number, name: number): number {
+  const r = native.getsockopt(h, level, name, intBuf);
   return r < 0 ? r : readHostInt(intBuf);
 }
 
@@ -78,16 +78,16 @@ export class Sockbuf {
   /** Buffer size limit: SO_RCVBUF / SO_SNDBUF as the kernel reports it (Linux: twice the set value). */
   get sb_hiwat(): number {
     const name = this.which === SO_RCV ? constants.SO_RCVBUF : constants.SO_SNDBUF;
-    if (name === undefined || this.so.fd < 0) return 0;
-    const v = getint(this.so.fd, SOL_SOCKET, name);
+    if (name === undefined || this.so.closed) return 0;
+    const v = getint(this.so._h, SOL_SOCKET, name);
     return v < 0 ? 0 : v;
   }
 
   /** Low-water mark: SO_RCVLOWAT / SO_SNDLOWAT as the kernel reports it. */
   get sb_lowat(): number {
     const name = this.which === SO_RCV ? constants.SO_RCVLOWAT : constants.SO_SNDLOWAT;
-    if (name === undefined || this.so.fd < 0) return 0;
-    const v = getint(this.so.fd, SOL_SOCKET, name);
+    if (name === undefined || this.so.closed) return 0;
+    const v = getint(this.so._h, SOL_SOCKET, name);
     return v < 0 ? 0 : v;
   }
 
@@ -96,8 +96,8 @@ export class Sockbuf {
    * datagram's size), SIOCOUTQ/FIONWRITE for the send buffer.
    */
   get sb_cc(): number {
-    if (this.so.fd < 0) return 0;
-    const v = this.which === SO_RCV ? native.fionread(this.so.fd) : native.outq(this.so.fd);
+    if (this.so.closed) return 0;
+    const v = this.which === SO_RCV ? native.fionread(this.so._h) : native.outq(this.so._h);
     return v < 0 ? 0 : v;
   }
 
@@ -107,17 +107,16 @@ export class Sockbuf {
   }
 }
 
-/** What the collector needs to close a forgotten Socket: its number, and whether close(2) would linger. */
-interface FdBox { fd: number; linger: boolean }
+// A Socket's descriptor belongs to its native handle, which closes it when
+// the handle is collected. This registry only tells the user that it
+// happened (the number, for the message).
+const forgotten = new FinalizationRegistry<number>((fd) => {
+  process.emitWarning(`a Socket (fd ${fd}) was garbage-collected without soclose(); ksock closed it`, 'KsockWarning');
+});
 
-const registry = new FinalizationRegistry<FdBox>((box) => {
-  if (box.fd >= 0) {
-    const fd = box.fd;
-    box.fd = -1;
-    if (box.linger) native.closeAsync(fd, () => undefined); // never block the thread, even here
-    else native.close(fd);
-    process.emitWarning(`a Socket (fd ${fd}) was garbage-collected without soclose(); ksock closed it`, 'KsockWarning');
-  }
+// Every readiness wakeup enters JavaScript here, with the Socket as `this`.
+native.setPollCallback(function onPoll(this: object, status: number, events: number): void {
+  (this as Socket)._onPoll(status, events);
 });
 
 /**
@@ -134,8 +133,8 @@ export class Socket extends EventEmitter {
   readonly so_proto: number;
   /** The address family (domain). */
   readonly so_dom: number;
-  /** The OS descriptor, for interop; -1 once closed (the number is forgotten before close(2)). */
-  fd: number;
+  /** @internal the native owner of the descriptor (kept after close: it then says -1). */
+  readonly _h: NativeHandle;
   /** SS_* bits (ksock's values, see constants). */
   so_state = 0;
   /** Pending asynchronous error (connect failure, ICMP error …); cleared when reported. */
@@ -151,30 +150,26 @@ export class Socket extends EventEmitter {
   /** Credentials of the creating process (information only). */
   readonly so_cred: Cred;
 
-  /** @internal */ _poller: NativePoller | null = null;
   /** @internal the events the watcher is started for */ _mask = 0;
   /** @internal started, but nobody waits: unref'd */ _idle = false;
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
-  /** @internal */ readonly _box: FdBox;
   /** @internal the idiomatic face's AbortSignal for the sleep its current call may start */
   _signal: AbortSignal | undefined = undefined;
-  private readonly onPoll: (status: number, events: number) => void;
 
   /** @internal use socreate / Socket.create / Socket.fromFd. */
-  constructor(dom: number, type: number, proto: number, fd: number, state = 0) {
+  constructor(dom: number, type: number, proto: number, h: NativeHandle, state = 0) {
     super();
     this.so_dom = dom;
     this.so_type = type;
     this.so_proto = proto;
-    this.fd = fd;
+    this._h = h;
     this.so_state = state;
     this.so_rcv = new Sockbuf(this, SO_RCV);
     this.so_snd = new Sockbuf(this, SO_SND);
     this.so_cred = currentCred();
-    this._box = { fd, linger: false };
-    this.onPoll = (status, events) => this._onPoll(status, events);
-    registry.register(this, this._box, this);
+    native.watch(h, this);
+    forgotten.register(this, h.fd, this);
     // Readiness listeners arm the watcher; it disarms when the last one goes.
     const watch = (event: string | symbol): void => {
       if (event === 'readable' || event === 'writable') queueMicrotask(() => this._rearm());
@@ -183,7 +178,12 @@ export class Socket extends EventEmitter {
     this.on('removeListener', watch);
   }
 
-  /** True while the descriptor is open. */
+  /** The OS descriptor, for interop; -1 once closed or detached. */
+  get fd(): number {
+    return this._h.fd;
+  }
+
+  /** True once the descriptor is closed or detached (SS_NOFDREF). */
   get closed(): boolean {
     return (this.so_state & SS_NOFDREF) !== 0;
   }
@@ -272,22 +272,22 @@ export class Socket extends EventEmitter {
     if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null || this.listenerCount('readable') > 0) mask |= READABLE;
     if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting ||
       this.listenerCount('writable') > 0) mask |= WRITABLE;
-    if (this.fd < 0) return;
+    if (this.so_state & SS_NOFDREF) return;
+    const h = this._h;
     if (mask === 0) {
-      if (this._mask === 0 || this._poller === null) return;
+      if (this._mask === 0) return;
       if (fromPoll) {
-        this._poller.stop();
+        native.pollStop(h);
         this._mask = 0;
         this._idle = false;
       } else if (!this._idle) {
-        this._poller.idle();
+        native.pollIdle(h);
         this._idle = true;
       }
       return;
     }
     if (mask === this._mask && !this._idle) return;
-    if (this._poller === null) this._poller = new native.Poller(this.fd, this.onPoll);
-    const r = this._poller.start(mask);
+    const r = native.pollStart(h, mask);
     if (r < 0) {
       // libuv could not watch this descriptor: nothing would ever wake the
       // sleepers, so they return the error now.
@@ -300,17 +300,14 @@ export class Socket extends EventEmitter {
     this._idle = false;
   }
 
-  /** @internal forgets the watcher (the descriptor number is about to change or close). */
-  _dropPoller(): void {
-    if (this._poller !== null) {
-      this._poller.close();
-      this._poller = null;
-    }
+  /** @internal the watcher was closed natively (the number now names another file). */
+  _watcherGone(): void {
     this._mask = 0;
     this._idle = false;
   }
 
-  private _onPoll(status: number, events: number): void {
+  /** @internal a readiness wakeup (called by the native watcher). */
+  _onPoll(status: number, events: number): void {
     if (status < 0) events = READABLE | WRITABLE; // an error: let everyone retry and see it
     let served = false;
     if (this._connecting && events !== 0) {
@@ -373,15 +370,12 @@ export class Socket extends EventEmitter {
    * stop and close the watcher, hand the number to `dispose`, then wake every
    * sleeper with EBADF and report the state change.
    */
-  private _release<T>(dispose: (fd: number) => T): T {
-    const fd = this.fd;
-    this.fd = -1;
-    this._box.fd = -1;
-    registry.unregister(this);
+  private _release<T>(dispose: (h: NativeHandle) => T): T {
+    forgotten.unregister(this);
     this.so_state |= SS_NOFDREF;
     this._connecting = false;
-    this._dropPoller();
-    const result = dispose(fd);
+    this._watcherGone();
+    const result = dispose(this._h); // the native owner stops the watcher and forgets the number first
     this._abortSleepers(EBADF);
     this._stateChanged();
     process.nextTick(() => this.emit('close'));
@@ -390,21 +384,15 @@ export class Socket extends EventEmitter {
 
   /**
    * @internal Idempotent, ordered close. Returns 0 or errno, or a Promise of
-   * it when SO_LINGER would make close(2) block the thread.
+   * it when SO_LINGER would make close(2) block the thread (the native owner
+   * then closes on the threadpool).
    */
   _close(): number | Promise<number> {
     if (this.so_state & SS_NOFDREF) return 0;
-    return this._release((fd): number | Promise<number> => {
-      if (fd < 0) return 0;
-      if ((this.so_options & SO_OPTIONS.SO_LINGER) && this.so_linger > 0) {
-        // close(2) would block for the linger time: the threadpool does it.
-        return new Promise<number>((resolve) => {
-          const r = native.closeAsync(fd, (e) => resolve(e < 0 ? -e : 0));
-          if (r < 0) resolve(-r);
-        });
-      }
-      const r = native.close(fd);
-      return r < 0 ? -r : 0;
+    return this._release((h): number | Promise<number> => {
+      const r = native.close(h);
+      if (typeof r === 'number') return r < 0 ? -r : 0;
+      return r.then((e) => (e < 0 ? -e : 0));
     });
   }
 
@@ -415,9 +403,9 @@ export class Socket extends EventEmitter {
    */
   _detach(): number {
     if (this.so_state & SS_NOFDREF) return -1;
-    return this._release((fd) => {
-      native.forget(fd);
-      return fd;
+    return this._release((h) => {
+      const fd = native.detach(h);
+      return fd < 0 ? -1 : fd;
     });
   }
 
@@ -432,15 +420,15 @@ export class Socket extends EventEmitter {
 
   /** @internal */
   _local(): SockaddrOut | null {
-    if (this.fd < 0) return null;
-    const a = native.getsockname(this.fd);
+    if (this.so_state & SS_NOFDREF) return null;
+    const a = native.getsockname(this._h);
     return typeof a === 'number' ? null : a;
   }
 
   /** @internal */
   _remote(): SockaddrOut | null {
-    if (this.fd < 0) return null;
-    const a = native.getpeername(this.fd);
+    if (this.so_state & SS_NOFDREF) return null;
+    const a = native.getpeername(this._h);
     return typeof a === 'number' ? null : a;
   }
 
@@ -507,7 +495,7 @@ export function socantrcvmore(so: Socket): void {
 /** @internal a watched connect became ready: read SO_ERROR and settle the state. */
 function soconnected_check(so: Socket): void {
   const name = constants.SO_ERROR!;
-  const e = getint(so.fd, SOL_SOCKET, name);
+  const e = getint(so._h, SOL_SOCKET, name);
   const err = e < 0 ? -e : e;
   if (err === 0) {
     soisconnected(so);
@@ -519,8 +507,8 @@ function soconnected_check(so: Socket): void {
 
 /** @internal reads and clears the kernel's pending error (SO_ERROR). */
 export function takeHostError(so: Socket): number {
-  if (so.fd < 0) return 0;
-  const e = getint(so.fd, SOL_SOCKET, constants.SO_ERROR!);
+  if (so.so_state & SS_NOFDREF) return 0;
+  const e = getint(so._h, SOL_SOCKET, constants.SO_ERROR!);
   return e < 0 ? 0 : e;
 }
 

@@ -24,7 +24,8 @@ import {
 import { Uio } from '../core/uio';
 import { ownRights } from '../core/rights';
 
-const state = native.state;
+const slots = native.slots;
+const MSG_FLAGS = native.slotNames.MSG_FLAGS;
 const NEG_EAGAIN = -EAGAIN;
 const NEG_EINPROGRESS = -EINPROGRESS;
 /** Flags that only steer ksock (sleep or not) and never reach the host. */
@@ -85,9 +86,9 @@ export function socreate(dom: number, aso: Holder<Socket | null>, type: number, 
   checkInt(proto, 'socreate', 'proto');
   if (typeof aso !== 'object' || aso === null) throw new TypeError('socreate: aso must be a { value } holder');
   const base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const fd = native.socket(dom, base, proto);
-  if (fd < 0) return -fd;
-  aso.value = new Socket(dom, base, proto, fd, SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) ? SS_NBIO : 0);
+  const h = native.socket(dom, base, proto);
+  if (typeof h === 'number') return -h;
+  aso.value = new Socket(dom, base, proto, h, SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) ? SS_NBIO : 0);
   return 0;
 }
 
@@ -99,7 +100,7 @@ export function sobind(so: Socket, nam: Sockaddr, ..._td: unknown[]): number {
   checkSocket(so, 'sobind');
   checkAddr(nam, 'sobind');
   if (so.so_state & SS_NOFDREF) return EBADF;
-  const r = native.bind(so.fd, nam);
+  const r = native.bind(so._h, nam);
   if (r < 0) return -r;
   so.so_state |= SS_ISBOUND;
   return 0;
@@ -122,7 +123,7 @@ export function soconnect(so: Socket, nam: Sockaddr, ..._td: unknown[]): number 
   if (so.so_state & SS_ISCONNECTING) return EALREADY;
   if ((so.so_state & SS_ISCONNECTED) && connectionOriented(so)) return EISCONN;
   so.so_error = 0; // "prevent accumulated error from previous connection"
-  const r = native.connect(so.fd, nam);
+  const r = native.connect(so._h, nam);
   if (r === 0 && !Buffer.isBuffer(nam) && nam.family === AF_UNSPEC) {
     // Connecting to AF_UNSPEC dissolves a datagram socket's association.
     so.so_state &= ~(SS_ISCONNECTED | SS_ISCONNECTING);
@@ -156,15 +157,11 @@ export function soconnect2(so1: Socket, so2: Socket): number {
   if (so1.so_type !== so2.so_type) return EINVAL;
   if ((so1.so_state | so2.so_state) & (SS_ISCONNECTED | SS_ISCONNECTING)) return EISCONN;
   if ((so1.so_state | so2.so_state) & SS_ISBOUND) return EINVAL;
-  const r = native.socketpair(AF_UNIX, so1.so_type, 0);
-  if (r < 0) return -r;
-  const a = state[3]!, b = state[4]!;
-  so1._dropPoller();
-  so2._dropPoller();
-  let e = native.dup2cloexec(a, so1.fd);
-  if (e >= 0) e = native.dup2cloexec(b, so2.fd);
-  native.close(a);
-  native.close(b);
+  const e = native.connect2(so1._h, so2._h);
+  so1._watcherGone(); // the numbers now name other files: their watchers were closed
+  so2._watcherGone();
+  so1._rearm();
+  so2._rearm();
   if (e < 0) return -e;
   soisconnected(so1);
   soisconnected(so2);
@@ -181,7 +178,7 @@ export function solisten(so: Socket, backlog: number, ..._td: unknown[]): number
   checkInt(backlog, 'solisten', 'backlog');
   if (so.so_state & SS_NOFDREF) return EBADF;
   if (so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING)) return EINVAL;
-  const r = native.listen(so.fd, backlog);
+  const r = native.listen(so._h, backlog);
   if (r < 0) return -r;
   so.so_options |= SO_OPTIONS.SO_ACCEPTCONN;
   so.so_state |= SS_ISBOUND;
@@ -209,13 +206,13 @@ export function soaccept(so: Socket, aso: Holder<Socket | null>, nam?: Holder<So
       return e;
     }
     if (so._shutRd) return ECONNABORTED;
-    const fd = native.accept(so.fd);
-    if (fd === NEG_EAGAIN) return AGAIN;
-    if (fd < 0) return -fd;
-    const child = new Socket(so.so_dom, so.so_type, so.so_proto, fd, SS_ISCONNECTED | SS_ISBOUND);
+    const h = native.accept(so._h);
+    if (h === NEG_EAGAIN) return AGAIN;
+    if (typeof h === 'number') return -h;
+    const child = new Socket(so.so_dom, so.so_type, so.so_proto, h, SS_ISCONNECTED | SS_ISBOUND);
     aso.value = child;
     if (nam) {
-      const p = native.getpeername(fd);
+      const p = native.getpeername(h);
       nam.value = typeof p === 'number' ? null : p;
     }
     return 0;
@@ -283,7 +280,7 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   const sysflags = flags & ~POLICY_FLAGS;
   if (!wait && !isStream(so)) {
     // The hot path for datagrams: one attempt, no closure, no Error.
-    const n = native.sendmsg(so.fd, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
     if (n >= 0) {
       u._advance(n);
       return 0;
@@ -294,9 +291,8 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   let sent = 0;
   const attempt = (): number => {
     for (;;) {
-      const fd = so.fd;
-      if (fd < 0) return EBADF;
-      const n = native.sendmsg(fd, u._data(), u._done, u._len(), sysflags, nam, ctl);
+      if (so.so_state & SS_NOFDREF) return EBADF;
+      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, ctl);
       if (n >= 0) {
         u._advance(n);
         sent += n;
@@ -373,15 +369,13 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
   const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
   if (!wait && mp0 == null && !waitall && !so._shutRd) {
     // The hot path: one attempt, no closure, no allocation, no Error.
-    const fd = so.fd;
-    if (fd < 0) return EBADF;
     const u = uio!;
     const len = u._len();
-    const n = native.recvmsg(fd, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
+    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
     if (n >= 0) {
       if (controlp && controlp.value) ownRights(controlp.value);
       u._advance(n);
-      if (flagsp) flagsp.value = state[0]!;
+      if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
       if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
       return 0;
     }
@@ -414,15 +408,15 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
         finish();
         return 0;
       }
-      const fd = so.fd;
-      if (fd < 0) return EBADF;
+      if (so.so_state & SS_NOFDREF) return EBADF;
+      const h = so._h;
       const len = u === null ? count : u._len();
       const n = u === null
-        ? native.recvmsgAlloc(fd, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
-        : native.recvmsg(fd, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
+        ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
+        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
         if (first && controlp && controlp.value) ownRights(controlp.value);
-        outflags |= state[0]!;
+        outflags |= slots[MSG_FLAGS]!;
         first = false;
         const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length
         if (u !== null) u._advance(moved);
@@ -479,7 +473,7 @@ export function soshutdown(so: Socket, how: number): number {
   checkInt(how, 'soshutdown', 'how');
   if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) return EINVAL;
   if (so.so_state & SS_NOFDREF) return EBADF;
-  const r = native.shutdown(so.fd, how);
+  const r = native.shutdown(so._h, how);
   if (r < 0) return -r;
   if (how !== SHUT_WR) {
     so._shutRd = true;

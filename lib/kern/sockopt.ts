@@ -235,7 +235,7 @@ export function sosetopt(so: Socket, sopt: Sockopt): number {
       timeoMs = timevalMs(t);
     }
   }
-  const r = native.setsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, data, size);
+  const r = native.setsockopt(so._h, sopt.sopt_level, sopt.sopt_name, data, size);
   if (r < 0) return -r;
   if (sopt.sopt_level === SOL_SOCKET) {
     const n = sopt.sopt_name;
@@ -248,7 +248,6 @@ export function sosetopt(so: Socket, sopt: Sockopt): number {
       so.so_linger = readHostInt(data!, 4);
       if (on) so.so_options |= SO_OPTIONS.SO_LINGER;
       else so.so_options &= ~SO_OPTIONS.SO_LINGER;
-      so._box.linger = on && so.so_linger > 0;
     } else if (timeoDir === 'rcv') {
       so.so_rcv.sb_timeo = timeoMs;
     } else if (timeoDir === 'snd') {
@@ -287,7 +286,7 @@ export function sogetopt(so: Socket, sopt: Sockopt): number {
   if (sopt.sopt_data === null || sopt.sopt_size === 0) {
     // Unset: learn the size from the kernel, then keep exactly that much.
     const tmp = Buffer.alloc(1024);
-    const r = native.getsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, tmp);
+    const r = native.getsockopt(so._h, sopt.sopt_level, sopt.sopt_name, tmp);
     if (r < 0) return -r;
     const n = Math.min(r, tmp.length);
     sopt.sopt_data = sopt._alloc(n);
@@ -296,12 +295,12 @@ export function sogetopt(so: Socket, sopt: Sockopt): number {
     sopt.sopt_retsize = r;
     return 0;
   }
-  const r = native.getsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, sopt.sopt_data.subarray(0, sopt.sopt_size));
+  const r = native.getsockopt(so._h, sopt.sopt_level, sopt.sopt_name, sopt.sopt_data.subarray(0, sopt.sopt_size));
   if (r < 0) return -r;
   sopt.sopt_retsize = r;
   if (r >= sopt.sopt_size) {
     // Linux reports the truncated length; ask once more to learn the full one.
-    const full = native.getsockopt(so.fd, sopt.sopt_level, sopt.sopt_name, Buffer.alloc(1024));
+    const full = native.getsockopt(so._h, sopt.sopt_level, sopt.sopt_name, Buffer.alloc(1024));
     if (full > r) sopt.sopt_retsize = full;
   }
   return 0;

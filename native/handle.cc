@@ -1,0 +1,603 @@
+// Descriptor owners: Handles (sockets) and Helds (received descriptors), their
+// readiness watchers, and environment teardown. The one file that touches
+// libuv.
+//
+// Lifetime rules:
+//  - A Handle lives as long as its JavaScript wrapper; the wrapper's
+//    finalizer closes a descriptor still open (a lingering close on a thread
+//    of its own, so that nothing blocks).
+//  - The uv_poll_t lives in its own heap block (Poll) from uv_poll_init to
+//    its close callback, so that the wrapper may be collected while libuv
+//    still owns the handle.
+//  - While someone waits (armed) the owner object is held strongly and the
+//    watcher keeps the loop alive; otherwise neither.
+//  - Once the environment stops (worker terminate, process exit), wakeups
+//    and threadpool completions only release: they never call into
+//    JavaScript. Teardown closes every descriptor the env still owns,
+//    received and unclaimed ones included.
+#include "handle.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+#include <vector>
+
+#include "args.h"
+#include "held.h"
+#include "sys.h"
+
+namespace ksock {
+
+struct Poll {
+  uv_poll_t uv;
+  Handle* owner = nullptr;  // null once the Handle let go of it
+  Instance* inst = nullptr;
+};
+
+struct Held {
+  Instance* inst = nullptr;
+  std::vector<int> fds;
+  bool owned = true;  // false once claimed or closed
+};
+
+namespace {
+
+// Type tags: a wrapper or external made by another addon (or by this one for
+// another purpose) is never mistaken for one of these.
+const napi_type_tag kHandleTag = {0x6b736f636b2d6861ULL, 0x6e646c652d763031ULL};
+const napi_type_tag kHeldTag = {0x6b736f636b2d6865ULL, 0x6c642d2d2d763031ULL};
+
+using arg::Throw;
+
+napi_value Int(napi_env env, long v) {
+  napi_value r = nullptr;
+  napi_create_double(env, static_cast<double>(v), &r);
+  return r;
+}
+
+// ------------------------------------------------------------------ closing
+
+bool Lingers(int fd) {
+  linger l{};
+  socklen_t n = sizeof(l);
+  return getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &n) == 0 && l.l_onoff != 0 && l.l_linger > 0;
+}
+
+// A close that nobody awaits (collector, teardown): never on the loop's
+// thread when SO_LINGER would make it block.
+void CloseDetached(int fd) {
+  if (!Lingers(fd)) {
+    sys::Close(fd);
+    return;
+  }
+  std::thread([fd] { sys::Close(fd); }).detach();
+}
+
+void Disarm(Handle* h) {
+  if (!h->armed) return;
+  h->armed = false;
+  if (h->owner != nullptr && !h->inst->torn_down) napi_reference_unref(h->inst->env, h->owner, nullptr);
+}
+
+void Arm(Handle* h) {
+  if (h->armed || h->owner == nullptr) return;
+  h->armed = true;
+  napi_reference_ref(h->inst->env, h->owner, nullptr);
+}
+
+void OnPollClosed(uv_handle_t* uvh) {
+  Poll* p = static_cast<Poll*>(uvh->data);
+  Instance* inst = p->inst;
+  delete p;
+  inst->closing_polls--;
+  MaybeFinishTeardown(inst);
+}
+
+// Gives up the number: the watcher goes, the number is forgotten. Returns it.
+int Release(Handle* h) {
+  int fd = h->fd;
+  ClosePoll(h);
+  if (fd >= 0) {
+    auto it = h->inst->by_fd.find(fd);
+    if (it != h->inst->by_fd.end() && it->second == h) h->inst->by_fd.erase(it);
+  }
+  h->fd = -1;
+  return fd;
+}
+
+void FinalizeHandle(napi_env env, void* data, void*) {
+  Handle* h = static_cast<Handle*>(data);
+  Instance* inst = h->inst;
+  int fd = Release(h);
+  if (fd >= 0) CloseDetached(fd);
+  if (h->owner != nullptr) napi_delete_reference(env, h->owner);
+  h->owner = nullptr;
+  inst->handles.erase(h);
+  delete h;
+  MaybeFree(inst);
+}
+
+// ------------------------------------------------------------------ wakeups
+
+void OnPoll(uv_poll_t* uvh, int status, int events) {
+  Poll* p = static_cast<Poll*>(uvh->data);
+  Handle* h = p->owner;
+  Instance* inst = p->inst;
+  if (h == nullptr || inst->stopping || h->owner == nullptr || inst->poll_callback == nullptr) {
+    uv_poll_stop(uvh);
+    return;
+  }
+  napi_env env = inst->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    uv_poll_stop(uvh);
+    return;
+  }
+  napi_value owner = nullptr, cb = nullptr, argv[2];
+  napi_get_reference_value(env, h->owner, &owner);
+  napi_get_reference_value(env, inst->poll_callback, &cb);
+  if (owner == nullptr || cb == nullptr) {
+    // The owner was collected: nothing will ever wait here again.
+    uv_poll_stop(uvh);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  napi_create_int32(env, status, &argv[0]);
+  napi_create_int32(env, events, &argv[1]);
+  napi_value result;
+  if (napi_make_callback(env, nullptr, owner, cb, 2, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      // JavaScript threw (an upcall): an uncaught exception, as from any
+      // event handler. When the env is stopping this does nothing.
+      napi_value e;
+      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+    } else if (p->owner != nullptr) {
+      // The env cannot run JavaScript any more: stop; teardown closes.
+      uv_poll_stop(uvh);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// ------------------------------------------------------------------ Handle class
+
+napi_value HandleCtor(napi_env env, napi_callback_info info) {
+  napi_value self;
+  napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
+  Instance* inst = InstanceOf(env);
+  if (inst == nullptr || !inst->constructing) {
+    Throw(env, arg::kType, "a Handle is made by socket(), accept(), socketpair() or adopt(), not constructed");
+    return nullptr;
+  }
+  return self;
+}
+
+napi_value HandleFd(napi_env env, napi_callback_info info) {
+  napi_value self;
+  napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
+  Handle* h = nullptr;
+  if (!GetHandle(env, self, &h)) return nullptr;
+  return Int(env, h->fd);
+}
+
+}  // namespace
+
+void ClosePoll(Handle* h) {
+  Poll* p = h->poll;
+  h->poll = nullptr;
+  h->events = 0;
+  Disarm(h);
+  if (p == nullptr) return;
+  p->owner = nullptr;
+  uv_poll_stop(&p->uv);
+  p->inst->closing_polls++;
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->uv), OnPollClosed);
+}
+
+Instance* InstanceOf(napi_env env) {
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) != napi_ok) return nullptr;
+  return static_cast<Instance*>(data);
+}
+
+bool GetHandle(napi_env env, napi_value v, Handle** out) {
+  bool tagged = false;
+  void* p = nullptr;
+  if (!arg::IsObject(env, v) || napi_check_object_type_tag(env, v, &kHandleTag, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, v, &p) != napi_ok || p == nullptr)
+    return Throw(env, arg::kType, "expected a socket handle");
+  *out = static_cast<Handle*>(p);
+  return true;
+}
+
+napi_value NewHandle(napi_env env, Instance* inst, int fd) {
+  napi_value cls = nullptr, obj = nullptr;
+  inst->constructing = true;
+  bool ok = napi_get_reference_value(env, inst->handle_class, &cls) == napi_ok && cls != nullptr &&
+            napi_new_instance(env, cls, 0, nullptr, &obj) == napi_ok;
+  inst->constructing = false;
+  Handle* h = ok ? new Handle() : nullptr;
+  if (h != nullptr) {
+    h->inst = inst;
+    h->fd = fd;
+    if (napi_wrap(env, obj, h, FinalizeHandle, nullptr, nullptr) != napi_ok) {
+      delete h;
+      h = nullptr;
+    }
+  }
+  if (h == nullptr) {
+    sys::Close(fd);
+    arg::Fail(env, "cannot make a socket handle");
+    return nullptr;
+  }
+  inst->handles.insert(h);
+  inst->by_fd[fd] = h;  // from here on the finalizer closes it
+  if (napi_type_tag_object(env, obj, &kHandleTag) != napi_ok) {
+    arg::Fail(env, "cannot make a socket handle");
+    return nullptr;
+  }
+  return obj;
+}
+
+// ------------------------------------------------------------------ received descriptors
+
+namespace {
+
+void FinalizeHeld(napi_env, void* data, void*) {
+  Held* held = static_cast<Held*>(data);
+  Instance* inst = held->inst;
+  if (held->owned)
+    for (int fd : held->fds) CloseDetached(fd);
+  inst->helds.erase(held);
+  delete held;
+  MaybeFree(inst);
+}
+
+bool GetHeld(napi_env env, napi_value v, Held** out) {
+  bool tagged = false;
+  void* p = nullptr;
+  if (arg::TypeOf(env, v) != napi_external || napi_check_object_type_tag(env, v, &kHeldTag, &tagged) != napi_ok ||
+      !tagged || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr)
+    return Throw(env, arg::kType, "expected the owner of received descriptors");
+  *out = static_cast<Held*>(p);
+  return true;
+}
+
+void Disown(Held* held, bool close_them) {
+  if (!held->owned) return;
+  held->owned = false;
+  if (close_them)
+    for (int fd : held->fds) sys::Close(fd);
+}
+
+}  // namespace
+
+bool OwnReceivedFds(napi_env env, napi_value item, const int* fds, size_t n) {
+  Instance* inst = InstanceOf(env);
+  Held* held = new Held();
+  held->inst = inst;
+  held->fds.assign(fds, fds + n);
+  napi_value ext = nullptr;
+  if (inst == nullptr || napi_create_external(env, held, FinalizeHeld, nullptr, &ext) != napi_ok) {
+    for (size_t i = 0; i < n; i++) sys::Close(fds[i]);
+    delete held;
+    return arg::Fail(env, "cannot take ownership of received descriptors");
+  }
+  inst->helds.insert(held);  // from here on the finalizer closes them
+  napi_value arr = nullptr;
+  bool ok = napi_type_tag_object(env, ext, &kHeldTag) == napi_ok &&
+            napi_create_array_with_length(env, n, &arr) == napi_ok;
+  for (size_t i = 0; ok && i < n; i++) {
+    napi_value v;
+    ok = napi_create_int32(env, fds[i], &v) == napi_ok && napi_set_element(env, arr, static_cast<uint32_t>(i), v) == napi_ok;
+  }
+  ok = ok && napi_set_named_property(env, item, "fds", arr) == napi_ok &&
+       napi_set_named_property(env, item, "held", ext) == napi_ok;
+  if (!ok) {
+    Disown(held, true);
+    return arg::Fail(env, "cannot take ownership of received descriptors");
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ teardown
+
+void TeardownHandles(Instance* inst) {
+  inst->stopping = true;
+  for (Handle* h : inst->handles) {
+    int fd = Release(h);
+    if (fd >= 0) CloseDetached(fd);
+  }
+  for (Held* held : inst->helds) {
+    if (held->owned)
+      for (int fd : held->fds) CloseDetached(fd);
+    held->owned = false;
+  }
+  MaybeFinishTeardown(inst);
+}
+
+void MaybeFinishTeardown(Instance* inst) {
+  if (!inst->stopping || inst->torn_down || inst->closing_polls != 0) return;
+  inst->torn_down = true;
+  napi_async_cleanup_hook_handle hook = inst->cleanup;
+  inst->cleanup = nullptr;
+  if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
+  MaybeFree(inst);
+}
+
+void MaybeFree(Instance* inst) {
+  if (inst->finalized && inst->torn_down && inst->handles.empty() && inst->helds.empty() && inst->closing_polls == 0)
+    delete inst;
+}
+
+// ------------------------------------------------------------------ exports
+
+namespace {
+
+napi_value Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  for (size_t i = 0; i < want; i++) argv[i] = nullptr;
+  napi_value self = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, &self, nullptr);
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  for (size_t i = argc; i < want; i++) argv[i] = undef;
+  return self;
+}
+
+// setPollCallback(fn): the function every wakeup calls, `this` = the owner,
+// with (status, events). Set once per env.
+napi_value SetPollCallback(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Instance* inst = InstanceOf(env);
+  if (arg::TypeOf(env, argv[0]) != napi_function) return Throw(env, arg::kType, "setPollCallback: expected a function"), nullptr;
+  if (inst->poll_callback != nullptr) return Throw(env, arg::kError, "setPollCallback: already set"), nullptr;
+  napi_create_reference(env, argv[0], 1, &inst->poll_callback);
+  return nullptr;
+}
+
+// watch(handle, owner): the object woken on readiness (held weakly).
+napi_value Watch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, 2, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  if (!arg::IsObject(env, argv[1])) return Throw(env, arg::kType, "watch: owner must be an object"), nullptr;
+  bool was_armed = h->armed;
+  Disarm(h);
+  if (h->owner != nullptr) napi_delete_reference(env, h->owner);
+  h->owner = nullptr;
+  napi_create_reference(env, argv[1], 0, &h->owner);
+  if (was_armed) Arm(h);
+  return nullptr;
+}
+
+// pollStart(handle, events) -> 0 | -errno: watch for events (UV_READABLE …)
+// and keep the owner and the loop alive until pollIdle/pollStop.
+napi_value PollStart(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, 2, argv);
+  Handle* h = nullptr;
+  int32_t events;
+  if (!GetHandle(env, argv[0], &h) || !arg::Int32(env, argv[1], "events", &events)) return nullptr;
+  Instance* inst = h->inst;
+  if (h->fd < 0) return Int(env, -EBADF);
+  if (inst->stopping) return Int(env, -ECANCELED);
+  events &= UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED;
+  if (h->poll == nullptr) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return Int(env, -EINVAL);
+    Poll* p = new Poll();
+    p->inst = inst;
+    int r = uv_poll_init_socket(loop, &p->uv, h->fd);
+    if (r != 0) {
+      delete p;
+      return Int(env, r);
+    }
+    p->uv.data = p;
+    p->owner = h;
+    h->poll = p;
+  }
+  if (events == 0) {
+    uv_poll_stop(&h->poll->uv);
+    h->events = 0;
+    Disarm(h);
+    return Int(env, 0);
+  }
+  if (events != h->events) {
+    int r = uv_poll_start(&h->poll->uv, events, OnPoll);
+    if (r != 0) return Int(env, r);
+    h->events = events;
+  }
+  uv_ref(reinterpret_cast<uv_handle_t*>(&h->poll->uv));
+  Arm(h);
+  return Int(env, 0);
+}
+
+// pollIdle(handle): nobody waits now, but someone probably will again soon:
+// keep watching (no epoll_ctl round trip per sleep) without keeping the loop
+// or the owner alive. The next wakeup with nobody waiting stops it for real.
+napi_value PollIdle(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  if (h->poll != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&h->poll->uv));
+  Disarm(h);
+  return nullptr;
+}
+
+napi_value PollStop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  if (h->poll != nullptr) uv_poll_stop(&h->poll->uv);
+  h->events = 0;
+  Disarm(h);
+  return nullptr;
+}
+
+// A close(2) on the threadpool, for a descriptor whose SO_LINGER would block.
+struct LingerClose {
+  int fd;
+  long result = 0;
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+};
+
+void LingerExecute(napi_env, void* data) {
+  auto* c = static_cast<LingerClose*>(data);
+  c->result = sys::Close(c->fd);
+  c->fd = -1;
+}
+
+void LingerComplete(napi_env env, napi_status status, void* data) {
+  auto* c = static_cast<LingerClose*>(data);
+  if (c->fd >= 0) CloseDetached(c->fd);  // cancelled before it ran
+  Instance* inst = InstanceOf(env);
+  if (status == napi_ok && inst != nullptr && !inst->stopping) {
+    napi_value v = Int(env, c->result);
+    if (v != nullptr) napi_resolve_deferred(env, c->deferred, v);
+  }
+  // Otherwise the env is stopping: the promise is never settled, nothing
+  // calls into JavaScript.
+  napi_delete_async_work(env, c->work);
+  delete c;
+}
+
+// close(handle) -> 0 | -errno, or a Promise of it when SO_LINGER would make
+// close(2) block (it then runs on the threadpool). Idempotent: a closed
+// handle says -EBADF. The watcher is closed and the number forgotten first.
+napi_value Close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  int fd = Release(h);
+  if (fd < 0) return Int(env, -EBADF);
+  if (!Lingers(fd)) return Int(env, sys::Close(fd));
+  auto* c = new LingerClose();
+  c->fd = fd;
+  napi_value promise = nullptr, name = nullptr;
+  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "ksock:close", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, LingerExecute, LingerComplete, c, &c->work) != napi_ok ||
+      napi_queue_async_work(env, c->work) != napi_ok) {
+    CloseDetached(fd);
+    if (c->work != nullptr) napi_delete_async_work(env, c->work);
+    if (promise != nullptr) napi_resolve_deferred(env, c->deferred, Int(env, 0));
+    delete c;
+    return promise;
+  }
+  return promise;
+}
+
+// detach(handle) -> the descriptor, now the caller's (no longer owned or
+// watched), or -EBADF.
+napi_value Detach(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  int fd = Release(h);
+  return Int(env, fd < 0 ? -EBADF : fd);
+}
+
+// adopt(fd, dup) -> a Handle | -errno. The descriptor must be a socket; it is
+// made O_NONBLOCK (shared with every duplicate of the open file description)
+// and close-on-exec. A number this env already owns is -EEXIST unless `dup`:
+// then (as always with dup) a close-on-exec duplicate is adopted instead.
+napi_value Adopt(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, 2, argv);
+  int32_t fd;
+  if (!arg::Int32(env, argv[0], "fd", &fd)) return nullptr;
+  bool dup = false;
+  if (arg::TypeOf(env, argv[1]) == napi_boolean) napi_get_value_bool(env, argv[1], &dup);
+  if (fd < 0) return Int(env, -EBADF);
+  Instance* inst = InstanceOf(env);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return Int(env, sys::Err());
+  if (!S_ISSOCK(st.st_mode)) return Int(env, -ENOTSOCK);
+  if (!dup && inst->by_fd.count(fd) != 0) return Int(env, -EEXIST);
+  long own = fd;
+  if (dup) {
+    own = sys::DupCloexec(fd);
+    if (own < 0) return Int(env, own);
+  }
+  long e = sys::SetNonblockCloexec(static_cast<int>(own));
+  if (e < 0) {
+    if (dup) sys::Close(static_cast<int>(own));
+    return Int(env, e);
+  }
+  sys::SetNoSigpipe(static_cast<int>(own));
+  return NewHandle(env, inst, static_cast<int>(own));
+}
+
+// heldClaim(held) -> how many descriptors became the caller's (0 if already
+// claimed or closed).
+napi_value HeldClaim(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Held* held = nullptr;
+  if (!GetHeld(env, argv[0], &held)) return nullptr;
+  size_t n = held->owned ? held->fds.size() : 0;
+  Disown(held, false);
+  return Int(env, static_cast<long>(n));
+}
+
+// heldClose(held) -> how many descriptors it closed (0 if claimed or closed).
+napi_value HeldClose(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Held* held = nullptr;
+  if (!GetHeld(env, argv[0], &held)) return nullptr;
+  size_t n = held->owned ? held->fds.size() : 0;
+  Disown(held, true);
+  return Int(env, static_cast<long>(n));
+}
+
+}  // namespace
+
+void InitHandles(napi_env env, napi_value exports, Instance* inst) {
+  napi_property_descriptor accessors[] = {
+      {"fd", nullptr, nullptr, HandleFd, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_value cls;
+  if (napi_define_class(env, "Handle", NAPI_AUTO_LENGTH, HandleCtor, nullptr, 1, accessors, &cls) != napi_ok) return;
+  napi_create_reference(env, cls, 1, &inst->handle_class);
+  napi_set_named_property(env, exports, "Handle", cls);
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  static const Fn fns[] = {
+      {"setPollCallback", SetPollCallback}, {"watch", Watch},     {"pollStart", PollStart},
+      {"pollIdle", PollIdle},               {"pollStop", PollStop}, {"close", Close},
+      {"detach", Detach},                   {"adopt", Adopt},     {"heldClaim", HeldClaim},
+      {"heldClose", HeldClose},
+  };
+  for (const Fn& f : fns) {
+    napi_value fn;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) == napi_ok)
+      napi_set_named_property(env, exports, f.name, fn);
+  }
+  napi_value ev;
+  napi_create_object(env, &ev);
+  const std::pair<const char*, int> names[] = {
+      {"READABLE", UV_READABLE}, {"WRITABLE", UV_WRITABLE}, {"DISCONNECT", UV_DISCONNECT}, {"PRIORITIZED", UV_PRIORITIZED}};
+  for (const auto& n : names) {
+    napi_value v;
+    napi_create_int32(env, n.second, &v);
+    napi_set_named_property(env, ev, n.first, v);
+  }
+  napi_set_named_property(env, exports, "pollEvents", ev);
+}
+
+}  // namespace ksock

@@ -1,0 +1,57 @@
+// The one owner of a descriptor: a Handle.
+//
+// Every descriptor ksock creates, accepts or adopts belongs to exactly one
+// Handle: a native object wrapped in a type-tagged JavaScript object. The
+// Handle owns the number, its readiness watcher (one uv_poll_t, created on
+// first use) and its close — explicit (`close`), given away (`detach`), by
+// the garbage collector when the wrapper is unreachable, or at environment
+// teardown. JavaScript never passes a bare descriptor number for an owned
+// socket: a forged or foreign object is a TypeError, so no call can close or
+// touch a number that is not its own.
+#ifndef KSOCK_HANDLE_H
+#define KSOCK_HANDLE_H
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "ksock.h"
+
+namespace ksock {
+
+struct Poll;
+
+struct Handle {
+  Instance* inst = nullptr;
+  int fd = -1;               // -1 once closed or detached
+  napi_ref owner = nullptr;  // the object woken on readiness: weak, strong while armed
+  bool armed = false;        // someone waits: keep the owner (and this) alive
+  Poll* poll = nullptr;      // the watcher, while it exists
+  int events = 0;            // what it is started for (0: stopped)
+};
+
+// Reads a Handle argument: false with a TypeError pending for anything else.
+bool GetHandle(napi_env env, napi_value v, Handle** out);
+
+// Reads a Handle argument and its descriptor: *fd is -1 when it is closed.
+inline bool GetHandleFd(napi_env env, napi_value v, int* fd, Handle** out = nullptr) {
+  Handle* h = nullptr;
+  if (!GetHandle(env, v, &h)) return false;
+  *fd = h->fd;
+  if (out != nullptr) *out = h;
+  return true;
+}
+
+// A new Handle owning fd (already nonblocking and close-on-exec). On
+// failure the descriptor is closed and nullptr returned, an exception pending.
+napi_value NewHandle(napi_env env, Instance* inst, int fd);
+
+// Stops and closes the watcher of h, if any (libuv requires it before the
+// descriptor closes or another file is dup'ed onto its number).
+void ClosePoll(Handle* h);
+
+// The per-env state, from any entry point.
+Instance* InstanceOf(napi_env env);
+
+}  // namespace ksock
+
+#endif  // KSOCK_HANDLE_H

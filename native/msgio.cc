@@ -1,0 +1,518 @@
+// Message I/O: sendmsg, recvmsg, the mp0 form, and the batches (recvmmsg,
+// sendmmsg), written on raw N-API (one call per argument, a stack argv, no
+// allocation unless an address or control data is asked for).
+//
+// Every entry point reads its arguments first (which may run JavaScript:
+// getters, proxies), then pins the data (pointers into ArrayBuffers, taken
+// with no JavaScript until the syscall returns), then calls. One msghdr
+// preparation serves them all. Results are byte counts or -errno, never an
+// Error for an OS failure.
+#include <sys/uio.h>
+
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "args.h"
+#include "handle.h"
+#include "ksock.h"
+#include "sys.h"
+
+namespace ksock {
+
+namespace {
+
+constexpr size_t kStackIov = 64;
+// An array of more Buffers than this is a RangeError (the kernel takes at
+// most IOV_MAX per call anyway: a longer vector is a short transfer).
+constexpr uint32_t kMaxBuffers = 1 << 16;
+constexpr uint32_t kMaxBatch = 1024;
+constexpr size_t kMaxControl = 1 << 20;
+constexpr size_t kMaxAlloc = 1 << 26;
+
+napi_value Int(napi_env env, long v) {
+  napi_value r = nullptr;
+  if (v >= INT32_MIN && v <= INT32_MAX) napi_create_int32(env, static_cast<int32_t>(v), &r);
+  else napi_create_double(env, static_cast<double>(v), &r);
+  return r;
+}
+
+void GetArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv, size_t* argc) {
+  *argc = want;
+  napi_get_cb_info(env, info, argc, argv, nullptr, nullptr);
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  for (size_t i = *argc; i < want; i++) argv[i] = undef;
+}
+
+// The data of a message: one view, or an array of views. Read() collects the
+// values (running whatever getters the array has); Pin() turns [off, off+len)
+// of them into iovecs and runs no JavaScript.
+struct Data {
+  napi_value single = nullptr;
+  std::vector<napi_value> many;
+  iovec stack[kStackIov];
+  std::vector<iovec> heap;
+  iovec* iov = stack;
+  int count = 0;
+
+  bool Read(napi_env env, napi_value v, const char* what) {
+    if (arg::IsBytes(env, v)) {
+      single = v;
+      return true;
+    }
+    uint32_t n;
+    if (!arg::IsArray(env, v)) return arg::Throw(env, arg::kType, "%s must be a Buffer or an array of Buffers", what);
+    if (!arg::ArrayLength(env, v, what, kMaxBuffers, &n)) return false;
+    many.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
+      if (!arg::Element(env, v, i, &many[i])) return false;
+      if (!arg::IsBytes(env, many[i]))
+        return arg::Throw(env, arg::kType, "%s must be a Buffer or an array of Buffers", what);
+    }
+    return true;
+  }
+
+  bool Pin(napi_env env, size_t off, size_t len) {
+    if (single != nullptr) {
+      arg::Bytes b;
+      if (!arg::Pin(env, single, "data", &b)) return false;
+      if (off > b.len) off = b.len;
+      if (len > b.len - off) len = b.len - off;
+      stack[0].iov_base = b.data != nullptr ? b.data + off : nullptr;
+      stack[0].iov_len = len;
+      count = 1;
+      return true;
+    }
+    for (napi_value e : many) {
+      if (len == 0) break;
+      arg::Bytes b;
+      if (!arg::Pin(env, e, "data", &b)) return false;
+      if (off >= b.len) {
+        off -= b.len;
+        continue;
+      }
+      size_t take = b.len - off;
+      if (take > len) take = len;
+      iovec v{b.data + off, take};
+      if (static_cast<size_t>(count) == kStackIov && heap.empty()) heap.assign(stack, stack + kStackIov);
+      if (!heap.empty()) {
+        if (heap.size() >= IOV_MAX) break;  // the kernel's limit: a short transfer
+        heap.push_back(v);
+      } else {
+        stack[count] = v;
+      }
+      count++;
+      off = 0;
+      len -= take;
+    }
+    if (!heap.empty()) iov = heap.data();
+    return true;
+  }
+};
+
+// A destination: nullish (none), a view holding a raw sockaddr (copied at
+// once), or an address object (encoded; may run JavaScript).
+bool ReadAddress(napi_env env, napi_value v, sockaddr_storage* ss, socklen_t* len) {
+  *len = 0;
+  if (arg::IsNullish(env, v)) return true;
+  if (arg::IsBytes(env, v)) {
+    arg::Bytes b;
+    if (!arg::Pin(env, v, "address", &b)) return false;
+    if (b.len > sizeof(*ss)) return arg::Throw(env, arg::kRange, "address: a sockaddr is at most %zu bytes", sizeof(*ss));
+    memset(ss, 0, sizeof(*ss));
+    arg::CopyBytes(ss, b.data, b.len);
+    *len = static_cast<socklen_t>(b.len);
+    return true;
+  }
+  int n = EncodeSockaddr(Napi::Env(env), Napi::Value(env, v), ss);
+  if (n < 0) return false;
+  *len = static_cast<socklen_t>(n);
+  return true;
+}
+
+// Control items to send (may run JavaScript): encoded into `cb`.
+bool ReadControl(napi_env env, napi_value v, ControlBuffer* cb, size_t* len) {
+  *len = 0;
+  if (arg::IsNullish(env, v)) return true;
+  long n = EncodeControl(Napi::Env(env), Napi::Value(env, v), cb);
+  if (n < 0) return false;
+  *len = static_cast<size_t>(n);
+  return true;
+}
+
+// The one msghdr preparation.
+void Prepare(msghdr* m, iovec* iov, int iovcnt, sockaddr_storage* name, socklen_t namelen, void* control,
+             size_t controllen) {
+  memset(m, 0, sizeof(*m));
+  m->msg_iov = iov;
+  m->msg_iovlen = iovcnt;
+  if (name != nullptr && namelen > 0) {
+    m->msg_name = name;
+    m->msg_namelen = namelen;
+  }
+  if (control != nullptr && controllen > 0) {
+    m->msg_control = control;
+    m->msg_controllen = controllen;
+  }
+}
+
+// One recvmsg(2), shared by recvmsg and recvmsgAlloc: MSG_CMSG_CLOEXEC only
+// with a control buffer (some families refuse flags they do not know: Linux
+// packet sockets say EINVAL, and then FD_CLOEXEC is set by hand), the
+// out-values in the slots, and the decoded control items in controlp.value.
+// *n is the byte count or -errno; false means a JS exception is pending
+// (received descriptors already closed or owned).
+bool Receive(napi_env env, int fd, int flags, iovec* iov, int iovcnt, sockaddr_storage* ss, napi_value controlp,
+             size_t csize, ssize_t* n) {
+  ControlBuffer cb;
+  if (controlp != nullptr && csize > 0 && !cb.Reserve(csize)) {
+    *n = -ENOMEM;
+    return true;
+  }
+  msghdr msg;
+  if (ss != nullptr) memset(ss, 0, sizeof(*ss));
+  Prepare(&msg, iov, iovcnt, ss, ss != nullptr ? sizeof(*ss) : 0, controlp != nullptr && csize > 0 ? cb.data : nullptr,
+          csize);
+  int extra = msg.msg_control != nullptr ? sys::kRecvFlags : 0;
+  *n = KSOCK_RETRY(recvmsg(fd, &msg, flags | extra));
+  bool cloexec_by_hand = false;
+  if (*n < 0 && errno == EINVAL && extra != 0) {
+    *n = KSOCK_RETRY(recvmsg(fd, &msg, flags));
+    cloexec_by_hand = true;
+  }
+  if (*n < 0) {
+    *n = sys::Err();
+    return true;
+  }
+  if (msg.msg_control == nullptr) msg.msg_controllen = 0;
+  if (cloexec_by_hand) SetCloexecOnRights(&msg);
+  Instance* inst = InstanceOf(env);
+  inst->slots[kMsgFlags] = msg.msg_flags & ~sys::kRecvFlags;  // Linux echoes MSG_CMSG_CLOEXEC
+  inst->slots[kAddrLen] = ss != nullptr ? static_cast<int32_t>(msg.msg_namelen) : 0;
+  inst->slots[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
+  if (controlp != nullptr) {
+    bool peek = (flags & MSG_PEEK) != 0;
+    Napi::Value items = DecodeControl(Napi::Env(env), &msg, peek);  // owns or closes the fds itself
+    if (items.IsEmpty()) return false;
+    if (napi_set_named_property(env, controlp, "value", items) != napi_ok) return arg::Fail(env, "controlp");
+  }
+  return true;
+}
+
+bool SetValue(napi_env env, napi_value holder, napi_value v) {
+  return napi_set_named_property(env, holder, "value", v) == napi_ok || arg::Fail(env, "holder");
+}
+
+// sendmsg(handle, data, offset, length, flags, address?, control?) -> bytes | -errno
+napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
+  napi_value argv[7];
+  size_t argc;
+  GetArgs(env, cbi, 7, argv, &argc);
+  int fd;
+  int32_t flags;
+  size_t off, len;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "offset", SSIZE_MAX, &off) ||
+      !arg::Size(env, argv[3], "length", SSIZE_MAX, &len) || !arg::Int32(env, argv[4], "flags", &flags))
+    return nullptr;
+  Data data;
+  sockaddr_storage ss;
+  socklen_t alen;
+  ControlBuffer cb;
+  size_t clen;
+  if (!ReadAddress(env, argv[5], &ss, &alen) || !ReadControl(env, argv[6], &cb, &clen) ||
+      !data.Read(env, argv[1], "data"))
+    return nullptr;
+  if (fd < 0) return Int(env, -EBADF);
+  if (!data.Pin(env, off, len)) return nullptr;  // no JavaScript from here to the syscall
+  msghdr msg;
+  Prepare(&msg, data.iov, data.count, &ss, alen, cb.data, clen);
+  ssize_t n = KSOCK_RETRY(sendmsg(fd, &msg, flags | sys::kSendFlags));
+  return Int(env, n < 0 ? sys::Err() : static_cast<long>(n));
+}
+
+// recvmsg(handle, data, offset, length, flags, paddr?, controlp?, controlSize)
+//   -> bytes | -errno
+// msg_flags, msg_namelen and msg_controllen go to the slots. When paddr /
+// controlp holder objects are given, their .value is set to the decoded
+// source address / the array of control items.
+napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
+  napi_value argv[8];
+  size_t argc;
+  GetArgs(env, cbi, 8, argv, &argc);
+  int fd;
+  int32_t flags;
+  size_t off, len, csize = 0;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "offset", SSIZE_MAX, &off) ||
+      !arg::Size(env, argv[3], "length", SSIZE_MAX, &len) || !arg::Int32(env, argv[4], "flags", &flags))
+    return nullptr;
+  bool want_addr = arg::IsObject(env, argv[5]);
+  bool want_control = arg::IsObject(env, argv[6]);
+  if (want_control && !arg::Size(env, argv[7], "controlSize", kMaxControl, &csize)) return nullptr;
+  Data data;
+  if (!data.Read(env, argv[1], "data")) return nullptr;
+  if (fd < 0) return Int(env, -EBADF);
+  if (!data.Pin(env, off, len)) return nullptr;
+  sockaddr_storage ss;
+  ssize_t n;
+  if (!Receive(env, fd, flags, data.iov, data.count, want_addr ? &ss : nullptr, want_control ? argv[6] : nullptr, csize,
+               &n))
+    return nullptr;
+  if (n < 0) return Int(env, static_cast<long>(n));
+  if (want_addr) {
+    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]));
+    if (a.IsEmpty() || !SetValue(env, argv[5], a)) return nullptr;
+  }
+  return Int(env, static_cast<long>(n));
+}
+
+// recvmsgAlloc(handle, size, flags, mp0, paddr?, controlp?, controlSize) -> bytes | -errno
+// The mp0 form: receives into the environment's scratch buffer and sets
+// mp0.value to a fresh Buffer of exactly the bytes that arrived — no zeroed
+// 64 KiB per message, one copy of what was received.
+napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
+  napi_value argv[7];
+  size_t argc;
+  GetArgs(env, cbi, 7, argv, &argc);
+  int fd;
+  int32_t flags;
+  size_t size, csize = 0;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[1], "size", kMaxAlloc, &size) ||
+      !arg::Int32(env, argv[2], "flags", &flags))
+    return nullptr;
+  if (!arg::IsObject(env, argv[3])) return arg::Throw(env, arg::kType, "recvmsgAlloc: mp0 must be a { value } holder"), nullptr;
+  bool want_addr = arg::IsObject(env, argv[4]);
+  bool want_control = arg::IsObject(env, argv[5]);
+  if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
+  if (fd < 0) return Int(env, -EBADF);
+  Instance* inst = InstanceOf(env);
+  if (inst->scratch.size() < size) inst->scratch.resize(size);
+  iovec iov{inst->scratch.data(), size};
+  sockaddr_storage ss;
+  ssize_t n;
+  if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[5] : nullptr, csize, &n))
+    return nullptr;
+  if (n < 0) return Int(env, static_cast<long>(n));
+  size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
+  napi_value buf;
+  void* dst = nullptr;
+  if (napi_create_buffer_copy(env, got, got > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok)
+    return arg::Fail(env, "recvmsgAlloc: cannot allocate"), nullptr;
+  if (!SetValue(env, argv[3], buf)) return nullptr;
+  if (want_addr) {
+    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(inst->slots[kAddrLen]));
+    if (a.IsEmpty() || !SetValue(env, argv[4], a)) return nullptr;
+  }
+  return Int(env, static_cast<long>(n));
+}
+
+// recvmmsg(handle, slab, slotSize, count, flags, lengths, addrs?, controlSpace?, controls?)
+//   -> messages | -errno
+// Receives up to `count` datagrams into fixed slots of one caller-provided
+// Buffer: message i lands at slab[i*slotSize]; lengths[i] = its length,
+// lengths[count+i] = its msg_flags; with `addrs` (count * sizeof(sockaddr_storage)
+// bytes) the source address goes to addrs[i*sizeof(sockaddr_storage)] and its
+// length to lengths[2*count+i]. Nothing is allocated per message. Where the
+// kernel has no recvmmsg, a loop of recvmsg does the same.
+napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
+  napi_value argv[9];
+  size_t argc;
+  GetArgs(env, cbi, 9, argv, &argc);
+  int fd;
+  int32_t flags;
+  size_t slot, count, space = 0;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "slotSize", SSIZE_MAX, &slot) ||
+      !arg::Size(env, argv[3], "count", kMaxBatch, &count) || !arg::Int32(env, argv[4], "flags", &flags))
+    return nullptr;
+  bool is_i32 = false;
+  {
+    bool is_ta = false;
+    napi_typedarray_type tt;
+    size_t tl;
+    is_i32 = napi_is_typedarray(env, argv[5], &is_ta) == napi_ok && is_ta &&
+             napi_get_typedarray_info(env, argv[5], &tt, &tl, nullptr, nullptr, nullptr) == napi_ok &&
+             tt == napi_int32_array;
+  }
+  if (!is_i32) return arg::Throw(env, arg::kType, "recvmmsg: lengths must be an Int32Array"), nullptr;
+  if (!arg::IsBytes(env, argv[1])) return arg::Throw(env, arg::kType, "recvmmsg: slab must be a Buffer"), nullptr;
+  bool want_addr = !arg::IsNullish(env, argv[6]);
+  if (want_addr && !arg::IsBytes(env, argv[6])) return arg::Throw(env, arg::kType, "recvmmsg: addrs must be a Buffer"), nullptr;
+  bool want_control = arg::IsObject(env, argv[8]);
+  if (want_control && !arg::Size(env, argv[7], "controlSpace", 65536, &space)) return nullptr;
+  if (fd < 0) return Int(env, -EBADF);
+  // Pin: no JavaScript runs from here until the results are written.
+  arg::Bytes slab, lens_b, addrs;
+  if (!arg::Pin(env, argv[1], "slab", &slab) || !arg::Pin(env, argv[5], "lengths", &lens_b) ||
+      (want_addr && !arg::Pin(env, argv[6], "addrs", &addrs)))
+    return nullptr;
+  // slot > slab.len / count, not count * slot > slab.len: the product can wrap.
+  if (count == 0 || slot == 0 || slot > slab.len / count || lens_b.len / sizeof(int32_t) < count * (want_addr ? 3 : 2) ||
+      (want_addr && addrs.len < count * sizeof(sockaddr_storage)))
+    return arg::Throw(env, arg::kRange, "recvmmsg: slab, lengths or addrs too small for count * slotSize"), nullptr;
+  const size_t align = alignof(max_align_t);
+  const size_t stride = (space + align - 1) / align * align;
+  ControlBuffer cb;
+  if (want_control && space > 0 && !cb.Reserve(stride * count)) return Int(env, -ENOMEM);
+  auto ctl = [&](size_t i) { return static_cast<unsigned char*>(cb.data) + i * stride; };
+  const int extra = want_control && space > 0 ? sys::kRecvFlags : 0;
+  auto* lens = reinterpret_cast<int32_t*>(lens_b.data);
+  // sockaddr_storage copies on our side keep the kernel's writes aligned.
+  std::vector<sockaddr_storage> names(want_addr ? count : 0);
+  std::vector<iovec> iov(count);
+  int got = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = slab.data + i * slot;
+    iov[i].iov_len = slot;
+    Prepare(&hdr[i].msg_hdr, &iov[i], 1, want_addr ? &names[i] : nullptr, want_addr ? sizeof(sockaddr_storage) : 0,
+            extra != 0 ? ctl(i) : nullptr, space);
+    hdr[i].msg_len = 0;
+  }
+  int n = KSOCK_RETRY(recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags | extra, nullptr));
+  bool cloexec_by_hand = false;
+  if (n < 0 && errno == EINVAL && extra != 0) {  // a family that refuses MSG_CMSG_CLOEXEC
+    n = KSOCK_RETRY(recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags, nullptr));
+    cloexec_by_hand = true;
+  }
+  if (n < 0) return Int(env, sys::Err());
+  got = n;
+  if (cloexec_by_hand)
+    for (int i = 0; i < got; i++) SetCloexecOnRights(&hdr[i].msg_hdr);
+  for (int i = 0; i < got; i++) {
+    lens[i] = static_cast<int32_t>(hdr[i].msg_len);
+    lens[count + i] = hdr[i].msg_hdr.msg_flags & ~sys::kRecvFlags;
+    if (want_addr) lens[2 * count + i] = static_cast<int32_t>(hdr[i].msg_hdr.msg_namelen);
+  }
+  auto header = [&](int i) -> msghdr* { return &hdr[i].msg_hdr; };
+#else
+  std::vector<msghdr> heads(count);
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = slab.data + i * slot;
+    iov[i].iov_len = slot;
+    msghdr& m = heads[i];
+    Prepare(&m, &iov[i], 1, want_addr ? &names[i] : nullptr, want_addr ? sizeof(sockaddr_storage) : 0,
+            extra != 0 ? ctl(i) : nullptr, space);
+    ssize_t r = KSOCK_RETRY(recvmsg(fd, &m, flags | extra));
+    if (r < 0 && errno == EINVAL && extra != 0) {  // a family that refuses MSG_CMSG_CLOEXEC
+      r = KSOCK_RETRY(recvmsg(fd, &m, flags));
+      if (r >= 0) SetCloexecOnRights(&m);
+    }
+    if (r < 0) {
+      if (got > 0) break;
+      return Int(env, sys::Err());
+    }
+    lens[i] = static_cast<int32_t>(r);
+    lens[count + i] = m.msg_flags & ~sys::kRecvFlags;
+    if (want_addr) lens[2 * count + i] = static_cast<int32_t>(m.msg_namelen);
+    got++;
+  }
+  auto header = [&](int i) -> msghdr* { return &heads[i]; };
+#endif
+  if (want_addr)
+    for (int i = 0; i < got; i++)
+      memcpy(addrs.data + i * sizeof(sockaddr_storage), &names[i], sizeof(sockaddr_storage));
+  // The results are written: from here JavaScript may run (decoding control
+  // data sets properties), and no pinned pointer is used again.
+  if (want_control) {
+    bool peek = (flags & MSG_PEEK) != 0;
+    napi_value lists;
+    bool ok = napi_create_array_with_length(env, got, &lists) == napi_ok;
+    int i = 0;
+    for (; ok && i < got; i++) {
+      msghdr* m = header(i);
+      if (m->msg_control == nullptr) m->msg_controllen = 0;
+      Napi::Value items = DecodeControl(Napi::Env(env), m, peek);  // owns or closes this message's fds
+      if (items.IsEmpty()) {
+        i++;
+        ok = false;
+        break;
+      }
+      ok = napi_set_element(env, lists, static_cast<uint32_t>(i), items) == napi_ok;
+    }
+    if (!ok) {
+      // Messages not yet decoded still hold their descriptors: close them.
+      if (!peek)
+        for (int j = i; j < got; j++) DisposeRights(header(j));
+      arg::Fail(env, "recvmmsg: cannot decode control data");
+      return nullptr;
+    }
+    if (!SetValue(env, argv[8], lists)) return nullptr;
+  }
+  return Int(env, got);
+}
+
+// sendmmsg(handle, buffers[], flags, address?, control?) -> messages sent | -errno
+// Each Buffer is one datagram, all to one destination (or the connected peer),
+// each with the same control items (encoded once).
+napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
+  napi_value argv[5];
+  size_t argc;
+  GetArgs(env, cbi, 5, argv, &argc);
+  int fd;
+  int32_t flags;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
+  uint32_t count;
+  if (!arg::ArrayLength(env, argv[1], "sendmmsg: buffers", kMaxBatch, &count)) return nullptr;
+  std::vector<napi_value> bufs(count);
+  for (uint32_t i = 0; i < count; i++) {
+    if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;
+    if (!arg::IsBytes(env, bufs[i])) return arg::Throw(env, arg::kType, "sendmmsg: buffers must be an array of Buffers"), nullptr;
+  }
+  sockaddr_storage ss;
+  socklen_t alen;
+  ControlBuffer cb;
+  size_t clen;
+  if (!ReadAddress(env, argv[3], &ss, &alen) || !ReadControl(env, argv[4], &cb, &clen)) return nullptr;
+  if (fd < 0) return Int(env, -EBADF);
+  std::vector<iovec> iov(count);
+  for (uint32_t i = 0; i < count; i++) {  // pin: no JavaScript from here on
+    arg::Bytes b;
+    if (!arg::Pin(env, bufs[i], "buffers", &b)) return nullptr;
+    iov[i].iov_base = b.data;
+    iov[i].iov_len = b.len;
+  }
+  int sent = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (uint32_t i = 0; i < count; i++) {
+    Prepare(&hdr[i].msg_hdr, &iov[i], 1, &ss, alen, cb.data, clen);
+    hdr[i].msg_len = 0;
+  }
+  int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
+  if (n < 0) return Int(env, sys::Err());
+  sent = n;
+#else
+  for (uint32_t i = 0; i < count; i++) {
+    msghdr m;
+    Prepare(&m, &iov[i], 1, &ss, alen, cb.data, clen);
+    ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
+    if (r < 0) {
+      if (sent > 0) break;
+      return Int(env, sys::Err());
+    }
+    sent++;
+  }
+#endif
+  return Int(env, sent);
+}
+
+}  // namespace
+
+void InitMsgIo(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  static const Fn fns[] = {
+      {"sendmsg", Sendmsg}, {"recvmsg", Recvmsg}, {"recvmsgAlloc", RecvmsgAlloc},
+      {"recvmmsg", Recvmmsg}, {"sendmmsg", Sendmmsg},
+  };
+  for (const Fn& f : fns) {
+    napi_value fn;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) == napi_ok)
+      napi_set_named_property(env, exports, f.name, fn);
+  }
+}
+
+}  // namespace ksock
