@@ -3,7 +3,7 @@
 // validation and the struct socket mirrors hold whichever face a program uses.
 import * as net from 'node:net';
 import { native, type Cmsg, type NativeHandle, type Sockaddr, type SockaddrOut } from './native';
-import { Socket, getint } from './core/socket';
+import { Socket, Sockbuf, getint, type Wait } from './core/socket';
 import { Uio } from './core/uio';
 import { tsleep } from './core/sleep';
 import { ownRights } from './core/rights';
@@ -12,10 +12,11 @@ import {
   AF_UNIX, EAGAIN, EEXIST, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
   SS_ISBOUND, SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, SO_OPTIONS, UIO_WRITE, constants,
 } from './constants';
+import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './kern/socket';
 import {
-  socreate, sobind, soconnect, solisten, soaccept, sosend, soreceive, soshutdown, soclose,
-  CONTROL_SPACE_DEFAULT,
-} from './kern/socket';
+  accept as acceptOp, send as sendOp, receive as receiveOp, CONTROL_SPACE_DEFAULT,
+} from './core/ops';
+import { checkAddr, checkInt } from './core/checks';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import {
   type OptValue, decodeOption, encodeOption, optSpec, optionSize, resolveConstant,
@@ -192,49 +193,40 @@ function checkWait(o: WaitOptions | undefined): void {
 }
 
 /**
- * Runs a sleeping kernel-face call with the idiomatic face's wait options:
- * the socket's SS_NBIO is ignored here (the idiomatic face always waits), a
- * `timeout` becomes ETIMEDOUT and an abort rejects with the signal's reason.
- * The kernel-face signatures take no signal, so it rides on the socket for
- * the duration of the (synchronous) call that starts the sleep.
+ * The wait an idiomatic call makes: none under MSG_DONTWAIT (one attempt,
+ * EAGAIN at once); otherwise until `signal` aborts or `timeout` (or the
+ * socket buffer's SO_RCVTIMEO/SO_SNDTIMEO, whichever is shorter) expires.
+ * The socket's SS_NBIO does not apply here: the idiomatic face waits.
  */
-async function waitFor(so: Socket, syscall: string, o: WaitOptions | undefined, run: () => number | Promise<number>,
+function waitOf(sb: Sockbuf, o: WaitOptions | undefined, flags: number): Wait | null {
+  if (flags & MSG_DONTWAIT) return null;
+  let timeo = sb.sb_timeo;
+  if (o?.timeout !== undefined) {
+    const t = Math.max(1, Math.ceil(o.timeout));
+    if (timeo === 0 || t < timeo) timeo = t;
+  }
+  return { timeo, signal: o?.signal };
+}
+
+/**
+ * Turns an operation's errno into the idiomatic face's outcome: an abort
+ * rejects with the signal's reason, an expired wait (a `timeout` or
+ * SO_RCVTIMEO/SO_SNDTIMEO) with SocketError ETIMEDOUT, any other errno with
+ * its SocketError.
+ */
+async function settle(r: number | Promise<number>, syscall: string, wait: Wait | null,
   addr?: Sockaddr | SockaddrOut): Promise<void> {
+  const e = typeof r === 'number' ? r : await r;
+  if (e === 0) return;
+  if (e === EINTR && wait?.signal?.aborted) throw abortReason(wait.signal);
+  if (e === EWOULDBLOCK && wait !== null) throw new SocketError(ETIMEDOUT, syscall, addr);
+  throw new SocketError(e, syscall, addr);
+}
+
+/** Checks the wait options and an abort that already happened. */
+function startWait(o: WaitOptions | undefined): void {
   checkWait(o);
   if (o?.signal?.aborted) throw abortReason(o.signal);
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  let signal = o?.signal;
-  if (o?.timeout !== undefined) {
-    const controller = new AbortController();
-    const outer = o.signal;
-    if (outer) outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, o.timeout);
-    signal = controller.signal;
-  }
-  const nbio = so.so_state & SS_NBIO;
-  so.so_state &= ~SS_NBIO;
-  so._signal = signal;
-  let r: number | Promise<number>;
-  try {
-    r = run();
-  } finally {
-    so.so_state |= nbio;
-    so._signal = undefined;
-  }
-  try {
-    const e = typeof r === 'number' ? r : await r;
-    if (e === EINTR && signal?.aborted) {
-      if (timedOut) throw new SocketError(ETIMEDOUT, syscall, addr);
-      throw abortReason(o!.signal!);
-    }
-    if (e !== 0) throw new SocketError(e, syscall, addr);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
 }
 
 // ------------------------------------------------------------- construction
@@ -340,8 +332,10 @@ proto.listen = function listen(this: Socket, backlog = 511): Socket {
 };
 
 proto.accept = async function accept(this: Socket, o?: WaitOptions): Promise<Socket> {
+  startWait(o);
   const aso: { value: Socket | null } = { value: null };
-  await waitFor(this, 'accept', o, () => soaccept(this, aso));
+  const wait = waitOf(this.so_rcv, o, 0);
+  await settle(acceptOp(this, aso, null, wait), 'accept', wait);
   return aso.value!;
 };
 
@@ -373,7 +367,9 @@ function sendArgs(o: SendOptions | Buffer): SendOptions {
   if (!Buffer.isBuffer(o.data) && !(Array.isArray(o.data) && o.data.every((b) => Buffer.isBuffer(b)))) {
     throw new TypeError('sendmsg: data must be a Buffer or an array of Buffers');
   }
-  if (o.flags !== undefined && !Number.isInteger(o.flags)) throw new TypeError('sendmsg: flags must be an integer');
+  if (o.flags !== undefined) checkInt(o.flags, 'sendmsg', 'flags');
+  if (o.to != null) checkAddr(o.to, 'sendmsg');
+  if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmsg: control must be an array of cmsgs');
   return o;
 }
 
@@ -386,16 +382,21 @@ function total(data: Buffer | Buffer[]): number {
 
 proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
   const o = sendArgs(opts);
+  startWait(o);
   const uio = new Uio(o.data, UIO_WRITE);
-  await waitFor(this, 'sendmsg', o, () =>
-    sosend(this, o.to ?? null, uio, null, o.control ?? null, (o.flags ?? 0) & ~(MSG_DONTWAIT | MSG_NBIO)), o.to ?? undefined);
-  return total(o.data) - uio.uio_resid;
+  const flags = o.flags ?? 0;
+  const wait = waitOf(this.so_snd, o, flags);
+  const r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
+  const sent = (): number => total(o.data) - uio.uio_resid;
+  if (r === EWOULDBLOCK && wait === null && sent() > 0) return sent(); // MSG_DONTWAIT: what went
+  await settle(r, 'sendmsg', wait, o.to ?? undefined);
+  return sent();
 };
 
 proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer): number | null {
   const o = sendArgs(opts);
   const uio = new Uio(o.data, UIO_WRITE);
-  const e = sosend(this, o.to ?? null, uio, null, o.control ?? null, (o.flags ?? 0) | MSG_DONTWAIT) as number;
+  const e = sendOp(this, o.to ?? null, uio, null, o.control ?? null, ((o.flags ?? 0) | MSG_DONTWAIT) & ~MSG_NBIO, null) as number;
   const sent = total(o.data) - uio.uio_resid;
   if (e === EWOULDBLOCK) return sent > 0 ? sent : null;
   if (e !== 0) throw new SocketError(e, 'sendmsg', o.to ?? undefined);
@@ -429,10 +430,10 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
   let controlp: RecvPlan['controlp'] = null;
   if (o?.control) {
     const space = o.control === true ? CONTROL_SPACE_DEFAULT : o.control;
-    if (!Number.isInteger(space) || space < 0) throw new RangeError('recvmsg: control must be true or a byte count');
+    if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('recvmsg: control must be true or a byte count (at most 1 MiB)');
     controlp = { value: null, space };
   }
-  if (o?.flags !== undefined && !Number.isInteger(o.flags)) throw new TypeError('recvmsg: flags must be an integer');
+  if (o?.flags !== undefined) checkInt(o.flags, 'recvmsg', 'flags');
   return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: o?.flags ?? 0 } };
 }
 
@@ -449,16 +450,18 @@ function msgOf(p: RecvPlan): Msg {
 
 proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
   const p = recvPlan(o);
-  const flags = p.flagsp.value & ~(MSG_DONTWAIT | MSG_NBIO);
-  p.flagsp.value = flags;
-  await waitFor(this, 'recvmsg', o, () => soreceive(this, p.paddr, p.uio, p.mp0, p.controlp, p.flagsp));
+  startWait(o);
+  const flags = p.flagsp.value & ~MSG_NBIO;
+  const wait = waitOf(this.so_rcv, o, flags);
+  await settle(receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, wait),
+    'recvmsg', wait);
   return msgOf(p);
 };
 
 proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | null {
   const p = recvPlan(o);
-  p.flagsp.value |= MSG_DONTWAIT;
-  const e = soreceive(this, p.paddr, p.uio, p.mp0, p.controlp, p.flagsp) as number;
+  const flags = (p.flagsp.value | MSG_DONTWAIT) & ~MSG_NBIO;
+  const e = receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, null) as number;
   if (e === EWOULDBLOCK) return null;
   if (e !== 0) throw new SocketError(e, 'recvmsg');
   return msgOf(p);
@@ -569,8 +572,17 @@ proto.detach = function detach(this: Socket): number {
 
 proto.toNetSocket = function toNetSocket(this: Socket, options: net.SocketConstructorOpts = {}): net.Socket {
   if (this.so_type !== SOCK_STREAM) throw new TypeError('toNetSocket: only stream sockets can become a net.Socket');
+  if (typeof options !== 'object' || options === null) throw new TypeError('toNetSocket: options must be an object');
+  const opts = { readable: true, writable: true, ...options }; // getters run now, before anything is handed over
   const fd = this.detach();
-  return new net.Socket({ readable: true, writable: true, ...options, fd });
+  try {
+    return new net.Socket({ ...opts, fd });
+  } catch (err) {
+    // Node refused the options: the descriptor has no owner now, so close it.
+    const h = native.adopt(fd, false);
+    if (typeof h !== 'number') void native.close(h);
+    throw err;
+  }
 };
 
 // ------------------------------------------------------------------ options

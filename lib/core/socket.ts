@@ -23,6 +23,16 @@ export const AGAIN = -1;
 const READABLE = native.pollEvents.READABLE;
 const WRITABLE = native.pollEvents.WRITABLE;
 
+/**
+ * How an operation may wait: at most `timeo` ms (0: no limit), ended early
+ * (with EINTR) by an abort of `signal`. `null` where a wait is taken means
+ * "never sleep".
+ */
+export interface Wait {
+  timeo: number;
+  signal?: AbortSignal | undefined;
+}
+
 /** An upcall: `fn(so, arg, waitflag)`, returning SU_OK. @see soupcall_set(9) */
 export type Upcall = (so: Socket, arg: unknown, waitflag: number) => number | void;
 
@@ -154,8 +164,6 @@ export class Socket extends EventEmitter {
   /** @internal started, but nobody waits: unref'd */ _idle = false;
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
-  /** @internal the idiomatic face's AbortSignal for the sleep its current call may start */
-  _signal: AbortSignal | undefined = undefined;
 
   /** @internal use socreate / Socket.create / Socket.fromFd. */
   constructor(dom: number, type: number, proto: number, h: NativeHandle, state = 0) {
@@ -192,10 +200,13 @@ export class Socket extends EventEmitter {
 
   /**
    * @internal Runs `attempt` now and, while it returns AGAIN, sleeps on `sb`
-   * (FIFO behind earlier sleepers). `timeo` ms (0 = none) bounds the sleep;
-   * on expiry the result is `timedOut()`.
+   * (FIFO behind earlier sleepers). `wait.timeo` ms (0 = none) bounds the
+   * sleep, and its expiry yields `timedOut()`; an abort of `wait.signal`
+   * yields EINTR. Every listener and timer is removed when the sleep ends,
+   * however it ends.
    */
-  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, timeo: number, signal = this._signal): Promise<number> {
+  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, wait: Wait): Promise<number> {
+    const signal = wait.signal;
     if (this.so_state & SS_NOFDREF) return Promise.resolve(EBADF);
     if (signal?.aborted) return Promise.resolve(EINTR);
     if (sb._sleepers.length === 0) {
@@ -203,29 +214,32 @@ export class Socket extends EventEmitter {
       if (r !== AGAIN) return Promise.resolve(r);
     }
     return new Promise<number>((resolve) => {
+      // Leaves the queue (for a timeout or an abort); false if already served.
       const leave = (): boolean => {
         const i = sb._sleepers.indexOf(s);
         if (i < 0) return false;
         sb._sleepers.splice(i, 1);
-        if (s.timer) clearTimeout(s.timer);
-        signal?.removeEventListener('abort', onAbort);
         this._rearm();
         return true;
       };
-      // An abort is the userland "signal": the sleep ends with EINTR.
       const onAbort = (): void => {
-        if (leave()) resolve(EINTR);
+        if (leave()) s.resolve(EINTR);
       };
       const s: Sleeper = {
         attempt,
         timedOut,
-        resolve: signal ? (v) => { signal.removeEventListener('abort', onAbort); resolve(v); } : resolve,
+        resolve: (v) => {
+          if (s.timer) clearTimeout(s.timer);
+          s.timer = undefined;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
         timer: undefined,
       };
-      if (timeo > 0) {
+      if (wait.timeo > 0) {
         s.timer = setTimeout(() => {
-          if (leave()) resolve(s.timedOut());
-        }, timeo);
+          if (leave()) s.resolve(s.timedOut());
+        }, wait.timeo);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       sb._sleepers.push(s);
@@ -242,7 +256,6 @@ export class Socket extends EventEmitter {
       const r = s.attempt();
       if (r === AGAIN) break;
       q.shift();
-      if (s.timer) clearTimeout(s.timer);
       s.resolve(r);
       served = true;
     }
@@ -254,10 +267,7 @@ export class Socket extends EventEmitter {
     for (const sb of [which & SO_RCV ? this.so_rcv : null, which & SO_SND ? this.so_snd : null]) {
       if (sb === null) continue;
       const all = sb._sleepers.splice(0);
-      for (const s of all) {
-        if (s.timer) clearTimeout(s.timer);
-        s.resolve(errno);
-      }
+      for (const s of all) s.resolve(errno);
     }
   }
 

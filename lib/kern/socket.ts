@@ -22,7 +22,12 @@ import {
   AGAIN, Socket, type Upcall, ioFailed, soisconnected, soisconnecting, socantrcvmore, socantsendmore,
 } from '../core/socket';
 import { Uio } from '../core/uio';
-import { ownRights } from '../core/rights';
+import { checkAddr, checkHolder, checkInt, checkSocket } from '../core/checks';
+import {
+  accept, send, receive, CONTROL_SPACE_DEFAULT, MP0_DEFAULT, type ControlHolder, type Mp0Holder,
+} from '../core/ops';
+
+export { CONTROL_SPACE_DEFAULT, MP0_DEFAULT, type ControlHolder, type Mp0Holder };
 
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
@@ -30,33 +35,8 @@ const NEG_EAGAIN = -EAGAIN;
 const NEG_EINPROGRESS = -EINPROGRESS;
 /** Flags that only steer ksock (sleep or not) and never reach the host. */
 const POLICY_FLAGS = MSG_NBIO;
-/** Default control buffer space for soreceive (room for 253 descriptors and more). */
-export const CONTROL_SPACE_DEFAULT = 4096;
-/** Default mp0 size when no uio gives the count: the largest IP datagram. */
-export const MP0_DEFAULT = 65536;
 
 // ---------------------------------------------------------------- checks
-
-function checkSocket(so: unknown, fn: string): asserts so is Socket {
-  if (!(so instanceof Socket)) throw new TypeError(`${fn}: so must be a Socket`);
-}
-
-function checkInt(v: unknown, fn: string, what: string): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${fn}: ${what} must be an integer`);
-  if (v < -0x80000000 || v > 0xffffffff) throw new RangeError(`${fn}: ${what} is out of range`);
-}
-
-function checkHolder(h: unknown, fn: string, what: string): void {
-  if (h !== null && h !== undefined && (typeof h !== 'object')) {
-    throw new TypeError(`${fn}: ${what} must be a { value } holder or null`);
-  }
-}
-
-function checkAddr(nam: unknown, fn: string): asserts nam is Sockaddr {
-  if (!Buffer.isBuffer(nam) && (typeof nam !== 'object' || nam === null || typeof (nam as { family?: unknown }).family !== 'number')) {
-    throw new TypeError(`${fn}: nam must be an address object { family, … } or a sockaddr Buffer`);
-  }
-}
 
 function nowait(so: Socket, flags: number): boolean {
   return (flags & (MSG_DONTWAIT | MSG_NBIO)) !== 0 || (so.so_state & SS_NBIO) !== 0;
@@ -198,47 +178,10 @@ export function soaccept(so: Socket, aso: Holder<Socket | null>, nam?: Holder<So
   if (typeof aso !== 'object' || aso === null) throw new TypeError('soaccept: aso must be a { value } holder');
   checkHolder(nam, 'soaccept', 'nam');
   checkInt(flags, 'soaccept', 'flags');
-  const attempt = (): number => {
-    if (so.so_state & SS_NOFDREF) return EBADF;
-    if (so.so_error) {
-      const e = so.so_error;
-      so.so_error = 0;
-      return e;
-    }
-    if (so._shutRd) return ECONNABORTED;
-    const h = native.accept(so._h);
-    if (h === NEG_EAGAIN) return AGAIN;
-    if (typeof h === 'number') return -h;
-    const child = new Socket(so.so_dom, so.so_type, so.so_proto, h, SS_ISCONNECTED | SS_ISBOUND);
-    aso.value = child;
-    if (nam) {
-      const p = native.getpeername(h);
-      nam.value = typeof p === 'number' ? null : p;
-    }
-    return 0;
-  };
-  if (nowait(so, flags)) {
-    const r = attempt();
-    return r === AGAIN ? EWOULDBLOCK : r;
-  }
-  return so._sleep(so.so_rcv, attempt, () => EWOULDBLOCK, so.so_rcv.sb_timeo);
+  return accept(so, aso, nam, nowait(so, flags) ? null : { timeo: so.so_rcv.sb_timeo });
 }
 
 // ---------------------------------------------------------------- data
-
-/** @internal removes `n` sent bytes from the front of a Buffer chain, in place. */
-function trimChain(top: Buffer[], n: number): void {
-  while (n > 0 && top.length > 0) {
-    const b = top[0]!;
-    if (b.length <= n) {
-      n -= b.length;
-      top.shift();
-    } else {
-      top[0] = b.subarray(n);
-      n = 0;
-    }
-  }
-}
 
 /**
  * Sends data (sendmsg(2)) from `uio` (a Uio; `uio_resid` drops by what was
@@ -263,68 +206,8 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   if (addr != null) checkAddr(addr, 'sosend');
   if (control != null && !Array.isArray(control)) throw new TypeError('sosend: control must be an array of cmsgs');
   checkInt(flags, 'sosend', 'flags');
-  const wait = !nowait(so, flags);
-  const u = uio ?? new Uio(top!, UIO_WRITE);
-  const atomic = top != null || !isStream(so);
-  // Pre-checks, in sosend_generic's order.
-  let e = 0;
-  if (so.so_state & SS_NOFDREF) e = EBADF;
-  else if ((flags & MSG_EOR) && isStream(so)) e = EINVAL;
-  else if (so.so_state & SS_CANTSENDMORE) e = EPIPE;
-  else if (so.so_error) {
-    e = so.so_error;
-    so.so_error = 0;
-  }
-  if (e !== 0) return wait ? Promise.resolve(e) : e;
-  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
-  const sysflags = flags & ~POLICY_FLAGS;
-  if (!wait && !isStream(so)) {
-    // The hot path for datagrams: one attempt, no closure, no Error.
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
-    if (n >= 0) {
-      u._advance(n);
-      return 0;
-    }
-    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
-  }
-  let ctl: Cmsg[] | null = control ?? null;
-  let sent = 0;
-  const attempt = (): number => {
-    for (;;) {
-      if (so.so_state & SS_NOFDREF) return EBADF;
-      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, ctl);
-      if (n >= 0) {
-        u._advance(n);
-        sent += n;
-        ctl = null;
-        if (u._len() === 0 || !isStream(so)) return 0;
-        continue;
-      }
-      if (n === NEG_EAGAIN) return AGAIN;
-      return ioFailed(so, -n);
-    }
-  };
-  if (!wait) {
-    const r = attempt();
-    if (r !== AGAIN) return r;
-    if (atomic && sent > 0 && Array.isArray(top)) trimChain(top, sent);
-    return EWOULDBLOCK;
-  }
-  return so._sleep(so.so_snd, attempt, () => EWOULDBLOCK, so.so_snd.sb_timeo);
+  return send(so, addr, uio, top, control, flags, nowait(so, flags) ? null : { timeo: so.so_snd.sb_timeo });
 }
-
-/** soreceive's mp0: the fresh Buffer comes back in `value`. */
-export interface Mp0Holder extends Holder<Buffer | null> {
-  /** Bytes to receive when no uio gives the count (default MP0_DEFAULT). */
-  size?: number;
-}
-
-/** soreceive's controlp: the control items come back in `value`. */
-export interface ControlHolder extends Holder<Cmsg[] | null> {
-  /** Control buffer space in bytes (default CONTROL_SPACE_DEFAULT); less makes MSG_CTRUNC. */
-  space?: number;
-}
-
 
 /**
  * Receives data (recvmsg(2)) into `uio`'s Buffers **or**, with `mp0`, into a
@@ -356,107 +239,7 @@ export function soreceive(so: Socket, paddr: Holder<SockaddrOut | null> | null |
     space = controlp.space ?? CONTROL_SPACE_DEFAULT;
     if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('soreceive: controlp.space is out of range');
   }
-  // MSG_OOB never sleeps: out-of-band data is there or it is not (soreceive_rcvoob).
-  const wait = !nowait(so, flags) && !(flags & MSG_OOB);
-  let e = 0;
-  if (so.so_state & SS_NOFDREF) e = EBADF;
-  else if (so.so_error && !(flags & MSG_PEEK)) {
-    e = so.so_error;
-    so.so_error = 0;
-  }
-  if (e !== 0) return wait ? Promise.resolve(e) : e;
-
-  const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
-  if (!wait && mp0 == null && !waitall && !so._shutRd) {
-    // The hot path: one attempt, no closure, no allocation, no Error.
-    const u = uio!;
-    const len = u._len();
-    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
-    if (n >= 0) {
-      if (controlp && controlp.value) ownRights(controlp.value);
-      u._advance(n);
-      if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
-      if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
-      return 0;
-    }
-    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
-  }
-
-  // Where the data goes: the caller's uio, or a fresh Buffer for mp0 (made
-  // natively with exactly the bytes that arrived; with MSG_WAITALL, filled
-  // piece by piece).
-  const count = mp0 ? (uio ? uio._len() : mp0.size ?? MP0_DEFAULT) : 0;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError('soreceive: mp0.size must be a non-negative integer');
-  const single = mp0 != null && !waitall;
-  const u: Uio | null = mp0 ? (single ? null : new Uio(Buffer.alloc(count))) : uio!;
-  const sysflags = flags & ~(POLICY_FLAGS | MSG_WAITALL);
-  let first = true;
-  let outflags = 0;
-  let got = 0;
-  const finish = (): void => {
-    if (flagsp) flagsp.value = outflags;
-    if (mp0) {
-      if (u !== null) mp0.value = u.uio_iov[0]!.subarray(0, got);
-      else if (got === 0 && mp0.value === undefined) mp0.value = Buffer.alloc(0);
-      if (uio) uio._advance(got);
-    }
-  };
-  const attempt = (): number => {
-    for (;;) {
-      if (so._shutRd) {
-        if (single) mp0!.value = Buffer.alloc(0);
-        finish();
-        return 0;
-      }
-      if (so.so_state & SS_NOFDREF) return EBADF;
-      const h = so._h;
-      const len = u === null ? count : u._len();
-      const n = u === null
-        ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
-        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
-      if (n >= 0) {
-        if (first && controlp && controlp.value) ownRights(controlp.value);
-        outflags |= slots[MSG_FLAGS]!;
-        first = false;
-        const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length
-        if (u !== null) u._advance(moved);
-        got += moved;
-        if (n === 0 && len > 0 && isStream(so)) {
-          socantrcvmore(so);
-          finish();
-          return 0;
-        }
-        if (waitall && u !== null && u._len() > 0) continue;
-        finish();
-        return 0;
-      }
-      if (n === NEG_EAGAIN) {
-        if (!first && !waitall) {
-          finish();
-          return 0;
-        }
-        return AGAIN;
-      }
-      return ioFailed(so, -n);
-    }
-  };
-  if (!wait) {
-    const r = attempt();
-    if (r !== AGAIN) return r;
-    if (got > 0) {
-      finish(); // MSG_WAITALL cut short: a short count, no error
-      return 0;
-    }
-    return EWOULDBLOCK;
-  }
-  const timedOut = (): number => {
-    if (got > 0) {
-      finish();
-      return 0;
-    }
-    return EWOULDBLOCK;
-  };
-  return so._sleep(so.so_rcv, attempt, timedOut, so.so_rcv.sb_timeo);
+  return receive(so, paddr, uio, mp0, controlp, space, flags, flagsp, nowait(so, flags) ? null : { timeo: so.so_rcv.sb_timeo });
 }
 
 // ---------------------------------------------------------------- teardown
