@@ -8,7 +8,9 @@ import { readHostInt, writeHostInt } from './core/socket';
 /** The kinds of option value. */
 export type OptType =
   | 'int' | 'bool' | 'uchar' | 'linger' | 'timeval' | 'in_addr' | 'ip_mreq' | 'ip_mreq_source'
-  | 'ipv6_mreq' | 'ucred' | 'xucred' | 'sockpeercred' | 'string' | 'buffer' | 'tcp_info';
+  | 'ipv6_mreq' | 'ucred' | 'xucred' | 'sockpeercred' | 'string' | 'buffer' | 'tcp_info'
+  /** A new descriptor (close-on-exec) that the caller owns and must close: SO_PEERPIDFD. */
+  | 'fd';
 
 export interface Linger { onoff: number | boolean; linger: number }
 export interface Timeval { sec: number; usec: number }
@@ -50,6 +52,7 @@ const ROWS: ReadonlyArray<readonly [string, string, OptType, boolean?]> = [
   ['SOL_SOCKET', 'SO_MARK', 'int'], ['SOL_SOCKET', 'SO_BINDTODEVICE', 'string'], ['SOL_SOCKET', 'SO_PRIORITY', 'int'],
   ['SOL_SOCKET', 'SO_RXQ_OVFL', 'bool'], ['SOL_SOCKET', 'SO_BUSY_POLL', 'int'], ['SOL_SOCKET', 'SO_INCOMING_CPU', 'int'],
   ['SOL_SOCKET', 'SO_PEERCRED', native.optKinds.ucred ? 'ucred' : 'sockpeercred', true],
+  ['SOL_SOCKET', 'SO_PASSPIDFD', 'bool'], ['SOL_SOCKET', 'SO_PEERPIDFD', 'fd', true],
   ['SOL_LOCAL', 'LOCAL_PEERCRED', 'xucred', true],
   ['IPPROTO_IP', 'IP_TTL', 'int'], ['IPPROTO_IP', 'IP_TOS', 'int'], ['IPPROTO_IP', 'IP_HDRINCL', 'bool'],
   ['IPPROTO_IP', 'IP_PKTINFO', 'bool'], ['IPPROTO_IP', 'IP_RECVPKTINFO', 'bool'], ['IPPROTO_IP', 'IP_RECVDSTADDR', 'bool'],
@@ -191,6 +194,7 @@ export function encodeOption(spec: OptSpec | undefined, value: unknown): Buffer 
 export function decodeOption(spec: OptSpec | undefined, buf: Buffer, len: number): OptValue {
   const b = buf.subarray(0, Math.min(len, buf.length));
   switch (spec?.type ?? 'buffer') {
+    case 'fd':
     case 'int': {
       if (b.length >= INT) return readHostInt(b);
       const p = Buffer.alloc(INT);
@@ -220,6 +224,7 @@ export function decodeOption(spec: OptSpec | undefined, buf: Buffer, len: number
 /** Bytes to ask the kernel for when getting (level, name). */
 export function optionSize(spec: OptSpec | undefined): number {
   switch (spec?.type ?? 'buffer') {
+    case 'fd':
     case 'int':
     case 'bool':
       return INT;

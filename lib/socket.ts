@@ -22,6 +22,9 @@ import {
   type OptValue, decodeOption, encodeOption, optSpec, optionSize, resolveConstant,
 } from './options';
 
+/** Room for one address in a batch: the platform's sizeof(struct sockaddr_storage). */
+const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
+
 /** Options every wait takes. */
 export interface WaitOptions {
   /** Abort the wait: the promise rejects with `signal.reason` (an AbortError by default). */
@@ -77,7 +80,7 @@ export class RecvBatch {
   readonly slab: Buffer;
   /** [0, count): lengths; [count, 2*count): msg_flags; [2*count, 3*count): address lengths. */
   readonly lengths: Int32Array;
-  /** Source addresses (128 bytes each) when `addresses` was asked for. */
+  /** Source addresses (`sizeof(struct sockaddr_storage)` bytes each) when `addresses` was asked for. */
   readonly addrs: Buffer | null;
   /** Control room per message in bytes (0: no control data). */
   readonly controlSpace: number;
@@ -100,7 +103,7 @@ export class RecvBatch {
     }
     this.slab = Buffer.alloc(count * slotSize);
     this.lengths = new Int32Array(count * 3);
-    this.addrs = addresses ? Buffer.alloc(count * 128) : null;
+    this.addrs = addresses ? Buffer.alloc(count * SOCKADDR_STORAGE) : null;
     this.controlSpace = controlSpace;
   }
 
@@ -122,7 +125,7 @@ export class RecvBatch {
   /** The source of message i (decoded on request). */
   from(i: number): SockaddrOut | null {
     if (this.addrs === null) return null;
-    return native.decodeSockaddr(this.addrs.subarray(i * 128, (i + 1) * 128), this.lengths[2 * this.count + i]);
+    return native.decodeSockaddr(this.addrs.subarray(i * SOCKADDR_STORAGE, (i + 1) * SOCKADDR_STORAGE), this.lengths[2 * this.count + i]);
   }
 }
 
