@@ -191,6 +191,39 @@ describe('AbortSignal and timeouts on every wait', () => {
     await b.close();
   });
 
+  it('SO_RCVTIMEO bounds a promise wait too, with the same ETIMEDOUT as a timeout', async () => {
+    const [a, b] = Socket.socketpair();
+    b.setsockopt('SOL_SOCKET', 'SO_RCVTIMEO', 40);
+    const t0 = Date.now();
+    await expect(b.recvmsg()).rejects.toMatchObject({ code: 'ETIMEDOUT', syscall: 'recvmsg' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    await expect(b.recvmsg({ timeout: 10_000 })).rejects.toMatchObject({ code: 'ETIMEDOUT' }); // the shorter one wins
+    await a.close();
+    await b.close();
+  });
+
+  it('MSG_DONTWAIT makes a promise call one attempt: EAGAIN at once, nothing left waiting', async () => {
+    const [a, b] = Socket.socketpair(AF_UNIX, SOCK_DGRAM);
+    await expect(b.recvmsg({ flags: k.MSG_DONTWAIT })).rejects.toMatchObject({ code: 'EAGAIN', syscall: 'recvmsg' });
+    expect(b.so_rcv.sleepers).toBe(0);
+    a.trySendmsg(Buffer.from('x'));
+    expect((await b.recvmsg({ flags: k.MSG_DONTWAIT })).data.toString()).toBe('x');
+    await a.close();
+    await b.close();
+  });
+
+  it('a descriptor another Socket owns cannot be adopted twice; a duplicate can', async () => {
+    const [a, b] = Socket.socketpair(AF_UNIX, SOCK_DGRAM);
+    expect(() => Socket.fromFd(a.fd)).toThrow(/already belongs to a ksock Socket.*dup: true/);
+    const d = Socket.fromFd(a.fd, { dup: true });
+    expect(d.fd).not.toBe(a.fd);
+    await d.close();
+    expect(a.trySendmsg(Buffer.from('still mine'))).toBe(10);
+    expect(b.tryRecvmsg()!.data.toString()).toBe('still mine');
+    await a.close();
+    await b.close();
+  });
+
   it('close() while a recvmsg waits rejects it with EBADF', async () => {
     const [a, b] = Socket.socketpair();
     const p = b.recvmsg();
