@@ -38,11 +38,10 @@ export interface Cmsg {
 export interface Holder<T> { value: T }
 
 /**
- * The native owner of one descriptor (a type-tagged object that only the
- * addon makes): it owns the number, its readiness watcher and its close.
- * `fd` is -1 once closed or detached.
+ * The native owner of one descriptor (an opaque value that only the addon
+ * makes): it owns the number, its readiness watcher and its close.
  */
-export interface NativeHandle { readonly fd: number }
+export type NativeHandle = object & { readonly __handle: unique symbol };
 
 /** The native owner of received descriptors not yet claimed (an opaque external). */
 export type NativeHeld = object & { readonly __held: unique symbol };
@@ -87,6 +86,8 @@ export interface Native {
   close(h: NativeHandle): number | Promise<number>;
   /** Gives the descriptor up (unwatched, no longer owned): the number, or -EBADF. */
   detach(h: NativeHandle): number;
+  /** The descriptor number; -1 once closed or detached. */
+  fdOf(h: NativeHandle): number;
   getsockname(h: NativeHandle): SockaddrOut | number;
   getpeername(h: NativeHandle): SockaddrOut | number;
   fionread(h: NativeHandle): number;

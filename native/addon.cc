@@ -23,7 +23,7 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 
 void FinalizeInstance(napi_env env, void* data, void*) {
   auto* inst = static_cast<Instance*>(data);
-  for (napi_ref* r : {&inst->slots_ref, &inst->handle_class, &inst->poll_callback}) {
+  for (napi_ref* r : {&inst->slots_ref, &inst->poll_callback}) {
     if (*r != nullptr) napi_delete_reference(env, *r);
     *r = nullptr;
   }

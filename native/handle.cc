@@ -44,9 +44,8 @@ struct Held {
 
 namespace {
 
-// Type tags: a wrapper or external made by another addon (or by this one for
-// another purpose) is never mistaken for one of these.
-const napi_type_tag kHandleTag = {0x6b736f636b2d6861ULL, 0x6e646c652d763031ULL};
+// The type tag of a Held: an external made by another addon (or by this one
+// for another purpose) is never mistaken for one.
 const napi_type_tag kHeldTag = {0x6b736f636b2d6865ULL, 0x6c642d2d2d763031ULL};
 
 using arg::Throw;
@@ -163,27 +162,6 @@ void OnPoll(uv_poll_t* uvh, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-// ------------------------------------------------------------------ Handle class
-
-napi_value HandleCtor(napi_env env, napi_callback_info info) {
-  napi_value self;
-  napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
-  Instance* inst = InstanceOf(env);
-  if (inst == nullptr || !inst->constructing) {
-    Throw(env, arg::kType, "a Handle is made by socket(), accept(), socketpair() or adopt(), not constructed");
-    return nullptr;
-  }
-  return self;
-}
-
-napi_value HandleFd(napi_env env, napi_callback_info info) {
-  napi_value self;
-  napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr);
-  Handle* h = nullptr;
-  if (!GetHandle(env, self, &h)) return nullptr;
-  return Int(env, h->fd);
-}
-
 }  // namespace
 
 void ClosePoll(Handle* h) {
@@ -205,42 +183,33 @@ Instance* InstanceOf(napi_env env) {
 }
 
 bool GetHandle(napi_env env, napi_value v, Handle** out) {
-  bool tagged = false;
+  // A handle is an external whose pointer is one of this env's live Handles:
+  // a forged value, another addon's external or a stale pointer is never
+  // taken for one (the set lookup costs less than a type tag's private
+  // property, and is as strict).
   void* p = nullptr;
-  if (!arg::IsObject(env, v) || napi_check_object_type_tag(env, v, &kHandleTag, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, v, &p) != napi_ok || p == nullptr)
+  Instance* inst = nullptr;
+  if (arg::TypeOf(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
+      (inst = InstanceOf(env)) == nullptr || inst->handles.count(static_cast<Handle*>(p)) == 0)
     return Throw(env, arg::kType, "expected a socket handle");
   *out = static_cast<Handle*>(p);
   return true;
 }
 
 napi_value NewHandle(napi_env env, Instance* inst, int fd) {
-  napi_value cls = nullptr, obj = nullptr;
-  inst->constructing = true;
-  bool ok = napi_get_reference_value(env, inst->handle_class, &cls) == napi_ok && cls != nullptr &&
-            napi_new_instance(env, cls, 0, nullptr, &obj) == napi_ok;
-  inst->constructing = false;
-  Handle* h = ok ? new Handle() : nullptr;
-  if (h != nullptr) {
-    h->inst = inst;
-    h->fd = fd;
-    if (napi_wrap(env, obj, h, FinalizeHandle, nullptr, nullptr) != napi_ok) {
-      delete h;
-      h = nullptr;
-    }
-  }
-  if (h == nullptr) {
+  Handle* h = new Handle();
+  h->inst = inst;
+  h->fd = fd;
+  napi_value ext = nullptr;
+  if (napi_create_external(env, h, FinalizeHandle, nullptr, &ext) != napi_ok) {
+    delete h;
     sys::Close(fd);
     arg::Fail(env, "cannot make a socket handle");
     return nullptr;
   }
   inst->handles.insert(h);
   inst->by_fd[fd] = h;  // from here on the finalizer closes it
-  if (napi_type_tag_object(env, obj, &kHandleTag) != napi_ok) {
-    arg::Fail(env, "cannot make a socket handle");
-    return nullptr;
-  }
-  return obj;
+  return ext;
 }
 
 // ------------------------------------------------------------------ received descriptors
@@ -540,6 +509,15 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
   return NewHandle(env, inst, static_cast<int>(own));
 }
 
+// fdOf(handle) -> the descriptor number, -1 once closed or detached.
+napi_value FdOf(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  return Int(env, h->fd);
+}
+
 // heldClaim(held) -> how many descriptors became the caller's (0 if already
 // claimed or closed).
 napi_value HeldClaim(napi_env env, napi_callback_info info) {
@@ -565,14 +543,7 @@ napi_value HeldClose(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
-void InitHandles(napi_env env, napi_value exports, Instance* inst) {
-  napi_property_descriptor accessors[] = {
-      {"fd", nullptr, nullptr, HandleFd, nullptr, nullptr, napi_enumerable, nullptr},
-  };
-  napi_value cls;
-  if (napi_define_class(env, "Handle", NAPI_AUTO_LENGTH, HandleCtor, nullptr, 1, accessors, &cls) != napi_ok) return;
-  napi_create_reference(env, cls, 1, &inst->handle_class);
-  napi_set_named_property(env, exports, "Handle", cls);
+void InitHandles(napi_env env, napi_value exports, Instance*) {
   struct Fn {
     const char* name;
     napi_callback cb;
@@ -581,7 +552,7 @@ void InitHandles(napi_env env, napi_value exports, Instance* inst) {
       {"setPollCallback", SetPollCallback}, {"watch", Watch},     {"pollStart", PollStart},
       {"pollIdle", PollIdle},               {"pollStop", PollStop}, {"close", Close},
       {"detach", Detach},                   {"adopt", Adopt},     {"heldClaim", HeldClaim},
-      {"heldClose", HeldClose},
+      {"heldClose", HeldClose},             {"fdOf", FdOf},
   };
   for (const Fn& f : fns) {
     napi_value fn;

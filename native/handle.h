@@ -1,7 +1,8 @@
 // The one owner of a descriptor: a Handle.
 //
 // Every descriptor ksock creates, accepts or adopts belongs to exactly one
-// Handle: a native object wrapped in a type-tagged JavaScript object. The
+// Handle; JavaScript holds it as an opaque external value, which the addon's
+// functions take where a descriptor would be (`sendmsg(handle, …)`). The
 // Handle owns the number, its readiness watcher (one uv_poll_t, created on
 // first use) and its close — explicit (`close`), given away (`detach`), by
 // the garbage collector when the wrapper is unreachable, or at environment

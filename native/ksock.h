@@ -40,11 +40,9 @@ struct Instance {
   napi_env env = nullptr;
   int32_t* slots = nullptr;
   napi_ref slots_ref = nullptr;
-  // The Handle class, and the one function every readiness wakeup calls
-  // (with the handle's owner as `this`).
-  napi_ref handle_class = nullptr;
+  // The one function every readiness wakeup calls (with the handle's owner
+  // as `this`).
   napi_ref poll_callback = nullptr;
-  bool constructing = false;  // only native code makes Handles
   // Every live handle (open or closed, until its wrapper is finalized), and
   // the open ones by descriptor number.
   std::unordered_set<Handle*> handles;

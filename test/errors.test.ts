@@ -130,8 +130,8 @@ describe('the native layer never trusts its arguments', () => {
     expect(() => native.recvmsg(-1 as never, buf, 0, 8, 0)).toThrow(TypeError);
     expect(() => native.close(-1 as never)).toThrow(TypeError);
     expect(() => native.close({ fd: b.fd } as never)).toThrow(TypeError);
-    expect(() => native.close(Object.create(Object.getPrototypeOf(b._h)))).toThrow(TypeError);
-    expect(() => new (native as unknown as { Handle: new () => unknown }).Handle()).toThrow(TypeError);
+    expect(() => native.close({} as never)).toThrow(TypeError);
+    expect(() => native.fdOf(b.fd as never)).toThrow(TypeError);
     expect(b.fd).toBeGreaterThanOrEqual(0); // untouched by all of the above
     a.close();
     b.close();

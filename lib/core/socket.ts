@@ -177,7 +177,7 @@ export class Socket extends EventEmitter {
     this.so_snd = new Sockbuf(this, SO_SND);
     this.so_cred = currentCred();
     native.watch(h, this);
-    forgotten.register(this, h.fd, this);
+    forgotten.register(this, native.fdOf(h), this);
     // Readiness listeners arm the watcher; it disarms when the last one goes.
     const watch = (event: string | symbol): void => {
       if (event === 'readable' || event === 'writable') queueMicrotask(() => this._rearm());
@@ -188,7 +188,7 @@ export class Socket extends EventEmitter {
 
   /** The OS descriptor, for interop; -1 once closed or detached. */
   get fd(): number {
-    return this._h.fd;
+    return native.fdOf(this._h);
   }
 
   /** True once the descriptor is closed or detached (SS_NOFDREF). */
