@@ -11,6 +11,7 @@ export {
   type IpMreq, type IpMreqSource, type Ipv6Mreq, type PeerCred, type TcpInfo,
 } from './options';
 export * from './constants';
+export * from './platform-constants';
 export { SocketError, errnoName, strerror, check } from './errors';
 export { features, type Features } from './features';
 export type {
@@ -51,4 +52,15 @@ export function if_indextoname(index: number): string | null {
   if (!Number.isInteger(index)) throw new TypeError('if_indextoname: index must be an integer');
   const r = native.if_indextoname(index);
   return typeof r === 'string' ? r : null;
+}
+
+import { constants as platformConstants } from './constants';
+
+// Every platform constant is also a named export (`import { SCM_RIGHTS } from
+// 'ksock'`), with this platform's value; names the platform lacks stay
+// undefined. (Their types come from ./platform-constants.)
+for (const [name, value] of Object.entries(platformConstants)) {
+  if (!Object.prototype.hasOwnProperty.call(exports, name)) {
+    Object.defineProperty(exports, name, { value, enumerable: true });
+  }
 }

@@ -103,17 +103,6 @@ export function optSpec(level: number, name: number): OptSpec | undefined {
   return byKey.get(`${level}:${name}`);
 }
 
-/** Resolves a level or option given by number or by constant name ('SOL_SOCKET'). */
-export function resolveConstant(v: number | string, what: string): number {
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string') {
-    const n = constants[v];
-    if (n === undefined) throw new TypeError(`${what} '${v}' is not a constant of this platform`);
-    return n;
-  }
-  throw new TypeError(`${what} must be an integer or a constant's name`);
-}
-
 const INT = native.sizes.int!;
 
 function int(v: number): Buffer {

@@ -16,14 +16,18 @@ import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './ke
 import {
   accept as acceptOp, send as sendOp, receive as receiveOp, CONTROL_SPACE_DEFAULT,
 } from './core/ops';
-import { checkAddr, checkInt } from './core/checks';
+import { checkAddr } from './core/checks';
+import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import {
-  type OptValue, decodeOption, encodeOption, optSpec, optionSize, resolveConstant,
+  type OptValue, decodeOption, encodeOption, optSpec, optionSize,
 } from './options';
 
 /** Room for one address in a batch: the platform's sizeof(struct sockaddr_storage). */
 const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
+
+/** MSG_* flags: a number, a constant's name ('MSG_PEEK'), or a list of either (OR-ed). */
+export type Flags = number | string | ReadonlyArray<number | string>;
 
 /** Options every wait takes. */
 export interface WaitOptions {
@@ -42,7 +46,7 @@ export interface SendOptions extends WaitOptions {
   /** Control items: `{ level, type, data }` or typed fields (`fds`, `ttl`, `segsize` …). */
   control?: Cmsg[] | null;
   /** MSG_* flags. */
-  flags?: number;
+  flags?: Flags;
 }
 
 /** What `recvmsg` / `tryRecvmsg` take. */
@@ -54,7 +58,7 @@ export interface RecvOptions extends WaitOptions {
   /** Receive control data: `true` (4096 bytes of room) or the room in bytes. */
   control?: boolean | number;
   /** MSG_* flags (MSG_PEEK, MSG_WAITALL, MSG_ERRQUEUE …). */
-  flags?: number;
+  flags?: Flags;
 }
 
 /** A received message. */
@@ -149,7 +153,7 @@ declare module './core/socket' {
     connect(addr: Sockaddr, options?: WaitOptions): Promise<void>;
     listen(backlog?: number): this;
     accept(options?: WaitOptions): Promise<Socket>;
-    shutdown(how: number): void;
+    shutdown(how: number | string): void;
     close(): Promise<void>;
     address(): SockaddrOut;
     remoteAddress(): SockaddrOut;
@@ -157,10 +161,10 @@ declare module './core/socket' {
     trySendmsg(options: SendOptions | Buffer): number | null;
     recvmsg(options?: RecvOptions): Promise<Msg>;
     tryRecvmsg(options?: RecvOptions): Msg | null;
-    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
-    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null }): number | null;
-    recvmmsg(batch: RecvBatch, options?: { flags?: number } & WaitOptions): Promise<number>;
-    tryRecvmmsg(batch: RecvBatch, flags?: number): number | null;
+    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
+    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null }): number | null;
+    recvmmsg(batch: RecvBatch, options?: { flags?: Flags } & WaitOptions): Promise<number>;
+    tryRecvmmsg(batch: RecvBatch, flags?: Flags): number | null;
     readable(options?: WaitOptions): Promise<void>;
     writable(options?: WaitOptions): Promise<void>;
     toNetSocket(options?: net.SocketConstructorOpts): net.Socket;
@@ -171,8 +175,8 @@ declare module './core/socket' {
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Socket {
-    function create(domain: number, type: number, protocol?: number, options?: CreateOptions): Socket;
-    function socketpair(domain?: number, type?: number, protocol?: number): [Socket, Socket];
+    function create(domain: number | string, type: number | string, protocol?: number | string, options?: CreateOptions): Socket;
+    function socketpair(domain?: number | string, type?: number | string, protocol?: number | string): [Socket, Socket];
     function fromFd(fd: number, options?: FromFdOptions): Socket;
   }
 }
@@ -234,19 +238,30 @@ function startWait(o: WaitOptions | undefined): void {
 
 // ------------------------------------------------------------- construction
 
-Socket.create = function create(domain: number, type: number, protocol = 0, options: CreateOptions = {}): Socket {
+/** A domain, type or protocol given by number or by name. */
+const DOMAIN = ['AF_', 'PF_'], TYPE = ['SOCK_'], PROTOCOL = ['IPPROTO_', 'ETH_P_', 'NETLINK_'];
+
+Socket.create = function create(domain: number | string, type: number | string, protocol: number | string = 0,
+  options: CreateOptions = {}): Socket {
+  const d = named(domain, 'Socket.create: domain', DOMAIN);
+  const t = named(type, 'Socket.create: type', TYPE);
+  const p = named(protocol, 'Socket.create: protocol', PROTOCOL);
   const aso: { value: Socket | null } = { value: null };
-  const e = socreate(domain, aso, type | (options.nonblocking ? SOCK_NONBLOCK : 0), protocol);
+  const e = socreate(d, aso, t | (options.nonblocking ? SOCK_NONBLOCK : 0), p);
   if (e !== 0) throw new SocketError(e, 'socket');
   if (options.nonblocking && SOCK_NONBLOCK === 0) aso.value!.so_state |= SS_NBIO;
   return aso.value!;
 };
 
-Socket.socketpair = function socketpair(domain = AF_UNIX, type = SOCK_STREAM, protocol = 0): [Socket, Socket] {
-  const r = native.socketpair(domain, type, protocol);
+Socket.socketpair = function socketpair(domain: number | string = AF_UNIX, type: number | string = SOCK_STREAM,
+  protocol: number | string = 0): [Socket, Socket] {
+  const d = named(domain, 'socketpair: domain', DOMAIN);
+  const t = named(type, 'socketpair: type', TYPE);
+  const p = named(protocol, 'socketpair: protocol', PROTOCOL);
+  const r = native.socketpair(d, t, p);
   if (typeof r === 'number') throw new SocketError(-r, 'socketpair');
-  const a = new Socket(domain, type, protocol, r[0], SS_ISCONNECTED);
-  const b = new Socket(domain, type, protocol, r[1], SS_ISCONNECTED);
+  const a = new Socket(d, t, p, r[0], SS_ISCONNECTED);
+  const b = new Socket(d, t, p, r[1], SS_ISCONNECTED);
   return [a, b];
 };
 
@@ -342,8 +357,8 @@ proto.accept = async function accept(this: Socket, o?: WaitOptions): Promise<Soc
   return aso.value!;
 };
 
-proto.shutdown = function shutdown(this: Socket, how: number): void {
-  const e = soshutdown(this, how);
+proto.shutdown = function shutdown(this: Socket, how: number | string): void {
+  const e = soshutdown(this, named(how, 'shutdown: how', ['SHUT_']));
   if (e !== 0) throw new SocketError(e, 'shutdown');
 };
 
@@ -370,7 +385,6 @@ function sendArgs(o: SendOptions | Buffer): SendOptions {
   if (!Buffer.isBuffer(o.data) && !(Array.isArray(o.data) && o.data.every((b) => Buffer.isBuffer(b)))) {
     throw new TypeError('sendmsg: data must be a Buffer or an array of Buffers');
   }
-  if (o.flags !== undefined) checkInt(o.flags, 'sendmsg', 'flags');
   if (o.to != null) checkAddr(o.to, 'sendmsg');
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmsg: control must be an array of cmsgs');
   return o;
@@ -387,7 +401,7 @@ proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer)
   const o = sendArgs(opts);
   startWait(o);
   const uio = new Uio(o.data, UIO_WRITE);
-  const flags = o.flags ?? 0;
+  const flags = flagsOf(o.flags, 'sendmsg: flags');
   const wait = waitOf(this.so_snd, o, flags);
   const r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
   const sent = (): number => total(o.data) - uio.uio_resid;
@@ -399,7 +413,7 @@ proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer)
 proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer): number | null {
   const o = sendArgs(opts);
   const uio = new Uio(o.data, UIO_WRITE);
-  const e = sendOp(this, o.to ?? null, uio, null, o.control ?? null, ((o.flags ?? 0) | MSG_DONTWAIT) & ~MSG_NBIO, null) as number;
+  const e = sendOp(this, o.to ?? null, uio, null, o.control ?? null, (flagsOf(o.flags, 'sendmsg: flags') | MSG_DONTWAIT) & ~MSG_NBIO, null) as number;
   const sent = total(o.data) - uio.uio_resid;
   if (e === EWOULDBLOCK) return sent > 0 ? sent : null;
   if (e !== 0) throw new SocketError(e, 'sendmsg', o.to ?? undefined);
@@ -436,8 +450,7 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
     if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('recvmsg: control must be true or a byte count (at most 1 MiB)');
     controlp = { value: null, space };
   }
-  if (o?.flags !== undefined) checkInt(o.flags, 'recvmsg', 'flags');
-  return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: o?.flags ?? 0 } };
+  return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: flagsOf(o?.flags, 'recvmsg: flags') } };
 }
 
 function msgOf(p: RecvPlan): Msg {
@@ -472,18 +485,18 @@ proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | nul
 
 // ------------------------------------------------------------------ batches
 
-proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } = {}): number | null {
+proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } = {}): number | null {
   if (!Array.isArray(buffers) || !buffers.every((b) => Buffer.isBuffer(b))) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
-  const n = native.sendmmsg(this._h, buffers, (o.flags ?? 0) | MSG_DONTWAIT, to, o.control ?? null);
+  const n = native.sendmmsg(this._h, buffers, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;
 };
 
-proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: number; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
+proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
   for (;;) {
     const n = this.trySendmmsg(buffers, o);
     if (n !== null) return n;
@@ -491,12 +504,12 @@ proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { t
   }
 };
 
-proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags = 0): number | null {
+proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags: Flags = 0): number | null {
   if (!(batch instanceof RecvBatch)) throw new TypeError('recvmmsg: batch must be a RecvBatch');
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'recvmmsg');
   const withControl = batch.controlSpace > 0;
   batch._controls.value = null;
-  const n = native.recvmmsg(this._h, batch.slab, batch.slotSize, batch.count, flags | MSG_DONTWAIT, batch.lengths, batch.addrs,
+  const n = native.recvmmsg(this._h, batch.slab, batch.slotSize, batch.count, flagsOf(flags, 'recvmmsg: flags') | MSG_DONTWAIT, batch.lengths, batch.addrs,
     batch.controlSpace, withControl ? batch._controls : null);
   if (n === NEG_EAGAIN) {
     batch.received = 0;
@@ -509,7 +522,7 @@ proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags =
   return n;
 };
 
-proto.recvmmsg = async function recvmmsg(this: Socket, batch: RecvBatch, o: { flags?: number } & WaitOptions = {}): Promise<number> {
+proto.recvmmsg = async function recvmmsg(this: Socket, batch: RecvBatch, o: { flags?: Flags } & WaitOptions = {}): Promise<number> {
   for (;;) {
     const n = this.tryRecvmmsg(batch, o.flags ?? 0);
     if (n !== null) return n;
@@ -591,8 +604,7 @@ proto.toNetSocket = function toNetSocket(this: Socket, options: net.SocketConstr
 // ------------------------------------------------------------------ options
 
 proto.setsockopt = function setsockopt(this: Socket, level: number | string, name: number | string, value: OptValue): void {
-  const lv = resolveConstant(level, 'level');
-  const nm = resolveConstant(name, 'name');
+  const [lv, nm] = optionOf(level, name, (l, n) => optSpec(l, n)?.optName);
   const spec = optSpec(lv, nm);
   if (spec?.readonly) throw new TypeError(`${spec.optName} is read-only`);
   const buf = encodeOption(spec, value);
@@ -604,8 +616,7 @@ proto.setsockopt = function setsockopt(this: Socket, level: number | string, nam
 };
 
 proto.getsockopt = function getsockopt(this: Socket, level: number | string, name: number | string): OptValue {
-  const lv = resolveConstant(level, 'level');
-  const nm = resolveConstant(name, 'name');
+  const [lv, nm] = optionOf(level, name, (l, n) => optSpec(l, n)?.optName);
   const spec = optSpec(lv, nm);
   const sopt = new Sockopt();
   sockopt_init(sopt, lv, nm, optionSize(spec));
@@ -615,7 +626,8 @@ proto.getsockopt = function getsockopt(this: Socket, level: number | string, nam
 };
 
 /** Two connected AF_UNIX sockets (or of another family the kernel pairs). */
-export function socketpair(domain = AF_UNIX, type = SOCK_STREAM, protocol = 0): [Socket, Socket] {
+export function socketpair(domain: number | string = AF_UNIX, type: number | string = SOCK_STREAM,
+  protocol: number | string = 0): [Socket, Socket] {
   return Socket.socketpair(domain, type, protocol);
 }
 
