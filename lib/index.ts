@@ -8,6 +8,7 @@ export {
 } from './socket';
 export {
   sockopts, optSpec, encodeOption, decodeOption, type OptSpec, type OptType, type OptValue, type Linger, type Timeval,
+  type OptLevel, type OptName, type OptGet, type OptSet, type SetValue, type GetValue,
   type IpMreq, type IpMreqSource, type Ipv6Mreq, type PeerCred, type TcpInfo,
 } from './options';
 export * from './constants';

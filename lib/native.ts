@@ -3,13 +3,22 @@
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 
-/** An address as the native codec reads and writes it. */
-export interface SockaddrIn { family: number; address: string; port: number }
-export interface SockaddrIn6 { family: number; address: string; port: number; flowinfo?: number; scopeid?: number }
-export interface SockaddrUn { family: number; path?: string | Buffer }
-export interface SockaddrLl { family: number; ifindex?: number; protocol?: number; hatype?: number; pkttype?: number; addr?: Buffer }
-export interface SockaddrNl { family: number; pid?: number; groups?: number }
-export interface SockaddrRaw { family: number; data: Buffer }
+/** Fields an address of one family must not carry (so that a typo or a missing field does not compile). */
+interface NoInet { address?: never; port?: never; flowinfo?: never; scopeid?: never }
+interface NoOther { path?: never; ifindex?: never; protocol?: never; hatype?: never; pkttype?: never; addr?: never; pid?: never; groups?: never; data?: never }
+
+/** AF_INET: an IPv4 address and port. */
+export interface SockaddrIn extends NoOther { family: number; address: string; port: number; flowinfo?: never; scopeid?: never }
+/** AF_INET6: an IPv6 address and port (scope id for link-local addresses). */
+export interface SockaddrIn6 extends NoOther { family: number; address: string; port: number; flowinfo?: number; scopeid?: number }
+/** AF_UNIX: a path, an abstract name (leading '\0', Linux), or none (unnamed). */
+export interface SockaddrUn extends NoInet { family: number; path?: string | Buffer; ifindex?: never; addr?: never; pid?: never; data?: never }
+/** AF_PACKET: a link-layer address. */
+export interface SockaddrLl extends NoInet { family: number; ifindex?: number; protocol?: number; hatype?: number; pkttype?: number; addr?: Buffer; path?: never; pid?: never; data?: never }
+/** AF_NETLINK: a port id and multicast groups. */
+export interface SockaddrNl extends NoInet { family: number; pid?: number; groups?: number; path?: never; ifindex?: never; addr?: never; data?: never }
+/** Any other family: the raw bytes after the family. */
+export interface SockaddrRaw extends NoInet { family: number; data: Buffer; path?: never; ifindex?: never; pid?: never }
 /** Any socket address: a typed object, or a Buffer holding a raw `struct sockaddr`. */
 export type Sockaddr = SockaddrIn | SockaddrIn6 | SockaddrUn | SockaddrLl | SockaddrNl | SockaddrRaw | Buffer;
 /** A decoded address as returned by the kernel (the union of the fields above). */

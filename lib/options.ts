@@ -35,50 +35,87 @@ export interface OptSpec {
   readonly type: OptType;
   /** Get only. */
   readonly readonly: boolean;
+  /** Set only (the kernel answers a get with an error: memberships). */
+  readonly writeonly: boolean;
 }
 
-// [level, name, type, read-only?]. Rows whose constants this platform lacks
-// are dropped, never given a wrong number.
-const ROWS: ReadonlyArray<readonly [string, string, OptType, boolean?]> = [
-  ['SOL_SOCKET', 'SO_DEBUG', 'bool'], ['SOL_SOCKET', 'SO_REUSEADDR', 'bool'], ['SOL_SOCKET', 'SO_REUSEPORT', 'bool'],
-  ['SOL_SOCKET', 'SO_REUSEPORT_LB', 'bool'], ['SOL_SOCKET', 'SO_KEEPALIVE', 'bool'], ['SOL_SOCKET', 'SO_DONTROUTE', 'bool'],
-  ['SOL_SOCKET', 'SO_BROADCAST', 'bool'], ['SOL_SOCKET', 'SO_LINGER', 'linger'], ['SOL_SOCKET', 'SO_OOBINLINE', 'bool'],
-  ['SOL_SOCKET', 'SO_SNDBUF', 'int'], ['SOL_SOCKET', 'SO_RCVBUF', 'int'], ['SOL_SOCKET', 'SO_SNDBUFFORCE', 'int'],
-  ['SOL_SOCKET', 'SO_RCVBUFFORCE', 'int'], ['SOL_SOCKET', 'SO_SNDLOWAT', 'int'], ['SOL_SOCKET', 'SO_RCVLOWAT', 'int'],
-  ['SOL_SOCKET', 'SO_SNDTIMEO', 'timeval'], ['SOL_SOCKET', 'SO_RCVTIMEO', 'timeval'], ['SOL_SOCKET', 'SO_TYPE', 'int', true],
-  ['SOL_SOCKET', 'SO_ERROR', 'int', true], ['SOL_SOCKET', 'SO_ACCEPTCONN', 'bool', true], ['SOL_SOCKET', 'SO_DOMAIN', 'int', true],
-  ['SOL_SOCKET', 'SO_PROTOCOL', 'int', true], ['SOL_SOCKET', 'SO_PASSCRED', 'bool'], ['SOL_SOCKET', 'SO_NOSIGPIPE', 'bool'],
-  ['SOL_SOCKET', 'SO_TIMESTAMP', 'bool'], ['SOL_SOCKET', 'SO_TIMESTAMPNS', 'bool'], ['SOL_SOCKET', 'SO_TIMESTAMPING', 'int'],
-  ['SOL_SOCKET', 'SO_MARK', 'int'], ['SOL_SOCKET', 'SO_BINDTODEVICE', 'string'], ['SOL_SOCKET', 'SO_PRIORITY', 'int'],
-  ['SOL_SOCKET', 'SO_RXQ_OVFL', 'bool'], ['SOL_SOCKET', 'SO_BUSY_POLL', 'int'], ['SOL_SOCKET', 'SO_INCOMING_CPU', 'int'],
-  ['SOL_SOCKET', 'SO_PEERCRED', native.optKinds.ucred ? 'ucred' : 'sockpeercred', true],
-  ['SOL_SOCKET', 'SO_PASSPIDFD', 'bool'], ['SOL_SOCKET', 'SO_PEERPIDFD', 'fd', true],
-  ['SOL_LOCAL', 'LOCAL_PEERCRED', 'xucred', true],
-  ['IPPROTO_IP', 'IP_TTL', 'int'], ['IPPROTO_IP', 'IP_TOS', 'int'], ['IPPROTO_IP', 'IP_HDRINCL', 'bool'],
-  ['IPPROTO_IP', 'IP_PKTINFO', 'bool'], ['IPPROTO_IP', 'IP_RECVPKTINFO', 'bool'], ['IPPROTO_IP', 'IP_RECVDSTADDR', 'bool'],
-  ['IPPROTO_IP', 'IP_RECVIF', 'bool'], ['IPPROTO_IP', 'IP_RECVTTL', 'bool'], ['IPPROTO_IP', 'IP_RECVTOS', 'bool'],
-  ['IPPROTO_IP', 'IP_RECVERR', 'bool'], ['IPPROTO_IP', 'IP_MTU_DISCOVER', 'int'], ['IPPROTO_IP', 'IP_MTU', 'int', true],
-  ['IPPROTO_IP', 'IP_FREEBIND', 'bool'], ['IPPROTO_IP', 'IP_TRANSPARENT', 'bool'], ['IPPROTO_IP', 'IP_RECVORIGDSTADDR', 'bool'],
-  ['IPPROTO_IP', 'IP_MULTICAST_IF', 'in_addr'], ['IPPROTO_IP', 'IP_MULTICAST_TTL', 'uchar'], ['IPPROTO_IP', 'IP_MULTICAST_LOOP', 'uchar'],
-  ['IPPROTO_IP', 'IP_ADD_MEMBERSHIP', 'ip_mreq'], ['IPPROTO_IP', 'IP_DROP_MEMBERSHIP', 'ip_mreq'],
-  ['IPPROTO_IP', 'IP_ADD_SOURCE_MEMBERSHIP', 'ip_mreq_source'], ['IPPROTO_IP', 'IP_DROP_SOURCE_MEMBERSHIP', 'ip_mreq_source'],
-  ['IPPROTO_IP', 'IP_BIND_ADDRESS_NO_PORT', 'bool'], ['IPPROTO_IP', 'IP_MULTICAST_ALL', 'bool'],
-  ['IPPROTO_IPV6', 'IPV6_V6ONLY', 'bool'], ['IPPROTO_IPV6', 'IPV6_UNICAST_HOPS', 'int'], ['IPPROTO_IPV6', 'IPV6_RECVPKTINFO', 'bool'],
-  ['IPPROTO_IPV6', 'IPV6_RECVHOPLIMIT', 'bool'], ['IPPROTO_IPV6', 'IPV6_RECVTCLASS', 'bool'], ['IPPROTO_IPV6', 'IPV6_TCLASS', 'int'],
-  ['IPPROTO_IPV6', 'IPV6_RECVERR', 'bool'], ['IPPROTO_IPV6', 'IPV6_MULTICAST_IF', 'int'], ['IPPROTO_IPV6', 'IPV6_MULTICAST_HOPS', 'int'],
-  ['IPPROTO_IPV6', 'IPV6_MULTICAST_LOOP', 'bool'], ['IPPROTO_IPV6', 'IPV6_JOIN_GROUP', 'ipv6_mreq'],
-  ['IPPROTO_IPV6', 'IPV6_LEAVE_GROUP', 'ipv6_mreq'], ['IPPROTO_IPV6', 'IPV6_ADD_MEMBERSHIP', 'ipv6_mreq'],
-  ['IPPROTO_IPV6', 'IPV6_DROP_MEMBERSHIP', 'ipv6_mreq'], ['IPPROTO_IPV6', 'IPV6_RECVORIGDSTADDR', 'bool'],
-  ['IPPROTO_IPV6', 'IPV6_MTU_DISCOVER', 'int'], ['IPPROTO_IPV6', 'IPV6_MTU', 'int', true], ['IPPROTO_IPV6', 'IPV6_DONTFRAG', 'bool'],
-  ['IPPROTO_IPV6', 'IPV6_FREEBIND', 'bool'], ['IPPROTO_IPV6', 'IPV6_TRANSPARENT', 'bool'],
-  ['IPPROTO_TCP', 'TCP_NODELAY', 'bool'], ['IPPROTO_TCP', 'TCP_KEEPIDLE', 'int'], ['IPPROTO_TCP', 'TCP_KEEPINTVL', 'int'],
-  ['IPPROTO_TCP', 'TCP_KEEPCNT', 'int'], ['IPPROTO_TCP', 'TCP_KEEPALIVE', 'int'], ['IPPROTO_TCP', 'TCP_CORK', 'bool'],
-  ['IPPROTO_TCP', 'TCP_NOPUSH', 'bool'], ['IPPROTO_TCP', 'TCP_MAXSEG', 'int'], ['IPPROTO_TCP', 'TCP_USER_TIMEOUT', 'int'],
-  ['IPPROTO_TCP', 'TCP_FASTOPEN', 'int'], ['IPPROTO_TCP', 'TCP_FASTOPEN_CONNECT', 'bool'], ['IPPROTO_TCP', 'TCP_QUICKACK', 'bool'],
-  ['IPPROTO_TCP', 'TCP_NOTSENT_LOWAT', 'int'], ['IPPROTO_TCP', 'TCP_DEFER_ACCEPT', 'int'], ['IPPROTO_TCP', 'TCP_SYNCNT', 'int'],
-  ['IPPROTO_TCP', 'TCP_CONGESTION', 'string'], ['IPPROTO_TCP', 'TCP_INFO', 'tcp_info', true],
-  ['IPPROTO_UDP', 'UDP_SEGMENT', 'int'], ['IPPROTO_UDP', 'UDP_GRO', 'bool'], ['IPPROTO_UDP', 'UDP_CORK', 'bool'],
-];
+// The option table, by level and name: the kind of value, and ':get' (get
+// only) or ':set' (set only). It is the one source of both the run-time
+// table (rows whose constants this platform lacks are dropped, never given a
+// wrong number) and the compile-time types of setsockopt/getsockopt.
+const TABLE = {
+  SOL_SOCKET: {
+    SO_DEBUG: 'bool', SO_REUSEADDR: 'bool', SO_REUSEPORT: 'bool', SO_REUSEPORT_LB: 'bool', SO_KEEPALIVE: 'bool',
+    SO_DONTROUTE: 'bool', SO_BROADCAST: 'bool', SO_LINGER: 'linger', SO_OOBINLINE: 'bool', SO_SNDBUF: 'int',
+    SO_RCVBUF: 'int', SO_SNDBUFFORCE: 'int', SO_RCVBUFFORCE: 'int', SO_SNDLOWAT: 'int', SO_RCVLOWAT: 'int',
+    SO_SNDTIMEO: 'timeval', SO_RCVTIMEO: 'timeval', SO_TYPE: 'int:get', SO_ERROR: 'int:get', SO_ACCEPTCONN: 'bool:get',
+    SO_DOMAIN: 'int:get', SO_PROTOCOL: 'int:get', SO_PASSCRED: 'bool', SO_NOSIGPIPE: 'bool', SO_TIMESTAMP: 'bool',
+    SO_TIMESTAMPNS: 'bool', SO_TIMESTAMPING: 'int', SO_MARK: 'int', SO_BINDTODEVICE: 'string', SO_PRIORITY: 'int',
+    SO_RXQ_OVFL: 'bool', SO_BUSY_POLL: 'int', SO_INCOMING_CPU: 'int', SO_PEERCRED: 'peercred:get',
+    SO_PASSPIDFD: 'bool', SO_PEERPIDFD: 'fd:get',
+  },
+  SOL_LOCAL: { LOCAL_PEERCRED: 'xucred:get' },
+  IPPROTO_IP: {
+    IP_TTL: 'int', IP_TOS: 'int', IP_HDRINCL: 'bool', IP_PKTINFO: 'bool', IP_RECVPKTINFO: 'bool', IP_RECVDSTADDR: 'bool',
+    IP_RECVIF: 'bool', IP_RECVTTL: 'bool', IP_RECVTOS: 'bool', IP_RECVERR: 'bool', IP_MTU_DISCOVER: 'int', IP_MTU: 'int:get',
+    IP_FREEBIND: 'bool', IP_TRANSPARENT: 'bool', IP_RECVORIGDSTADDR: 'bool', IP_MULTICAST_IF: 'in_addr',
+    IP_MULTICAST_TTL: 'uchar', IP_MULTICAST_LOOP: 'uchar', IP_ADD_MEMBERSHIP: 'ip_mreq:set', IP_DROP_MEMBERSHIP: 'ip_mreq:set',
+    IP_ADD_SOURCE_MEMBERSHIP: 'ip_mreq_source:set', IP_DROP_SOURCE_MEMBERSHIP: 'ip_mreq_source:set',
+    IP_BIND_ADDRESS_NO_PORT: 'bool', IP_MULTICAST_ALL: 'bool',
+  },
+  IPPROTO_IPV6: {
+    IPV6_V6ONLY: 'bool', IPV6_UNICAST_HOPS: 'int', IPV6_RECVPKTINFO: 'bool', IPV6_RECVHOPLIMIT: 'bool', IPV6_RECVTCLASS: 'bool',
+    IPV6_TCLASS: 'int', IPV6_RECVERR: 'bool', IPV6_MULTICAST_IF: 'int', IPV6_MULTICAST_HOPS: 'int', IPV6_MULTICAST_LOOP: 'bool',
+    IPV6_JOIN_GROUP: 'ipv6_mreq:set', IPV6_LEAVE_GROUP: 'ipv6_mreq:set', IPV6_ADD_MEMBERSHIP: 'ipv6_mreq:set',
+    IPV6_DROP_MEMBERSHIP: 'ipv6_mreq:set', IPV6_RECVORIGDSTADDR: 'bool', IPV6_MTU_DISCOVER: 'int', IPV6_MTU: 'int:get',
+    IPV6_DONTFRAG: 'bool', IPV6_FREEBIND: 'bool', IPV6_TRANSPARENT: 'bool',
+  },
+  IPPROTO_TCP: {
+    TCP_NODELAY: 'bool', TCP_KEEPIDLE: 'int', TCP_KEEPINTVL: 'int', TCP_KEEPCNT: 'int', TCP_KEEPALIVE: 'int', TCP_CORK: 'bool',
+    TCP_NOPUSH: 'bool', TCP_MAXSEG: 'int', TCP_USER_TIMEOUT: 'int', TCP_FASTOPEN: 'int', TCP_FASTOPEN_CONNECT: 'bool',
+    TCP_QUICKACK: 'bool', TCP_NOTSENT_LOWAT: 'int', TCP_DEFER_ACCEPT: 'int', TCP_SYNCNT: 'int', TCP_CONGESTION: 'string',
+    TCP_INFO: 'tcp_info:get',
+  },
+  IPPROTO_UDP: { UDP_SEGMENT: 'int', UDP_GRO: 'bool', UDP_CORK: 'bool' },
+} as const;
+
+/** The value of each kind, as setsockopt takes it and getsockopt returns it. */
+interface KindValues {
+  int: number; bool: boolean; uchar: number; fd: number; linger: Linger; timeval: Timeval; in_addr: string;
+  ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred;
+  string: string; tcp_info: TcpInfo;
+}
+/** What setsockopt takes for a kind (SO_RCVTIMEO/SO_SNDTIMEO also take milliseconds). */
+interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar'> {
+  timeval: Timeval | number; bool: boolean | number; uchar: number | boolean;
+}
+
+type Table = typeof TABLE;
+type KindOf<S> = S extends `${infer K}:${string}` ? K : S;
+/** The levels of the option table, by name. */
+export type OptLevel = keyof Table;
+/** The options of one level, by name. */
+export type OptName<L extends OptLevel> = keyof Table[L] & string;
+/** Every option name in the table. */
+export type AnyOptName = { [L in OptLevel]: OptName<L> }[OptLevel];
+/** What getsockopt(level, name) returns for a typed option. */
+export type OptGet<L extends OptLevel, N extends OptName<L>> =
+  Table[L][N] extends `${string}:set` ? never : KindValues[KindOf<Table[L][N]> & keyof KindValues];
+/** What setsockopt(level, name, value) takes for a typed option (never for a get-only one). */
+export type OptSet<L extends OptLevel, N extends OptName<L>> =
+  Table[L][N] extends `${string}:get` ? never : KindInputs[KindOf<Table[L][N]> & keyof KindInputs] | Buffer;
+/**
+ * The value type of setsockopt for (L, N) given as names or numbers: the
+ * table's type for a known pair; `never` for an option name of another
+ * level (a mistake); anything encodable otherwise (numbers, raw options).
+ */
+export type SetValue<L, N> = L extends OptLevel
+  ? N extends OptName<L> ? OptSet<L, N> : N extends AnyOptName ? never : OptValue | Buffer
+  : N extends AnyOptName ? (L extends string ? never : OptValue | Buffer) : OptValue | Buffer;
+/** The return type of getsockopt for (L, N), as for SetValue. */
+export type GetValue<L, N> = L extends OptLevel
+  ? N extends OptName<L> ? OptGet<L, N> : N extends AnyOptName ? never : OptValue
+  : OptValue;
 
 function levelValue(levelName: string): number | undefined {
   // SOL_LOCAL is 0 where the platform names it; Linux has no such level.
@@ -86,13 +123,18 @@ function levelValue(levelName: string): number | undefined {
 }
 
 /** The option table for this platform, in the order above. */
-export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(ROWS.flatMap(([levelName, optName, type, ro]) => {
+export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(Object.entries(TABLE).flatMap(([levelName, names]) => {
   const level = levelValue(levelName);
-  const name = constants[optName];
-  if (level === undefined || name === undefined) return [];
-  const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info'];
-  if (structKinds.includes(type) && !native.optKinds[type]) return [];
-  return [Object.freeze({ level, name, levelName, optName, type, readonly: ro === true })];
+  if (level === undefined) return [];
+  return Object.entries(names as Record<string, string>).flatMap(([optName, spec]) => {
+    const name = constants[optName];
+    if (name === undefined) return [];
+    const [kind, access] = spec.split(':') as [string, string | undefined];
+    const type = (kind === 'peercred' ? (native.optKinds.ucred ? 'ucred' : 'sockpeercred') : kind) as OptType;
+    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info'];
+    if (structKinds.includes(type) && !native.optKinds[type]) return [];
+    return [Object.freeze({ level, name, levelName, optName, type, readonly: access === 'get', writeonly: access === 'set' })];
+  });
 }));
 
 const byKey = new Map<string, OptSpec>();

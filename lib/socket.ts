@@ -20,7 +20,7 @@ import { checkAddr } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import {
-  type OptValue, decodeOption, encodeOption, optSpec, optionSize,
+  type GetValue, type SetValue, decodeOption, encodeOption, optSpec, optionSize,
 } from './options';
 
 /** Room for one address in a batch: the platform's sizeof(struct sockaddr_storage). */
@@ -169,8 +169,14 @@ declare module './core/socket' {
     writable(options?: WaitOptions): Promise<void>;
     toNetSocket(options?: net.SocketConstructorOpts): net.Socket;
     detach(): number;
-    setsockopt(level: number | string, name: number | string, value: OptValue): void;
-    getsockopt(level: number | string, name: number | string): OptValue;
+    /**
+     * Sets an option, typed by the option table: `setsockopt('SOL_SOCKET', 'SO_RCVBUF', 1 << 20)`. Levels and
+     * names by name or number; an option name of another level, or a get-only option, does not compile (and
+     * is a TypeError at run time). Options outside the table take a Buffer.
+     */
+    setsockopt<L extends string | number, N extends string | number>(level: L, name: N, value: SetValue<L, N>): void;
+    /** Gets an option, typed by the option table: `getsockopt('IPPROTO_TCP', 'TCP_INFO')` is a `TcpInfo`. */
+    getsockopt<L extends string | number, N extends string | number>(level: L, name: [GetValue<L, N>] extends [never] ? never : N): GetValue<L, N>;
     [Symbol.asyncIterator](): AsyncIterator<Msg>;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -603,7 +609,7 @@ proto.toNetSocket = function toNetSocket(this: Socket, options: net.SocketConstr
 
 // ------------------------------------------------------------------ options
 
-proto.setsockopt = function setsockopt(this: Socket, level: number | string, name: number | string, value: OptValue): void {
+proto.setsockopt = function setsockopt(this: Socket, level: number | string, name: number | string, value: unknown): void {
   const [lv, nm] = optionOf(level, name, (l, n) => optSpec(l, n)?.optName);
   const spec = optSpec(lv, nm);
   if (spec?.readonly) throw new TypeError(`${spec.optName} is read-only`);
@@ -615,14 +621,15 @@ proto.setsockopt = function setsockopt(this: Socket, level: number | string, nam
   if (e !== 0) throw new SocketError(e, 'setsockopt');
 };
 
-proto.getsockopt = function getsockopt(this: Socket, level: number | string, name: number | string): OptValue {
+proto.getsockopt = function getsockopt(this: Socket, level: number | string, name: number | string): never {
   const [lv, nm] = optionOf(level, name, (l, n) => optSpec(l, n)?.optName);
   const spec = optSpec(lv, nm);
+  if (spec?.writeonly) throw new TypeError(`${spec.optName} can only be set`);
   const sopt = new Sockopt();
   sockopt_init(sopt, lv, nm, optionSize(spec));
   const e = sogetopt(this, sopt);
   if (e !== 0) throw new SocketError(e, 'getsockopt');
-  return decodeOption(spec, sopt.sopt_data!, Math.min(sopt.sopt_retsize, sopt.sopt_size));
+  return decodeOption(spec, sopt.sopt_data!, Math.min(sopt.sopt_retsize, sopt.sopt_size)) as never;
 };
 
 /** Two connected AF_UNIX sockets (or of another family the kernel pairs). */

@@ -28,5 +28,5 @@ const TYPE = {
 console.log('| level | option | value | get/set | platforms |');
 console.log('|---|---|---|---|---|');
 for (const s of k.sockopts) {
-  console.log(`| ${s.levelName} | ${s.optName} | ${TYPE[s.type]} | ${s.readonly ? 'get' : 'get, set'} | ${WHERE[s.optName] ?? ALL} |`);
+  console.log(`| ${s.levelName} | ${s.optName} | ${TYPE[s.type]} | ${s.readonly ? 'get' : s.writeonly ? 'set' : 'get, set'} | ${WHERE[s.optName] ?? ALL} |`);
 }
