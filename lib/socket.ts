@@ -149,25 +149,45 @@ export interface FromFdOptions {
 
 declare module './core/socket' {
   interface Socket {
+    /** Binds a local address (bind(2)); returns the Socket, for chaining. @throws SocketError (EADDRINUSE …) */
     bind(addr: Sockaddr): this;
+    /** Connects (connect(2)); resolves once connected. A stream connect waits for the handshake; a datagram connect sets the default destination (`{ family: AF_UNSPEC }` dissolves it). @throws SocketError (ECONNREFUSED, ETIMEDOUT …); an abort rejects with the signal's reason */
     connect(addr: Sockaddr, options?: WaitOptions): Promise<void>;
+    /** Listens for connections (listen(2), default backlog 511); returns the Socket. */
     listen(backlog?: number): this;
+    /** The next connection of a listening socket (accept(2)), as a new Socket. */
     accept(options?: WaitOptions): Promise<Socket>;
+    /** Shuts down reading, writing or both (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`, by number or name). */
     shutdown(how: number | string): void;
+    /** Closes the socket; idempotent. Waits wake with EBADF. With SO_LINGER set, the close runs on the threadpool and this resolves when it is done. */
     close(): Promise<void>;
+    /** The local address (getsockname(2)). */
     address(): SockaddrOut;
+    /** The peer's address (getpeername(2)). @throws SocketError ENOTCONN */
     remoteAddress(): SockaddrOut;
+    /** Sends one message (sendmsg(2)): data, an optional destination, control items and flags. Resolves with the bytes sent (a stream sends them all). MSG_DONTWAIT makes it one attempt. */
     sendmsg(options: SendOptions | Buffer): Promise<number>;
+    /** One send attempt: the bytes sent, or `null` when it would block (no exception on that path). */
     trySendmsg(options: SendOptions | Buffer): number | null;
+    /** Receives one message (recvmsg(2)): data, source address, control items and out-flags. MSG_DONTWAIT makes it one attempt (EAGAIN at once). */
     recvmsg(options?: RecvOptions): Promise<Msg>;
+    /** One receive attempt: the message, or `null` when nothing is queued. */
     tryRecvmsg(options?: RecvOptions): Msg | null;
+    /** Sends each Buffer as one datagram in as few syscalls as the kernel allows (sendmmsg(2) or a loop); resolves with how many were sent. */
     sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
+    /** One batch send attempt: how many datagrams went, or `null` when none could. */
     trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null }): number | null;
+    /** Receives up to `batch.count` datagrams into the batch's slots (recvmmsg(2) or a loop); resolves with how many arrived. */
     recvmmsg(batch: RecvBatch, options?: { flags?: Flags } & WaitOptions): Promise<number>;
+    /** One batch receive attempt: how many datagrams arrived, or `null` when none were queued. */
     tryRecvmmsg(batch: RecvBatch, flags?: Flags): number | null;
+    /** Resolves when the socket is readable (a hint: the next receive may still find nothing). */
     readable(options?: WaitOptions): Promise<void>;
+    /** Resolves when the socket is writable (a hint). */
     writable(options?: WaitOptions): Promise<void>;
+    /** Hands a stream socket to Node: a `net.Socket` on the same descriptor, which ksock then no longer owns. If Node refuses the options, the descriptor is closed and the error thrown. */
     toNetSocket(options?: net.SocketConstructorOpts): net.Socket;
+    /** Gives the descriptor away, unwatched and unowned: the number, which the caller must close. */
     detach(): number;
     /**
      * Sets an option, typed by the option table: `setsockopt('SOL_SOCKET', 'SO_RCVBUF', 1 << 20)`. Levels and
@@ -177,12 +197,16 @@ declare module './core/socket' {
     setsockopt<L extends string | number, N extends string | number>(level: L, name: N, value: SetValue<L, N>): void;
     /** Gets an option, typed by the option table: `getsockopt('IPPROTO_TCP', 'TCP_INFO')` is a `TcpInfo`. */
     getsockopt<L extends string | number, N extends string | number>(level: L, name: [GetValue<L, N>] extends [never] ? never : N): GetValue<L, N>;
+    /** Messages until EOF (a stream) or close. */
     [Symbol.asyncIterator](): AsyncIterator<Msg>;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Socket {
+    /** A new socket (socket(2)): domain, type and protocol by number or name (`'AF_INET'`, `'SOCK_DGRAM'`). Always nonblocking and close-on-exec underneath. */
     function create(domain: number | string, type: number | string, protocol?: number | string, options?: CreateOptions): Socket;
+    /** Two connected sockets (socketpair(2)), AF_UNIX SOCK_STREAM by default. */
     function socketpair(domain?: number | string, type?: number | string, protocol?: number | string): [Socket, Socket];
+    /** Adopts a descriptor (from `net`, `dgram`, SCM_RIGHTS or inheritance): domain, type and protocol are read from the kernel. A number a live Socket already owns is EEXIST unless `{ dup: true }`. */
     function fromFd(fd: number, options?: FromFdOptions): Socket;
   }
 }
