@@ -1,6 +1,7 @@
 // The idiomatic face on the shared Socket object: promises, iterators and
 // methods that throw SocketError. It is built on the kernel face, so its
 // validation and the struct socket mirrors hold whichever face a program uses.
+import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
 import { native, type Cmsg, type NativeHandle, type Sockaddr, type SockaddrOut } from './native';
 import { Socket, Sockbuf, getint, type Wait } from './core/socket';
@@ -9,7 +10,7 @@ import { tsleep } from './core/sleep';
 import { ownRights } from './core/rights';
 import { SocketError } from './errors';
 import {
-  AF_UNIX, EAGAIN, EEXIST, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
+  AF_INET, AF_UNIX, EAGAIN, EEXIST, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
   SS_ISBOUND, SS_ISCONNECTED, SS_NBIO, SS_NOFDREF, SO_OPTIONS, UIO_WRITE, constants,
 } from './constants';
 import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './kern/socket';
@@ -199,6 +200,14 @@ declare module './core/socket' {
     getsockopt<L extends string | number, N extends string | number>(level: L, name: [GetValue<L, N>] extends [never] ? never : N): GetValue<L, N>;
     /** Messages until EOF (a stream) or close. */
     [Symbol.asyncIterator](): AsyncIterator<Msg>;
+    /**
+     * 'message' (as dgram has it): `(data, msg)` for every message, read natively in batches of up to 64 per
+     * wakeup while a listener exists; 'readable'/'writable': readiness; 'error': a receive failed; 'close'.
+     */
+    on(event: 'message', listener: (data: Buffer, msg: Msg) => void): this;
+    on(event: 'readable' | 'writable' | 'close', listener: () => void): this;
+    on(event: 'error', listener: (err: Error) => void): this;
+    on(event: string | symbol, listener: (...args: any[]) => void): this;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Socket {
@@ -333,10 +342,32 @@ proto.bind = function bind(this: Socket, addr: Sockaddr): Socket {
   return this;
 };
 
+/**
+ * An address whose `address` is a host name rather than an IP address,
+ * resolved with dns.lookup for the address's family (the promise API takes
+ * names as dgram and net do; the kernel face stays numeric).
+ */
+async function resolved<A extends Sockaddr | null | undefined>(addr: A): Promise<A> {
+  if (addr === null || addr === undefined || Buffer.isBuffer(addr)) return addr;
+  const a = addr as { family?: unknown; address?: unknown };
+  if (typeof a.address !== 'string' || net.isIP(a.address) !== 0) return addr;
+  if (a.family !== AF_INET && a.family !== constants.AF_INET6) return addr;
+  const { address } = await dns.lookup(a.address, { family: a.family === AF_INET ? 4 : 6 });
+  return { ...addr, address } as A;
+}
+
+/** True when `addr` names a host that must be looked up first. */
+function needsLookup(addr: Sockaddr | null | undefined): boolean {
+  if (addr === null || addr === undefined || Buffer.isBuffer(addr)) return false;
+  const a = addr as { address?: unknown };
+  return typeof a.address === 'string' && net.isIP(a.address) === 0;
+}
+
 proto.connect = async function connect(this: Socket, addr: Sockaddr, o?: WaitOptions): Promise<void> {
   checkWait(o);
   if (o?.signal?.aborted) throw abortReason(o.signal);
   const deadline = o?.timeout !== undefined ? Date.now() + o.timeout : Infinity;
+  if (needsLookup(addr)) addr = await resolved(addr);
   let e = soconnect(this, addr);
   // A local listener whose backlog is full says EWOULDBLOCK (Linux AF_UNIX):
   // retry with a bounded back-off, as a blocking connect would wait.
@@ -428,7 +459,8 @@ function total(data: Buffer | Buffer[]): number {
 }
 
 proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
-  const o = sendArgs(opts);
+  let o = sendArgs(opts);
+  if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
   startWait(o);
   const uio = new Uio(o.data, UIO_WRITE);
   const flags = flagsOf(o.flags, 'sendmsg: flags');
@@ -527,6 +559,7 @@ proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { t
 };
 
 proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
+  if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
   for (;;) {
     const n = this.trySendmmsg(buffers, o);
     if (n !== null) return n;
@@ -605,6 +638,43 @@ proto[Symbol.asyncIterator] = async function* iterate(this: Socket): AsyncGenera
     }
     if (m.bytes === 0 && this.so_type === SOCK_STREAM) return; // EOF
     yield m;
+  }
+};
+
+// ------------------------------------------------------------------ 'message'
+
+/** Messages read per readiness wakeup for 'message' listeners (then the loop gets a turn). */
+const MESSAGES_PER_WAKEUP = 64;
+const drains = new WeakMap<Socket, () => void>();
+
+// 'message' events, as dgram has them: while a listener exists the socket
+// drains on each readiness wakeup, up to MESSAGES_PER_WAKEUP messages, each
+// emitted as ('message', data, msg). A receive error goes to 'error'.
+proto._messageListeners = function messageListeners(this: Socket): void {
+  const want = this.listenerCount('message') > 0 && !(this.so_state & SS_NOFDREF);
+  const drain = drains.get(this);
+  if (want && drain === undefined) {
+    const fn = (): void => {
+      for (let i = 0; i < MESSAGES_PER_WAKEUP && this.listenerCount('message') > 0; i++) {
+        let m: Msg | null;
+        try {
+          m = this.tryRecvmsg({ size: 65536 });
+        } catch (err) {
+          if (this.closed) return;
+          this.emit('error', err);
+          return;
+        }
+        if (m === null) return;
+        if (m.bytes === 0 && this.so_type === SOCK_STREAM) return; // EOF: nothing more will come
+        this.emit('message', m.data, m);
+      }
+    };
+    drains.set(this, fn);
+    this.on('readable', fn);
+    queueMicrotask(fn); // what is queued already
+  } else if (!want && drain !== undefined) {
+    drains.delete(this);
+    this.off('readable', drain);
   }
 };
 

@@ -413,3 +413,45 @@ describe('batches with control data', () => {
     await b.close();
   });
 });
+
+describe('dgram parity', () => {
+  it("'message' events drain a datagram socket in batches while a listener exists", async () => {
+    const a = Socket.create('AF_INET', 'SOCK_DGRAM').bind(lo);
+    const b = Socket.create('AF_INET', 'SOCK_DGRAM').bind(lo);
+    const to = b.address();
+    for (let i = 0; i < 150; i++) a.trySendmsg({ data: Buffer.from(`m${i}`), to }); // queued before anyone listens
+    const got: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      const on = (data: Buffer, msg: k.Msg): void => {
+        got.push(data.toString());
+        expect(msg.from).toMatchObject({ address: '127.0.0.1', port: a.address().port });
+        if (got.length === 150) {
+          b.off('message', on);
+          resolve();
+        }
+      };
+      b.on('message', on);
+    });
+    await done;
+    expect(got[0]).toBe('m0');
+    expect(got[149]).toBe('m149');
+    expect(b.listenerCount('readable')).toBe(0); // the drain went with the last listener
+    a.trySendmsg({ data: Buffer.from('later'), to });
+    expect(b.tryRecvmsg()!.data.toString()).toBe('later'); // nobody drained it
+    await a.close();
+    await b.close();
+  });
+
+  it('host names are resolved (dns.lookup, for the address family) wherever the promise API takes an address', async () => {
+    const b = Socket.create('AF_INET', 'SOCK_DGRAM').bind(lo);
+    const a = Socket.create('AF_INET', 'SOCK_DGRAM');
+    const port = b.address().port!;
+    expect(await a.sendmsg({ data: Buffer.from('by name'), to: { family: AF_INET, address: 'localhost', port } })).toBe(7);
+    expect((await b.recvmsg({ timeout: 2000 })).data.toString()).toBe('by name');
+    await a.connect({ family: AF_INET, address: 'localhost', port });
+    expect(a.remoteAddress()).toMatchObject({ address: '127.0.0.1', port });
+    await expect(a.connect({ family: AF_INET, address: 'no-such-host.invalid', port })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await a.close();
+    await b.close();
+  });
+});

@@ -179,12 +179,17 @@ export class Socket extends EventEmitter {
     native.watch(h, this);
     forgotten.register(this, native.fdOf(h), this);
     // Readiness listeners arm the watcher; it disarms when the last one goes.
+    // ('message' listeners are the idiomatic face's: it drains on readable.)
     const watch = (event: string | symbol): void => {
       if (event === 'readable' || event === 'writable') queueMicrotask(() => this._rearm());
+      else if (event === 'message') queueMicrotask(() => this._messageListeners());
     };
     this.on('newListener', watch);
     this.on('removeListener', watch);
   }
+
+  /** @internal 'message' listeners came or went (the idiomatic face drains for them). */
+  _messageListeners(): void {}
 
   /** The OS descriptor, for interop; -1 once closed or detached. */
   get fd(): number {
