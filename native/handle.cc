@@ -44,10 +44,6 @@ struct Held {
 
 namespace {
 
-// The type tag of a Held: an external made by another addon (or by this one
-// for another purpose) is never mistaken for one.
-const napi_type_tag kHeldTag = {0x6b736f636b2d6865ULL, 0x6c642d2d2d763031ULL};
-
 using arg::Throw;
 
 napi_value Int(napi_env env, long v) {
@@ -227,10 +223,11 @@ void FinalizeHeld(napi_env, void* data, void*) {
 }
 
 bool GetHeld(napi_env env, napi_value v, Held** out) {
-  bool tagged = false;
+  // As for handles: an external whose pointer is one of this env's live Helds.
   void* p = nullptr;
-  if (arg::TypeOf(env, v) != napi_external || napi_check_object_type_tag(env, v, &kHeldTag, &tagged) != napi_ok ||
-      !tagged || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr)
+  Instance* inst = nullptr;
+  if (arg::TypeOf(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
+      (inst = InstanceOf(env)) == nullptr || inst->helds.count(static_cast<Held*>(p)) == 0)
     return Throw(env, arg::kType, "expected the owner of received descriptors");
   *out = static_cast<Held*>(p);
   return true;
@@ -258,8 +255,7 @@ bool OwnReceivedFds(napi_env env, napi_value item, const int* fds, size_t n) {
   }
   inst->helds.insert(held);  // from here on the finalizer closes them
   napi_value arr = nullptr;
-  bool ok = napi_type_tag_object(env, ext, &kHeldTag) == napi_ok &&
-            napi_create_array_with_length(env, n, &arr) == napi_ok;
+  bool ok = napi_create_array_with_length(env, n, &arr) == napi_ok;
   for (size_t i = 0; ok && i < n; i++) {
     napi_value v;
     ok = napi_create_int32(env, fds[i], &v) == napi_ok && napi_set_element(env, arr, static_cast<uint32_t>(i), v) == napi_ok;
