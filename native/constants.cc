@@ -4,6 +4,7 @@
 // platform's headers define it (see scripts/gen-constants.py), so Linux and
 // the BSDs each get their own values.
 #include "ksock.h"
+#include "compat.h"
 
 #include <net/if.h>
 #include <netinet/in.h>
