@@ -8,7 +8,9 @@
 # fuzz/{cmsg,sockaddr,optstruct}_fuzz.cc against the cores only (no Node) into
 # build-fuzz/, runs each for SECONDS with a corpus under build-fuzz/corpus/
 # (seeded from fuzz/seeds/ when present), and exits non-zero on any crash,
-# printing it. The last line is "fuzz: N passed, M failed".
+# printing it. The last line is "fuzz: N passed, M failed" (one count per
+# harness). KSOCK_FUZZ_REPORT=FILE also writes those counts as a vitest-shaped
+# JSON report, for scripts/summary.mjs (.ci/run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,13 @@ OUT=build-fuzz
 HARNESSES=(cmsg sockaddr optstruct)
 declare -A CORE=([cmsg]=native/cmsg_codec.cc [sockaddr]=native/sockaddr_codec.cc [optstruct]=native/optstruct_codec.cc)
 
-summary() { echo "fuzz: $1 passed, $2 failed"; }
+summary() {
+  echo "fuzz: $1 passed, $2 failed"
+  if [ -n "${KSOCK_FUZZ_REPORT:-}" ]; then
+    mkdir -p "$(dirname "$KSOCK_FUZZ_REPORT")"
+    printf '{"numPassedTests":%d,"numFailedTests":%d,"numPendingTests":0}\n' "$1" "$2" >"$KSOCK_FUZZ_REPORT"
+  fi
+}
 
 find_clang() {
   CXX=""
