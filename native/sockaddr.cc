@@ -218,7 +218,9 @@ napi_value Build(napi_env env, const sa::Addr& a) {
 Napi::Value InetText(Napi::Env env, int af, const void* addr) {
   char t[INET6_ADDRSTRLEN];
   if (inet_ntop(af, addr, t, sizeof(t)) == nullptr) t[0] = '\0';
-  return Napi::String::New(env, t);
+  napi_value s;
+  if (napi_create_string_utf8(env, t, NAPI_AUTO_LENGTH, &s) != napi_ok) return Napi::Value();
+  return Napi::Value(env, s);
 }
 
 int EncodeSockaddr(Napi::Env napienv, Napi::Value value, sockaddr_storage* ss) {
