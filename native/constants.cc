@@ -4,6 +4,8 @@
 // platform's headers define it (see scripts/gen-constants.py), so Linux and
 // the BSDs each get their own values.
 #include "ksock.h"
+#include "compat.h"
+#include "args.h"
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -166,16 +168,8 @@ Napi::Object MakeBuildFeatures(Napi::Env env) {
 // CMSG_SPACE(len) / CMSG_LEN(len) with the platform's own macros.
 Napi::Value CmsgMacro(const Napi::CallbackInfo& info, bool space) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) {
-    ThrowType(env, space ? "CMSG_SPACE: len must be a number" : "CMSG_LEN: len must be a number");
-    return env.Undefined();
-  }
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= (1 << 24)) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    ThrowRange(env, space ? "CMSG_SPACE: len is out of range" : "CMSG_LEN: len is out of range");
-    return env.Undefined();
-  }
-  auto len = static_cast<size_t>(d);
+  size_t len;
+  if (!arg::Size(env, info[0], space ? "CMSG_SPACE: len" : "CMSG_LEN: len", 1 << 24, &len)) return Napi::Value();
   return Napi::Number::New(env, static_cast<double>(space ? CMSG_SPACE(len) : CMSG_LEN(len)));
 }
 

@@ -105,15 +105,6 @@ void SetCloexecOnRights(const msghdr* msg);
 // Closes every descriptor carried in SCM_RIGHTS items of `msg`.
 void DisposeRights(const msghdr* msg);
 
-// Small helpers.
-inline bool IsInt(const Napi::Value& v) { return v.IsNumber(); }
-bool ThrowType(Napi::Env env, const char* msg);
-// Reads o[key] as an integer in [lo, hi] (a boolean reads as 1/0, a missing
-// field as dflt). False with a TypeError/RangeError naming `what key` pending.
-bool ReadField(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double dflt, const char* what,
-               double* out);
-bool ThrowRange(Napi::Env env, const char* msg);
-
 }  // namespace ksock
 
 #endif  // KSOCK_H

@@ -1,346 +1,236 @@
-// Struct-valued socket options: JS objects <-> the platform's own C structs.
+// Struct-valued socket options: the N-API adapter over optstruct_codec.h.
 //
-// encodeOpt(kind, value) -> Buffer, decodeOpt(kind, buffer, length) -> value.
-// Layouts differ between platforms (ip_mreq_source field order, timeval
-// width, xucred vs ucred), so they are only ever built and read here, with the
-// platform's struct definitions. Decoding tolerates a short length: fields
-// beyond it read as 0.
+// encodeOpt(kind, value) -> Buffer, decodeOpt(kind, bytes, length) -> value.
+// Every field is read first (getters may run JavaScript); the bytes given to
+// decodeOpt are pinned only after the last read that could run JavaScript,
+// and decoded into plain fields at once.
 #include "ksock.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/time.h>
-#include <cstring>
-#include <string>
 
-#if __has_include(<sys/ucred.h>)
-#include <sys/ucred.h>
-#endif
+#include <cstring>
+
+#include "args.h"
+#include "optstruct_codec.h"
 
 namespace ksock {
 
 namespace {
 
-// Which structs this platform has (feature tests, one per struct).
-#if defined(IP_ADD_MEMBERSHIP)
-#define KSOCK_HAVE_IP_MREQ 1
-#endif
-#if defined(IP_ADD_MEMBERSHIP) && defined(_GNU_SOURCE) && defined(IP_MULTICAST_ALL)
-#define KSOCK_HAVE_IP_MREQN 1  // glibc/musl declare it with _GNU_SOURCE
-#endif
-#if defined(IP_ADD_SOURCE_MEMBERSHIP)
-#define KSOCK_HAVE_IP_MREQ_SOURCE 1
-#endif
-#if defined(IPV6_JOIN_GROUP) || defined(IPV6_ADD_MEMBERSHIP)
-#define KSOCK_HAVE_IPV6_MREQ 1
-#endif
-#if defined(SO_PEERCRED) && defined(SCM_CREDENTIALS)
-#define KSOCK_HAVE_UCRED 1  // Linux: struct ucred {pid, uid, gid}
-#elif defined(SO_PEERCRED)
-#define KSOCK_HAVE_SOCKPEERCRED 1  // OpenBSD: struct sockpeercred {uid, gid, pid}
-#endif
-#if defined(LOCAL_PEERCRED) && defined(XUCRED_VERSION)
-#define KSOCK_HAVE_XUCRED 1  // FreeBSD, macOS
-#endif
-#if defined(TCP_INFO)
-#define KSOCK_HAVE_TCP_INFO 1
-#endif
+using arg::kRange;
+using arg::kType;
 
 // Reads a numeric field; a missing or nullish one is 0.
-bool Num(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double* out) {
-  return ReadField(env, o, key, lo, hi, 0, "option field", out);
+bool Num(napi_env env, napi_value o, const char* key, double lo, double hi, double* out) {
+  return arg::Field(env, o, key, lo, hi, 0, "option field", out);
 }
 
-bool Addr4(Napi::Env env, Napi::Object o, const char* key, in_addr* out, bool required) {
-  Napi::Value v = o.Get(key);
-  if (env.IsExceptionPending()) return false;
-  if (v.IsUndefined() || v.IsNull()) {
-    if (required) {
-      Napi::TypeError::New(env, std::string("option field ") + key + " is required").ThrowAsJavaScriptException();
-      return false;
-    }
-    out->s_addr = htonl(INADDR_ANY);
+bool AddrText(napi_env env, napi_value o, const char* key, int af, void* out, bool required, bool* present) {
+  napi_value v;
+  if (!arg::Get(env, o, key, &v)) return false;
+  *present = !arg::IsNullish(env, v);
+  if (!*present) {
+    if (required) return arg::Throw(env, kType, "option field %s is required", key);
     return true;
   }
-  if (!v.IsString() || inet_pton(AF_INET, v.As<Napi::String>().Utf8Value().c_str(), out) != 1) {
-    Napi::TypeError::New(env, std::string("option field ") + key + " must be an IPv4 address string")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
+  char text[64];
+  size_t need = 0;
+  if (arg::TypeOf(env, v) == napi_string && napi_get_value_string_utf8(env, v, nullptr, 0, &need) == napi_ok &&
+      need < sizeof(text) && napi_get_value_string_utf8(env, v, text, sizeof(text), &need) == napi_ok &&
+      inet_pton(af, text, out) == 1)
+    return true;
+  return arg::Throw(env, kType, "option field %s must be an %s address string", key, af == AF_INET ? "IPv4" : "IPv6");
+}
+
+bool Addr4(napi_env env, napi_value o, const char* key, in_addr* out, bool required) {
+  bool present = false;
+  if (!AddrText(env, o, key, AF_INET, out, required, &present)) return false;
+  if (!present) out->s_addr = htonl(INADDR_ANY);
   return true;
 }
 
-bool Addr6(Napi::Env env, Napi::Object o, const char* key, in6_addr* out) {
-  Napi::Value v = o.Get(key);
-  if (env.IsExceptionPending()) return false;
-  if (!v.IsString() || inet_pton(AF_INET6, v.As<Napi::String>().Utf8Value().c_str(), out) != 1) {
-    Napi::TypeError::New(env, std::string("option field ") + key + " must be an IPv6 address string")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
+bool Addr6(napi_env env, napi_value o, const char* key, in6_addr* out) {
+  bool present = false;
+  return AddrText(env, o, key, AF_INET6, out, true, &present);
+}
+
+// The kind argument: a string naming a struct.
+bool KindArg(napi_env env, napi_value v, const char* fn, char* name, size_t cap, opt::Kind* k) {
+  size_t len = 0;
+  if (arg::TypeOf(env, v) != napi_string) return arg::Throw(env, kType, "%s: kind must be a string", fn);
+  if (napi_get_value_string_utf8(env, v, name, cap, &len) != napi_ok) return arg::Fail(env, fn);
+  *k = opt::KindOf(name, len);
   return true;
 }
 
-Napi::Value Str4(Napi::Env env, const in_addr& a) { return InetText(env, AF_INET, &a); }
-Napi::Value Str6(Napi::Env env, const in6_addr& a) { return InetText(env, AF_INET6, &a); }
-
-template <typename T>
-Napi::Value Bytes(Napi::Env env, const T& v) {
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&v), sizeof(T));
+bool SetNum(napi_env env, napi_value o, const char* key, double v) {
+  napi_value x;
+  return napi_create_double(env, v, &x) == napi_ok && napi_set_named_property(env, o, key, x) == napi_ok;
 }
 
-// Copies up to sizeof(T) bytes of a Buffer into a zeroed T.
-template <typename T>
-void Load(const uint8_t* data, size_t len, T* out) {
-  memset(out, 0, sizeof(T));
-  memcpy(out, data, len < sizeof(T) ? len : sizeof(T));
+bool SetInet(napi_env env, napi_value o, const char* key, int af, const void* a) {
+  char t[INET6_ADDRSTRLEN];
+  if (inet_ntop(af, a, t, sizeof(t)) == nullptr) t[0] = '\0';
+  napi_value s;
+  return napi_create_string_utf8(env, t, NAPI_AUTO_LENGTH, &s) == napi_ok &&
+         napi_set_named_property(env, o, key, s) == napi_ok;
 }
 
-Napi::Value Encode(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsObject()) {
-    ThrowType(env, "encodeOpt(kind, value): value must be an object");
-    return env.Undefined();
+// Reads the JS fields of kind k.
+bool ReadFields(napi_env env, opt::Kind k, napi_value o, opt::Fields* f) {
+  switch (k) {
+    case opt::Kind::kLinger:
+      return Num(env, o, "onoff", INT32_MIN, INT32_MAX, &f->onoff) && Num(env, o, "linger", INT32_MIN, INT32_MAX, &f->linger);
+    case opt::Kind::kTimeval:
+      return Num(env, o, "sec", -1e15, 1e15, &f->sec) && Num(env, o, "usec", -1e15, 1e15, &f->usec);
+    case opt::Kind::kIpMreq:
+      return Addr4(env, o, "multiaddr", &f->multiaddr, true) && Addr4(env, o, "interface", &f->interface_, false);
+    case opt::Kind::kIpMreqn:
+      return Addr4(env, o, "multiaddr", &f->multiaddr, true) && Addr4(env, o, "address", &f->address, false) &&
+             Num(env, o, "ifindex", 0, INT32_MAX, &f->ifindex);
+    case opt::Kind::kIpMreqSource:
+      return Addr4(env, o, "multiaddr", &f->multiaddr, true) && Addr4(env, o, "sourceaddr", &f->sourceaddr, true) &&
+             Addr4(env, o, "interface", &f->interface_, false);
+    case opt::Kind::kIpv6Mreq:
+      return Addr6(env, o, "multiaddr", &f->multiaddr6) && Num(env, o, "ifindex", 0, UINT32_MAX, &f->ifindex);
+    case opt::Kind::kUcred:
+      return Num(env, o, "pid", INT32_MIN, INT32_MAX, &f->pid) && Num(env, o, "uid", 0, UINT32_MAX, &f->uid) &&
+             Num(env, o, "gid", 0, UINT32_MAX, &f->gid);
+    default:
+      return arg::Throw(env, kType, "encodeOpt: no fields to read for this kind");
   }
-  std::string kind = info[0].As<Napi::String>().Utf8Value();
-  Napi::Object o = info[1].As<Napi::Object>();
-  double a, b, c;
-  if (kind == "linger") {
-    linger l{};
-    if (!Num(env, o, "onoff", INT32_MIN, INT32_MAX, &a) || !Num(env, o, "linger", INT32_MIN, INT32_MAX, &b))
-      return env.Undefined();
-    l.l_onoff = static_cast<int>(a);
-    l.l_linger = static_cast<int>(b);
-    return Bytes(env, l);
-  }
-  if (kind == "timeval") {
-    timeval tv{};
-    if (!Num(env, o, "sec", -1e15, 1e15, &a) || !Num(env, o, "usec", -1e15, 1e15, &b)) return env.Undefined();
-    tv.tv_sec = static_cast<decltype(tv.tv_sec)>(a);
-    tv.tv_usec = static_cast<decltype(tv.tv_usec)>(b);
-    return Bytes(env, tv);
-  }
-#ifdef KSOCK_HAVE_IP_MREQ
-  if (kind == "ip_mreq") {
-    ip_mreq m{};
-    if (!Addr4(env, o, "multiaddr", &m.imr_multiaddr, true) || !Addr4(env, o, "interface", &m.imr_interface, false))
-      return env.Undefined();
-    return Bytes(env, m);
-  }
-#endif
-#ifdef KSOCK_HAVE_IP_MREQN
-  if (kind == "ip_mreqn") {
-    ip_mreqn m{};
-    if (!Addr4(env, o, "multiaddr", &m.imr_multiaddr, true) || !Addr4(env, o, "address", &m.imr_address, false) ||
-        !Num(env, o, "ifindex", 0, INT32_MAX, &a))
-      return env.Undefined();
-    m.imr_ifindex = static_cast<int>(a);
-    return Bytes(env, m);
-  }
-#endif
-#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
-  if (kind == "ip_mreq_source") {
-    ip_mreq_source m{};
-    if (!Addr4(env, o, "multiaddr", &m.imr_multiaddr, true) || !Addr4(env, o, "sourceaddr", &m.imr_sourceaddr, true) ||
-        !Addr4(env, o, "interface", &m.imr_interface, false))
-      return env.Undefined();
-    return Bytes(env, m);
-  }
-#endif
-#ifdef KSOCK_HAVE_IPV6_MREQ
-  if (kind == "ipv6_mreq") {
-    ipv6_mreq m{};
-    if (!Addr6(env, o, "multiaddr", &m.ipv6mr_multiaddr) || !Num(env, o, "ifindex", 0, UINT32_MAX, &a))
-      return env.Undefined();
-    m.ipv6mr_interface = static_cast<unsigned>(a);
-    return Bytes(env, m);
-  }
-#endif
-#ifdef KSOCK_HAVE_UCRED
-  if (kind == "ucred") {
-    ucred u{};
-    if (!Num(env, o, "pid", INT32_MIN, INT32_MAX, &a) || !Num(env, o, "uid", 0, UINT32_MAX, &b) ||
-        !Num(env, o, "gid", 0, UINT32_MAX, &c))
-      return env.Undefined();
-    u.pid = static_cast<pid_t>(a);
-    u.uid = static_cast<uid_t>(b);
-    u.gid = static_cast<gid_t>(c);
-    return Bytes(env, u);
-  }
-#endif
-  Napi::TypeError::New(env, "encodeOpt: this platform has no struct for '" + kind + "'").ThrowAsJavaScriptException();
-  return env.Undefined();
 }
 
-Napi::Value Decode(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsBuffer()) {
-    ThrowType(env, "decodeOpt(kind, buffer, length)");
-    return env.Undefined();
+// encodeOpt(kind, value) -> Buffer
+napi_value Encode(napi_env env, napi_callback_info cbi) {
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 2 || arg::TypeOf(env, argv[0]) != napi_string || !arg::IsObject(env, argv[1])) {
+    arg::Throw(env, kType, "encodeOpt(kind, value): value must be an object");
+    return nullptr;
   }
-  std::string kind = info[0].As<Napi::String>().Utf8Value();
-  auto buf = info[1].As<Napi::Buffer<uint8_t>>();
-  size_t len = buf.Length();
-  if (info[2].IsNumber()) {
-    double d = info[2].As<Napi::Number>().DoubleValue();
-    if (d >= 0 && d < static_cast<double>(len)) len = static_cast<size_t>(d);
+  char name[32];
+  opt::Kind k;
+  if (!KindArg(env, argv[0], "encodeOpt", name, sizeof(name), &k)) return nullptr;
+  if (!opt::CanEncode(k)) {
+    arg::Throw(env, kType, "encodeOpt: this platform has no struct for '%s'", name);
+    return nullptr;
   }
-  const uint8_t* p = buf.Data();
-  Napi::Object o = Napi::Object::New(env);
-  if (kind == "linger") {
-    linger l;
-    Load(p, len, &l);
-    o.Set("onoff", l.l_onoff);
-    o.Set("linger", l.l_linger);
-    return o;
+  opt::Fields f;
+  if (!ReadFields(env, k, argv[1], &f)) return nullptr;
+  uint8_t bytes[opt::kMaxEncoded];
+  size_t n = opt::Encode(k, f, bytes, sizeof(bytes));
+  if (n == 0) {
+    arg::Throw(env, kRange, "encodeOpt: a field of '%s' is out of range", name);
+    return nullptr;
   }
-  if (kind == "timeval") {
-    timeval tv;
-    Load(p, len, &tv);
-    o.Set("sec", Napi::Number::New(env, static_cast<double>(tv.tv_sec)));
-    o.Set("usec", Napi::Number::New(env, static_cast<double>(tv.tv_usec)));
-    return o;
+  napi_value b;
+  void* dst = nullptr;
+  if (napi_create_buffer(env, n, &dst, &b) != napi_ok) return nullptr;
+  arg::CopyBytes(dst, bytes, n);
+  return b;
+}
+
+napi_value Build(napi_env env, opt::Kind k, const opt::Fields& f) {
+  napi_value o;
+  if (napi_create_object(env, &o) != napi_ok) return nullptr;
+  bool ok = true;
+  switch (k) {
+    case opt::Kind::kLinger:
+      ok = SetNum(env, o, "onoff", f.onoff) && SetNum(env, o, "linger", f.linger);
+      break;
+    case opt::Kind::kTimeval:
+      ok = SetNum(env, o, "sec", f.sec) && SetNum(env, o, "usec", f.usec);
+      break;
+    case opt::Kind::kIpMreq:
+      ok = SetInet(env, o, "multiaddr", AF_INET, &f.multiaddr) && SetInet(env, o, "interface", AF_INET, &f.interface_);
+      break;
+    case opt::Kind::kIpMreqn:
+      ok = SetInet(env, o, "multiaddr", AF_INET, &f.multiaddr) && SetInet(env, o, "address", AF_INET, &f.address) &&
+           SetNum(env, o, "ifindex", f.ifindex);
+      break;
+    case opt::Kind::kIpMreqSource:
+      ok = SetInet(env, o, "multiaddr", AF_INET, &f.multiaddr) &&
+           SetInet(env, o, "sourceaddr", AF_INET, &f.sourceaddr) && SetInet(env, o, "interface", AF_INET, &f.interface_);
+      break;
+    case opt::Kind::kIpv6Mreq:
+      ok = SetInet(env, o, "multiaddr", AF_INET6, &f.multiaddr6) && SetNum(env, o, "ifindex", f.ifindex);
+      break;
+    case opt::Kind::kUcred:
+    case opt::Kind::kSockpeercred:
+      ok = SetNum(env, o, "pid", f.pid) && SetNum(env, o, "uid", f.uid) && SetNum(env, o, "gid", f.gid);
+      break;
+    case opt::Kind::kXucred: {
+      ok = SetNum(env, o, "version", f.version) && SetNum(env, o, "uid", f.uid);
+      napi_value g;
+      ok = ok && napi_create_array_with_length(env, static_cast<size_t>(f.ngroups), &g) == napi_ok;
+      for (int i = 0; ok && i < f.ngroups; i++) {
+        napi_value x;
+        ok = napi_create_double(env, f.groups[i], &x) == napi_ok && napi_set_element(env, g, static_cast<uint32_t>(i), x) == napi_ok;
+      }
+      ok = ok && SetNum(env, o, "gid", f.gid) && napi_set_named_property(env, o, "groups", g) == napi_ok;
+      break;
+    }
+    case opt::Kind::kTcpInfo:
+      for (int i = 0; ok && i < opt::kTcpInfoFields; i++) ok = SetNum(env, o, opt::kTcpInfoNames[i], f.tcp[i]);
+      break;
+    case opt::Kind::kUnknown:
+      ok = false;
+      break;
   }
-#ifdef KSOCK_HAVE_IP_MREQ
-  if (kind == "ip_mreq") {
-    ip_mreq m;
-    Load(p, len, &m);
-    o.Set("multiaddr", Str4(env, m.imr_multiaddr));
-    o.Set("interface", Str4(env, m.imr_interface));
-    return o;
+  return ok ? o : nullptr;
+}
+
+// decodeOpt(kind, bytes, length?) -> object
+napi_value Decode(napi_env env, napi_callback_info cbi) {
+  size_t argc = 3;
+  napi_value argv[3] = {nullptr, nullptr, nullptr};
+  if (napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 2 || arg::TypeOf(env, argv[0]) != napi_string || !arg::IsBytes(env, argv[1])) {
+    arg::Throw(env, kType, "decodeOpt(kind, buffer, length)");
+    return nullptr;
   }
-#endif
-#ifdef KSOCK_HAVE_IP_MREQN
-  if (kind == "ip_mreqn") {
-    ip_mreqn m;
-    Load(p, len, &m);
-    o.Set("multiaddr", Str4(env, m.imr_multiaddr));
-    o.Set("address", Str4(env, m.imr_address));
-    o.Set("ifindex", m.imr_ifindex);
-    return o;
+  char name[32];
+  opt::Kind k;
+  if (!KindArg(env, argv[0], "decodeOpt", name, sizeof(name), &k)) return nullptr;
+  double want = -1;
+  if (argc > 2 && arg::TypeOf(env, argv[2]) == napi_number) napi_get_value_double(env, argv[2], &want);
+  if (k == opt::Kind::kUnknown) {
+    arg::Throw(env, kType, "decodeOpt: this platform has no struct for '%s'", name);
+    return nullptr;
   }
-#endif
-#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
-  if (kind == "ip_mreq_source") {
-    ip_mreq_source m;
-    Load(p, len, &m);
-    o.Set("multiaddr", Str4(env, m.imr_multiaddr));
-    o.Set("sourceaddr", Str4(env, m.imr_sourceaddr));
-    o.Set("interface", Str4(env, m.imr_interface));
-    return o;
-  }
-#endif
-#ifdef KSOCK_HAVE_IPV6_MREQ
-  if (kind == "ipv6_mreq") {
-    ipv6_mreq m;
-    Load(p, len, &m);
-    o.Set("multiaddr", Str6(env, m.ipv6mr_multiaddr));
-    o.Set("ifindex", Napi::Number::New(env, m.ipv6mr_interface));
-    return o;
-  }
-#endif
-#if defined(KSOCK_HAVE_UCRED) || defined(KSOCK_HAVE_SOCKPEERCRED)
-  // Linux struct ucred and OpenBSD struct sockpeercred: the same three
-  // fields in a different order.
-  auto creds = [&](double pid, double uid, double gid) {
-    o.Set("pid", Napi::Number::New(env, pid));
-    o.Set("uid", Napi::Number::New(env, uid));
-    o.Set("gid", Napi::Number::New(env, gid));
-    return o;
-  };
-#endif
-#ifdef KSOCK_HAVE_UCRED
-  if (kind == "ucred") {
-    ucred u;
-    Load(p, len, &u);
-    return creds(u.pid, u.uid, u.gid);
-  }
-#endif
-#ifdef KSOCK_HAVE_SOCKPEERCRED
-  if (kind == "sockpeercred") {
-    sockpeercred u;
-    Load(p, len, &u);
-    return creds(u.pid, u.uid, u.gid);
-  }
-#endif
-#ifdef KSOCK_HAVE_XUCRED
-  if (kind == "xucred") {
-    xucred u;
-    Load(p, len, &u);
-    o.Set("version", Napi::Number::New(env, u.cr_version));
-    o.Set("uid", Napi::Number::New(env, u.cr_uid));
-    int n = u.cr_ngroups;
-    if (n < 0) n = 0;
-    if (n > static_cast<int>(sizeof(u.cr_groups) / sizeof(u.cr_groups[0])))
-      n = static_cast<int>(sizeof(u.cr_groups) / sizeof(u.cr_groups[0]));
-    Napi::Array g = Napi::Array::New(env, n);
-    for (int i = 0; i < n; i++) g.Set(static_cast<uint32_t>(i), Napi::Number::New(env, u.cr_groups[i]));
-    o.Set("gid", Napi::Number::New(env, n > 0 ? u.cr_groups[0] : 0));
-    o.Set("groups", g);
-    return o;
-  }
-#endif
-#ifdef KSOCK_HAVE_TCP_INFO
-  if (kind == "tcp_info") {
-    tcp_info t;
-    Load(p, len, &t);
-    auto put = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
-    // Fields both Linux and FreeBSD define under these names.
-    put("state", t.tcpi_state);
-    put("options", t.tcpi_options);
-    put("snd_wscale", t.tcpi_snd_wscale);
-    put("rcv_wscale", t.tcpi_rcv_wscale);
-    put("rto", t.tcpi_rto);
-    put("snd_mss", t.tcpi_snd_mss);
-    put("rcv_mss", t.tcpi_rcv_mss);
-    put("last_data_recv", t.tcpi_last_data_recv);
-    put("rtt", t.tcpi_rtt);
-    put("rttvar", t.tcpi_rttvar);
-    put("snd_ssthresh", t.tcpi_snd_ssthresh);
-    put("snd_cwnd", t.tcpi_snd_cwnd);
-    put("rcv_space", t.tcpi_rcv_space);
-    return o;
-  }
-#endif
-  Napi::TypeError::New(env, "decodeOpt: this platform has no struct for '" + kind + "'").ThrowAsJavaScriptException();
-  return env.Undefined();
+  arg::Bytes b;  // pinned after the last read that could run JavaScript
+  if (!arg::Pin(env, argv[1], "decodeOpt buffer", &b)) return nullptr;
+  size_t len = b.len;
+  if (want >= 0 && want < static_cast<double>(len)) len = static_cast<size_t>(want);
+  opt::Fields f;
+  opt::Decode(k, b.data, len, &f);  // plain fields: the pointer is not used again
+  napi_value o = Build(env, k, f);
+  if (o == nullptr) arg::Throw(env, arg::kError, "decodeOpt: cannot build the value");
+  return o;
 }
 
 }  // namespace
 
-void InitSockopt(Napi::Env env, Napi::Object exports) {
-  exports.Set("encodeOpt", Napi::Function::New(env, Encode, "encodeOpt"));
-  exports.Set("decodeOpt", Napi::Function::New(env, Decode, "decodeOpt"));
-  Napi::Object kinds = Napi::Object::New(env);
-  auto have = [&](const char* k, bool v) { kinds.Set(k, Napi::Boolean::New(env, v)); };
-  have("linger", true);
-  have("timeval", true);
-#ifdef KSOCK_HAVE_IP_MREQ
-  have("ip_mreq", true);
-#endif
-#ifdef KSOCK_HAVE_IP_MREQN
-  have("ip_mreqn", true);
-#endif
-#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
-  have("ip_mreq_source", true);
-#endif
-#ifdef KSOCK_HAVE_IPV6_MREQ
-  have("ipv6_mreq", true);
-#endif
-#ifdef KSOCK_HAVE_UCRED
-  have("ucred", true);
-#endif
-#ifdef KSOCK_HAVE_SOCKPEERCRED
-  have("sockpeercred", true);
-#endif
-#ifdef KSOCK_HAVE_XUCRED
-  have("xucred", true);
-#endif
-#ifdef KSOCK_HAVE_TCP_INFO
-  have("tcp_info", true);
-#endif
-  exports.Set("optKinds", kinds);
+void InitSockopt(Napi::Env napienv, Napi::Object exports) {
+  napi_env env = napienv;
+  napi_value f;
+  if (napi_create_function(env, "encodeOpt", NAPI_AUTO_LENGTH, Encode, nullptr, &f) == napi_ok)
+    napi_set_named_property(env, exports, "encodeOpt", f);
+  if (napi_create_function(env, "decodeOpt", NAPI_AUTO_LENGTH, Decode, nullptr, &f) == napi_ok)
+    napi_set_named_property(env, exports, "decodeOpt", f);
+  napi_value kinds, yes;
+  if (napi_create_object(env, &kinds) != napi_ok || napi_get_boolean(env, true, &yes) != napi_ok) return;
+  static const opt::Kind all[] = {opt::Kind::kLinger, opt::Kind::kTimeval,   opt::Kind::kIpMreq,
+                                  opt::Kind::kIpMreqn, opt::Kind::kIpMreqSource, opt::Kind::kIpv6Mreq,
+                                  opt::Kind::kUcred,  opt::Kind::kSockpeercred, opt::Kind::kXucred,
+                                  opt::Kind::kTcpInfo};
+  for (opt::Kind k : all) {
+    const char* n = opt::NameOf(k);
+    if (n[0] != '\0') napi_set_named_property(env, kinds, n, yes);
+  }
+  napi_set_named_property(env, exports, "optKinds", kinds);
 }
 
 }  // namespace ksock

@@ -29,16 +29,6 @@
 
 namespace ksock {
 
-// Helpers of the node-addon-api style, still used by the codecs.
-bool ThrowType(Napi::Env env, const char* msg) { return arg::Throw(env, arg::kType, "%s", msg); }
-
-bool ThrowRange(Napi::Env env, const char* msg) { return arg::Throw(env, arg::kRange, "%s", msg); }
-
-bool ReadField(Napi::Env env, Napi::Object o, const char* key, double lo, double hi, double dflt, const char* what,
-               double* out) {
-  return arg::Field(env, o, key, lo, hi, dflt, what, out);
-}
-
 namespace {
 
 napi_value Int(napi_env env, long v) {

@@ -27,7 +27,7 @@ const CASES: Record<string, Case> = {
   SO_RCVBUF: { kind: 'udp', value: 65536, expect: atLeast(65536) }, SO_SNDBUFFORCE: { kind: 'udp', value: 1 << 20, setOnly: true },
   SO_RCVBUFFORCE: { kind: 'udp', value: 1 << 20, setOnly: true }, SO_SNDLOWAT: { kind: 'tcp', value: 1 },
   SO_RCVLOWAT: { kind: 'tcp', value: 10 }, SO_SNDTIMEO: { kind: 'tcp', value: { sec: 2, usec: 0 } },
-  SO_RCVTIMEO: { kind: 'tcp', value: { sec: 1, usec: 0 } }, SO_PASSCRED: { kind: 'unix', value: true },
+  SO_RCVTIMEO: { kind: 'tcp', value: { sec: 1, usec: 0 } }, SO_PASSCRED: { kind: 'unix', value: true }, SO_PASSPIDFD: { kind: 'unix', value: true },
   SO_NOSIGPIPE: { kind: 'tcp', value: true }, SO_TIMESTAMP: { kind: 'udp', value: true }, SO_TIMESTAMPNS: { kind: 'udp', value: true },
   SO_TIMESTAMPING: { kind: 'udp', value: c.SOF_TIMESTAMPING_SOFTWARE! | c.SOF_TIMESTAMPING_RX_SOFTWARE! },
   SO_MARK: { kind: 'udp', value: 7 }, SO_BINDTODEVICE: { kind: 'udp', value: 'lo' }, SO_PRIORITY: { kind: 'udp', value: 3 },

@@ -1,0 +1,303 @@
+// Struct-valued socket options, core (see optstruct_codec.h). No N-API here.
+#include "optstruct_codec.h"
+
+#include <sys/time.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace ksock {
+namespace opt {
+
+const char* const kTcpInfoNames[kTcpInfoFields] = {
+    "state",          "options", "snd_wscale", "rcv_wscale",   "rto",      "snd_mss",  "rcv_mss",
+    "last_data_recv", "rtt",     "rttvar",     "snd_ssthresh", "snd_cwnd", "rcv_space",
+};
+
+namespace {
+
+struct Name {
+  const char* name;
+  Kind kind;
+};
+
+const Name kNames[] = {
+    {"linger", Kind::kLinger},
+    {"timeval", Kind::kTimeval},
+#ifdef KSOCK_HAVE_IP_MREQ
+    {"ip_mreq", Kind::kIpMreq},
+#endif
+#ifdef KSOCK_HAVE_IP_MREQN
+    {"ip_mreqn", Kind::kIpMreqn},
+#endif
+#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
+    {"ip_mreq_source", Kind::kIpMreqSource},
+#endif
+#ifdef KSOCK_HAVE_IPV6_MREQ
+    {"ipv6_mreq", Kind::kIpv6Mreq},
+#endif
+#ifdef KSOCK_HAVE_UCRED
+    {"ucred", Kind::kUcred},
+#endif
+#ifdef KSOCK_HAVE_SOCKPEERCRED
+    {"sockpeercred", Kind::kSockpeercred},
+#endif
+#ifdef KSOCK_HAVE_XUCRED
+    {"xucred", Kind::kXucred},
+#endif
+#ifdef KSOCK_HAVE_TCP_INFO
+    {"tcp_info", Kind::kTcpInfo},
+#endif
+};
+
+// Copies up to sizeof(T) bytes into a zeroed T.
+template <typename T>
+void Load(const uint8_t* data, size_t len, T* out) {
+  memset(out, 0, sizeof(T));
+  if (data != nullptr && len > 0) memcpy(out, data, len < sizeof(T) ? len : sizeof(T));
+}
+
+template <typename T>
+size_t Store(const T& v, uint8_t* out, size_t cap) {
+  static_assert(sizeof(T) <= kMaxEncoded, "kMaxEncoded is too small");
+  if (sizeof(T) > cap) return 0;
+  memcpy(out, &v, sizeof(T));
+  return sizeof(T);
+}
+
+bool In(double v, double lo, double hi) { return v >= lo && v <= hi; }
+
+// v fits the integer type T (whole numbers only).
+template <typename T>
+bool Fits(double v) {
+  if (!(v == v)) return false;
+  const double lo = static_cast<double>(std::numeric_limits<T>::min());
+  const double hi = static_cast<double>(std::numeric_limits<T>::max());
+  return v >= lo && v <= hi && std::trunc(v) == v;
+}
+
+}  // namespace
+
+Kind KindOf(const char* name, size_t len) {
+  for (const Name& n : kNames)
+    if (strlen(n.name) == len && memcmp(n.name, name, len) == 0) return n.kind;
+  return Kind::kUnknown;
+}
+
+const char* NameOf(Kind k) {
+  for (const Name& n : kNames)
+    if (n.kind == k) return n.name;
+  return "";
+}
+
+bool CanEncode(Kind k) {
+  switch (k) {
+    case Kind::kLinger:
+    case Kind::kTimeval:
+#ifdef KSOCK_HAVE_IP_MREQ
+    case Kind::kIpMreq:
+#endif
+#ifdef KSOCK_HAVE_IP_MREQN
+    case Kind::kIpMreqn:
+#endif
+#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
+    case Kind::kIpMreqSource:
+#endif
+#ifdef KSOCK_HAVE_IPV6_MREQ
+    case Kind::kIpv6Mreq:
+#endif
+#ifdef KSOCK_HAVE_UCRED
+    case Kind::kUcred:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Decode(Kind k, const uint8_t* p, size_t len, Fields* o) {
+  *o = Fields();
+  switch (k) {
+    case Kind::kLinger: {
+      linger l;
+      Load(p, len, &l);
+      o->onoff = l.l_onoff;
+      o->linger = l.l_linger;
+      return true;
+    }
+    case Kind::kTimeval: {
+      timeval tv;
+      Load(p, len, &tv);
+      o->sec = static_cast<double>(tv.tv_sec);
+      o->usec = static_cast<double>(tv.tv_usec);
+      return true;
+    }
+#ifdef KSOCK_HAVE_IP_MREQ
+    case Kind::kIpMreq: {
+      ip_mreq m;
+      Load(p, len, &m);
+      o->multiaddr = m.imr_multiaddr;
+      o->interface_ = m.imr_interface;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_IP_MREQN
+    case Kind::kIpMreqn: {
+      ip_mreqn m;
+      Load(p, len, &m);
+      o->multiaddr = m.imr_multiaddr;
+      o->address = m.imr_address;
+      o->ifindex = m.imr_ifindex;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
+    case Kind::kIpMreqSource: {
+      ip_mreq_source m;
+      Load(p, len, &m);
+      o->multiaddr = m.imr_multiaddr;
+      o->sourceaddr = m.imr_sourceaddr;
+      o->interface_ = m.imr_interface;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_IPV6_MREQ
+    case Kind::kIpv6Mreq: {
+      ipv6_mreq m;
+      Load(p, len, &m);
+      o->multiaddr6 = m.ipv6mr_multiaddr;
+      o->ifindex = m.ipv6mr_interface;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_UCRED
+    case Kind::kUcred: {
+      ucred u;
+      Load(p, len, &u);
+      o->pid = u.pid;
+      o->uid = u.uid;
+      o->gid = u.gid;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_SOCKPEERCRED
+    case Kind::kSockpeercred: {
+      sockpeercred u;
+      Load(p, len, &u);
+      o->pid = u.pid;
+      o->uid = u.uid;
+      o->gid = u.gid;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_XUCRED
+    case Kind::kXucred: {
+      xucred u;
+      Load(p, len, &u);
+      o->version = u.cr_version;
+      o->uid = u.cr_uid;
+      int max = static_cast<int>(sizeof(u.cr_groups) / sizeof(u.cr_groups[0]));
+      if (max > 16) max = 16;
+      int n = u.cr_ngroups < 0 ? 0 : u.cr_ngroups > max ? max : u.cr_ngroups;
+      o->ngroups = n;
+      for (int i = 0; i < n; i++) o->groups[i] = u.cr_groups[i];
+      o->gid = n > 0 ? u.cr_groups[0] : 0;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_TCP_INFO
+    case Kind::kTcpInfo: {
+      tcp_info t;
+      Load(p, len, &t);
+      // Fields both Linux and FreeBSD define under these names (kTcpInfoNames).
+      const double v[kTcpInfoFields] = {
+          static_cast<double>(t.tcpi_state),        static_cast<double>(t.tcpi_options),
+          static_cast<double>(t.tcpi_snd_wscale),   static_cast<double>(t.tcpi_rcv_wscale),
+          static_cast<double>(t.tcpi_rto),          static_cast<double>(t.tcpi_snd_mss),
+          static_cast<double>(t.tcpi_rcv_mss),      static_cast<double>(t.tcpi_last_data_recv),
+          static_cast<double>(t.tcpi_rtt),          static_cast<double>(t.tcpi_rttvar),
+          static_cast<double>(t.tcpi_snd_ssthresh), static_cast<double>(t.tcpi_snd_cwnd),
+          static_cast<double>(t.tcpi_rcv_space),
+      };
+      for (int i = 0; i < kTcpInfoFields; i++) o->tcp[i] = v[i];
+      return true;
+    }
+#endif
+    default:
+      (void)p;
+      (void)len;
+      return false;
+  }
+}
+
+size_t Encode(Kind k, const Fields& f, uint8_t* out, size_t cap) {
+  switch (k) {
+    case Kind::kLinger: {
+      linger l{};
+      if (!Fits<decltype(l.l_onoff)>(f.onoff) || !Fits<decltype(l.l_linger)>(f.linger)) return 0;
+      l.l_onoff = static_cast<decltype(l.l_onoff)>(f.onoff);
+      l.l_linger = static_cast<decltype(l.l_linger)>(f.linger);
+      return Store(l, out, cap);
+    }
+    case Kind::kTimeval: {
+      timeval tv{};
+      if (!In(f.sec, -1e15, 1e15) || !In(f.usec, -1e15, 1e15)) return 0;
+      if (!Fits<decltype(tv.tv_sec)>(f.sec) || !Fits<decltype(tv.tv_usec)>(f.usec)) return 0;
+      tv.tv_sec = static_cast<decltype(tv.tv_sec)>(f.sec);
+      tv.tv_usec = static_cast<decltype(tv.tv_usec)>(f.usec);
+      return Store(tv, out, cap);
+    }
+#ifdef KSOCK_HAVE_IP_MREQ
+    case Kind::kIpMreq: {
+      ip_mreq m{};
+      m.imr_multiaddr = f.multiaddr;
+      m.imr_interface = f.interface_;
+      return Store(m, out, cap);
+    }
+#endif
+#ifdef KSOCK_HAVE_IP_MREQN
+    case Kind::kIpMreqn: {
+      ip_mreqn m{};
+      if (!Fits<decltype(m.imr_ifindex)>(f.ifindex) || f.ifindex < 0) return 0;
+      m.imr_multiaddr = f.multiaddr;
+      m.imr_address = f.address;
+      m.imr_ifindex = static_cast<decltype(m.imr_ifindex)>(f.ifindex);
+      return Store(m, out, cap);
+    }
+#endif
+#ifdef KSOCK_HAVE_IP_MREQ_SOURCE
+    case Kind::kIpMreqSource: {
+      ip_mreq_source m{};
+      m.imr_multiaddr = f.multiaddr;
+      m.imr_sourceaddr = f.sourceaddr;
+      m.imr_interface = f.interface_;
+      return Store(m, out, cap);
+    }
+#endif
+#ifdef KSOCK_HAVE_IPV6_MREQ
+    case Kind::kIpv6Mreq: {
+      ipv6_mreq m{};
+      if (!Fits<decltype(m.ipv6mr_interface)>(f.ifindex)) return 0;
+      m.ipv6mr_multiaddr = f.multiaddr6;
+      m.ipv6mr_interface = static_cast<decltype(m.ipv6mr_interface)>(f.ifindex);
+      return Store(m, out, cap);
+    }
+#endif
+#ifdef KSOCK_HAVE_UCRED
+    case Kind::kUcred: {
+      ucred u{};
+      if (!Fits<decltype(u.pid)>(f.pid) || !Fits<decltype(u.uid)>(f.uid) || !Fits<decltype(u.gid)>(f.gid)) return 0;
+      u.pid = static_cast<decltype(u.pid)>(f.pid);
+      u.uid = static_cast<decltype(u.uid)>(f.uid);
+      u.gid = static_cast<decltype(u.gid)>(f.gid);
+      return Store(u, out, cap);
+    }
+#endif
+    default:
+      return 0;
+  }
+}
+
+}  // namespace opt
+}  // namespace ksock
