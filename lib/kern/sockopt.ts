@@ -298,8 +298,9 @@ export function sogetopt(so: Socket, sopt: Sockopt): number {
   const r = native.getsockopt(so._h, sopt.sopt_level, sopt.sopt_name, sopt.sopt_data.subarray(0, sopt.sopt_size));
   if (r < 0) return -r;
   sopt.sopt_retsize = r;
-  if (r >= sopt.sopt_size) {
-    // Linux reports the truncated length; ask once more to learn the full one.
+  if (r >= sopt.sopt_size && !(sopt.sopt_level === SOL_SOCKET && sopt.sopt_name === constants.SO_PEERPIDFD)) {
+    // Linux reports the truncated length; ask once more to learn the full one
+    // (never for SO_PEERPIDFD: each get makes a new descriptor).
     const full = native.getsockopt(so._h, sopt.sopt_level, sopt.sopt_name, Buffer.alloc(1024));
     if (full > r) sopt.sopt_retsize = full;
   }
