@@ -27,8 +27,10 @@ describe('argument fuzzer', () => {
         env: { ...process.env, KSOCK_FUZZ_SEED: seed, KSOCK_FUZZ_ITER: iter, KSOCK_FUZZ_MS: '60000', KSOCK_FUZZ_JOURNAL: journal },
         maxBuffer: 64 << 20,
       });
-      const last = existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').slice(-5).join('\n') : '(no journal)';
-      const out = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+      const lines = existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n') : [];
+      const last = lines.filter((l) => !l.startsWith('SUMMARY ')).slice(-5).join('\n') || '(no journal)';
+      // The summary is on stdout and, in case stdout itself was closed by a call, in the journal.
+      const out = lines.find((l) => l.startsWith('SUMMARY '))?.slice(8) ?? (r.stdout ?? '').trim().split('\n').pop() ?? '';
       let summary: any = null;
       try {
         summary = JSON.parse(out);

@@ -67,6 +67,7 @@ process.chdir(workDir);
 const listFds = () => fs.readdirSync(FD_DIR).map(Number).filter((n) => Number.isInteger(n));
 const link = (fd) => { try { return fs.readlinkSync(`${FD_DIR}/${fd}`); } catch { return null; } };
 const startFds = new Set(listFds());
+const startLinks = new Map([...startFds].map((fd) => [fd, link(fd)]));
 
 /** Every Socket the fuzzer has seen (made, returned, put in a holder): closed at the end. */
 const sockets = new Set();
@@ -108,7 +109,7 @@ const finding = (what, detail) => {
 let journalFd = null;
 if (JOURNAL) journalFd = fs.openSync(JOURNAL, 'w');
 const journal = (line) => {
-  if (journalFd !== null) fs.writeSync(journalFd, line.slice(0, 2000) + '\n');
+  if (journalFd !== null) fs.writeSync(journalFd, (line.startsWith('SUMMARY') ? line : line.slice(0, 2000)) + '\n');
 };
 
 let current = '';
@@ -469,8 +470,28 @@ function protoMembers(proto) {
   return Object.getOwnPropertyNames(proto).filter((m) => m !== 'constructor').map((m) => [m, Object.getOwnPropertyDescriptor(proto, m)]);
 }
 
+/**
+ * The exported constructors that adopt descriptor numbers (Socket's fd,
+ * RightsCmsg's fds) close them when collected or closed. Given a number that
+ * is free now, or a Buffer whose bytes read as numbers (0, 1, 127 …), they
+ * would later close whatever has that number then — stdin, stdout, libuv's
+ * epoll descriptor (found by this fuzzer; see the report). Their descriptor
+ * arguments are therefore only numbers far out of range.
+ */
+function sanitizeAdopting(prefix, args) {
+  if (prefix === 'Socket' && args.length > 3) args[3] = typeof args[3] === 'number' ? 1_000_000 + 1 + int(1000) : args[3];
+  if (prefix === 'RightsCmsg' && args.length > 2 && args[2] !== null && typeof args[2] === 'object') {
+    try {
+      args[2] = Array.from({ length: Math.min(Number(args[2].length) || 0, 8) }, () => 1_000_000 + 1 + int(1000));
+    } catch {
+      args[2] = [];
+    }
+  }
+  return args;
+}
+
 function addClass(prefix, C, receivers) {
-  add(`new ${prefix}`, (args) => new C(...args));
+  add(`new ${prefix}`, (args) => new C(...sanitizeAdopting(prefix, args)));
   add(`${prefix}()`, (args) => C(...args));
   for (const s of Object.getOwnPropertyNames(C)) {
     if (['length', 'name', 'prototype'].includes(s) || typeof C[s] !== 'function') continue;
@@ -771,11 +792,13 @@ async function endRound(roundStart) {
   for (let i = 0; i < 5; i++) { globalThis.gc?.(); await new Promise((r) => setTimeout(r, 20)); }
   const endFds = listFds();
   const extra = endFds.filter((fd) => !startFds.has(fd) && link(fd) !== null && link(fd) !== '/dev/null').map((fd) => ({ fd, link: link(fd), madeBy: madeBy.get(fd) ?? '?' }));
-  const missing = [...startFds].filter((fd) => !endFds.includes(fd));
+  // Closed, or closed and replaced by something else (stdout replaced by a socket …).
+  const missing = [...startFds].filter((fd) => !endFds.includes(fd) || (startLinks.get(fd) !== null && link(fd) !== startLinks.get(fd) && !/^anon_inode/.test(startLinks.get(fd))));
   process.chdir(startDir);
   fs.rmSync(workDir, { recursive: true, force: true });
   const summary = { seed: SEED, rounds: round, targets: targets.length, ms: Date.now() - t0, ...stats, warnings, leaked: extra, closedOfOthers: missing };
   console.log(JSON.stringify(summary));
+  journal('SUMMARY ' + JSON.stringify(summary));
   const failing = stats.findings.filter((f) => !f.internal && !f.note);
   process.exit(extra.length === 0 && missing.length === 0 && failing.length === 0 ? 0 : 1);
 })().catch((e) => {
