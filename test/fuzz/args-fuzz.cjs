@@ -148,7 +148,7 @@ function describe(v, depth = 0) {
       return `${key}: ${d.get ? '<getter>' : describe(d.value, depth + 1)}`;
     }).join(', ')}}`;
   } catch {
-    return '<indescribable>';
+    return require('node:util').types.isProxy(v) ? `<Proxy of ${Array.isArray(v) ? 'an array' : 'an object'} with throwing traps>` : '<indescribable>';
   }
 }
 
@@ -727,6 +727,9 @@ function afterCall(args, result, fdsBefore, desc) {
 
 async function closeAll() {
   for (const s of sockets) {
+    // A call may have set SO_LINGER: the close would then run on the threadpool
+    // for up to the linger time, and the count below would see it still open.
+    try { if (!s.closed) s.setsockopt('SOL_SOCKET', 'SO_LINGER', { onoff: 0, linger: 0 }); } catch { /* not every socket takes it */ }
     try { await settle(Promise.resolve(s.close())); } catch { /* forged or broken: counted below */ }
   }
   sockets.clear();
