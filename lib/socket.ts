@@ -451,13 +451,6 @@ function sendArgs(o: SendOptions | Buffer): SendOptions {
   return o;
 }
 
-function total(data: Buffer | Buffer[]): number {
-  if (Buffer.isBuffer(data)) return data.length;
-  let n = 0;
-  for (const b of data) n += b.length;
-  return n;
-}
-
 proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
   let o = sendArgs(opts);
   if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
@@ -466,7 +459,7 @@ proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer)
   const flags = flagsOf(o.flags, 'sendmsg: flags');
   const wait = waitOf(this.so_snd, o, flags);
   const r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
-  const sent = (): number => total(o.data) - uio.uio_resid;
+  const sent = (): number => uio.moved; // what the kernel took (a getter may have resized the data since)
   if (r === EWOULDBLOCK && wait === null && sent() > 0) return sent(); // MSG_DONTWAIT: what went
   await settle(r, 'sendmsg', wait, o.to ?? undefined);
   return sent();
@@ -476,7 +469,7 @@ proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer)
   const o = sendArgs(opts);
   const uio = new Uio(o.data, UIO_WRITE);
   const e = sendOp(this, o.to ?? null, uio, null, o.control ?? null, (flagsOf(o.flags, 'sendmsg: flags') | MSG_DONTWAIT) & ~MSG_NBIO, null) as number;
-  const sent = total(o.data) - uio.uio_resid;
+  const sent = uio.moved;
   if (e === EWOULDBLOCK) return sent > 0 ? sent : null;
   if (e !== 0) throw new SocketError(e, 'sendmsg', o.to ?? undefined);
   return sent;
