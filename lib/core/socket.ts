@@ -193,7 +193,8 @@ export class Socket extends EventEmitter {
 
   /** The OS descriptor, for interop; -1 once closed or detached. */
   get fd(): number {
-    return native.fdOf(this._h);
+    const h = this._h;
+    return h === undefined ? -1 : native.fdOf(h);
   }
 
   /** True once the descriptor is closed or detached (SS_NOFDREF). */
