@@ -597,7 +597,7 @@ async function ping(host, o, raw) {
   console.log(v6 ? `PING ${shown}(${address}) ${payload.length} data bytes${note}` : `PING ${shown} (${address}) ${payload.length}(${payload.length + 28}) bytes of data.${note}`);
 
   const rtts = [];
-  let sent = 0, errors = 0;
+  let sent = 0, errors = 0, unstamped = 0;
   const answered = new Set(); // seqs with a reply or an error
   const sendTime = new Map(); // seq -> { js, kernel }
   const keyToSeq = new Map(); // OPT_ID key -> seq
@@ -624,6 +624,7 @@ async function ping(host, o, raw) {
     const t1 = ts ? tsNs(ts) : nowNs();
     const rtt = Number(t1 - (t.kernel ?? t.js)) / 1e6;
     if (!dup) rtts.push(rtt);
+    if (tx.ok && t.kernel === undefined) unstamped++;
     const hop = msg.control.find((x) => x.ttl !== undefined || x.hoplimit !== undefined);
     const ttlText = hop ? `ttl=${hop.ttl ?? hop.hoplimit} ` : '';
     console.log(`${icmp.length} bytes from ${from(msg.from?.address ?? address)}: icmp_seq=${seq} ${ttlText}time=${rtt.toFixed(3)} ms${dup ? ' (DUP!)' : ''}`);
@@ -743,6 +744,7 @@ async function ping(host, o, raw) {
     const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
     console.log(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
   }
+  if (unstamped) console.error(`ksock: ${unstamped} of ${received} round trips timed from the process clock: no transmit timestamp came back for them`);
   process.exitCode = received === 0 ? 1 : 0;
 }
 
@@ -902,7 +904,9 @@ function argError(e, cmd) {
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return new UsageError(`unknown option '${opt ?? e.message}'`, cmd);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new UsageError(/argument missing/.test(e.message) ? `${opt}: a value is required` : `${opt}: takes no value`, cmd);
+      if (/argument missing/.test(e.message)) return new UsageError(`${opt}: a value is required`, cmd);
+      if (/ambiguous/.test(e.message)) return new UsageError(`${opt}: a value is required (one that starts with '-' is written ${opt}${opt.startsWith('--') ? '=' : ''}-…)`, cmd);
+      return new UsageError(`${opt}: takes no value`, cmd);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': return new UsageError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'`, cmd);
     default: return new UsageError(e.message, cmd);
   }

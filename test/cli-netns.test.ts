@@ -21,6 +21,7 @@ const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN
 const hasIp = spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
 const hasPing = spawnSync('ping', ['-V'], { timeout: 5000 }).status === 0;
+const hasSetpriv = spawnSync('setpriv', ['--version'], { timeout: 5000 }).status === 0;
 const why = !hasCaps ? 'skipped: needs CAP_NET_ADMIN and CAP_SYS_ADMIN' : !hasIp ? 'skipped: no ip(8)' : 'runs as root with ip(8)';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { timeout: 10_000, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -104,6 +105,19 @@ describe.runIf(hasCaps && hasIp)(`ksock ping: ICMP errors from a router (two net
     expect(r.stdout).toContain('\nFrom fd00::1 icmp_seq=1 Destination unreachable: No route\n');
     expect(r.stdout).toContain('\n1 packets transmitted, 0 received, +1 errors, 100% packet loss');
     if (hasPing) expect(shape(r.stdout)).toEqual(shape(iputils('fd99::1', '-c', '1').stdout));
+  });
+
+  it.runIf(hasSetpriv)('as uid 65534 with an unprivileged ICMP socket (ping_group_range opened in the client namespace): replies and errors', () => {
+    execFileSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647'], { timeout: 10_000 });
+    const asNobody = (...args: string[]) =>
+      fromClient('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, bin, 'ping', ...args]);
+    const ok = asNobody('10.0.0.1', '-c', '2', '-i', '0.2');
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^PING 10\.0\.0\.1 \(10\.0\.0\.1\) 56\(84\) bytes of data\. \(ksock: unprivileged ICMP socket\)\n64 bytes from 10\.0\.0\.1: icmp_seq=1 ttl=64 time=[\d.]+ ms\n64 bytes from 10\.0\.0\.1: icmp_seq=2 ttl=64 time=/);
+    const bad = asNobody('10.99.0.1', '-c', '1');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('\nFrom 10.0.0.1 icmp_seq=1 Destination Net Unreachable\n');
   });
 
   it('replies across the link still print as iputils does (and time from kernel stamps)', () => {
