@@ -598,9 +598,15 @@ async function ping(host, o, raw) {
 
   const rtts = [];
   let sent = 0, errors = 0, unstamped = 0;
-  const answered = new Set(); // seqs with a reply or an error
-  const sendTime = new Map(); // seq -> { js, kernel }
+  // The last KEEP requests by seq: send times (process clock, kernel stamp) and whether a reply or an error came.
+  const KEEP = 1024;
+  const sendTime = new Map(); // seq -> { js, kernel, replied, failed }
   const keyToSeq = new Map(); // OPT_ID key -> seq
+  let pending = 0; // requests with neither a reply nor an error yet
+  const settle = (t, how) => {
+    if (!t.replied && !t.failed) pending--;
+    t[how] = true;
+  };
   const from = (a) => (a === address && target.name ? `${target.name} (${a})` : a);
   const replyType = v6 ? 129 : 0;
 
@@ -617,8 +623,8 @@ async function ping(host, o, raw) {
     const seq = icmp.readUInt16BE(6);
     const t = sendTime.get(seq);
     if (!t) return;
-    const dup = answered.has(seq) && rtts.length > 0;
-    answered.add(seq);
+    const dup = t.replied;
+    settle(t, 'replied');
     const stamping = msg.control.find((x) => x.level === c.SOL_SOCKET && x.type === c.SCM_TIMESTAMPING && x.timestamps?.[0]?.sec);
     const ts = stamping?.timestamps[0] ?? msg.control.find((x) => x.level === c.SOL_SOCKET && (x.type === c.SCM_TIMESTAMPNS || x.type === c.SCM_TIMESTAMP));
     const t1 = ts ? tsNs(ts) : nowNs();
@@ -631,8 +637,9 @@ async function ping(host, o, raw) {
   };
 
   const onError = (seq, text, who) => {
-    if (!sendTime.has(seq)) return;
-    answered.add(seq);
+    const t = sendTime.get(seq);
+    if (!t) return;
+    settle(t, 'failed');
     errors++;
     console.log(`From ${who ? from(who) : address} icmp_seq=${seq} ${text}`);
   };
@@ -659,8 +666,9 @@ async function ping(host, o, raw) {
     if (ee.origin === c.SO_EE_ORIGIN_ICMP || ee.origin === c.SO_EE_ORIGIN_ICMP6) {
       if (seq !== undefined) onError(seq, icmpText(v6, ee.icmpType, ee.icmpCode, ee.info), ee.offender?.address);
     } else if (ee.origin === c.SO_EE_ORIGIN_LOCAL) {
-      if (seq !== undefined && sendTime.has(seq)) {
-        answered.add(seq);
+      const t = seq === undefined ? undefined : sendTime.get(seq);
+      if (t) {
+        settle(t, 'failed');
         errors++;
       }
       console.log(`ping: local error: ${k.strerror(ee.errno)}${ee.info ? `, mtu=${ee.info}` : ''}`);
@@ -703,16 +711,25 @@ async function ping(host, o, raw) {
         m.writeUInt16BE(id, 4);
         m.writeUInt16BE(seq, 6);
         if (!v6) m.writeUInt16BE(checksum(m), 2); // ICMPv6: the kernel computes it
-        answered.delete(seq);
-        sendTime.set(seq, { js: nowNs(), kernel: undefined });
+        if (sendTime.has(seq)) settle(sendTime.get(seq), 'failed'); // 65536 requests ago: given up
+        sendTime.delete(seq);
+        const t = { js: nowNs(), kernel: undefined, replied: false, failed: false };
+        sendTime.set(seq, t);
+        pending++;
         keyToSeq.set(sent, seq); // OPT_ID counts sends from 0
+        keyToSeq.delete(sent - KEEP);
+        if (sendTime.size > KEEP) {
+          const [oldSeq, old] = sendTime.entries().next().value;
+          if (!old.replied && !old.failed) pending--;
+          sendTime.delete(oldSeq);
+        }
         try {
           await so.sendmsg({ data: m, to });
         } catch (e) {
           if (!(e instanceof k.SocketError) || e.code === 'EBADF') throw e;
           // Refused here (no route, …): as iputils, say so and count it as an error.
           console.log(`ping: sendmsg: ${k.strerror(e.errno)}`);
-          answered.add(seq);
+          settle(t, 'failed');
           errors++;
         }
         sent++;
@@ -722,7 +739,7 @@ async function ping(host, o, raw) {
         continue;
       }
       drain();
-      const allIn = sent >= count && [...sendTime.keys()].every((s) => answered.has(s));
+      const allIn = sent >= count && pending === 0;
       if (sent >= count && (allIn || now >= lastSend + linger)) break;
       const until = sent < count ? nextSend : lastSend + linger;
       try {
