@@ -10,6 +10,20 @@ const bin = join(__dirname, '..', 'bin', 'ksock.mjs');
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 const run = (args: string[], opts: { uid?: number; gid?: number; node?: string[] } = {}) =>
   spawnSync(process.execPath, [...(opts.node ?? []), bin, ...args], { encoding: 'utf8', timeout: 30_000, uid: opts.uid, gid: opts.gid });
+/** As `run`, without blocking this worker: for tests that run many commands (all at once). */
+function runAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 const hasPing = spawnSync('ping', ['-V'], { timeout: 5000 }).status === 0;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const times = (out: string) => [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
@@ -120,21 +134,23 @@ describe('ksock doctor', () => {
 });
 
 describe('help, version, usage', () => {
-  it('ksock --help, ksock help and no arguments print the usage to stdout, exit 0', () => {
-    for (const args of [['--help'], ['-h'], ['help'], []]) {
-      const r = run(args);
+  it('ksock --help, ksock help and no arguments print the usage to stdout, exit 0', async () => {
+    const all = [['--help'], ['-h'], ['help'], []];
+    const results = await Promise.all(all.map(runAsync));
+    for (const [i, args] of all.entries()) {
+      const r = results[i]!;
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(new RegExp(`^ksock ${pkg.version.replace(/\./g, '\\.')} — real sockets from Node\\.js\n`));
       for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send']) expect(r.stdout).toContain(`  ksock ${cmd} `);
     }
-  });
+  }, 60_000); // many processes at once: a loaded machine starts them slowly
 
-  it('each command\'s help, as `ksock help CMD`, `ksock CMD --help` and `ksock CMD -h` (even after a bad option)', () => {
+  it('each command\'s help, as `ksock help CMD`, `ksock CMD --help` and `ksock CMD -h` (even after a bad option)', async () => {
     for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send']) {
-      const outs = [['help', cmd], [cmd, '--help'], [cmd, '-h'], [cmd, '--bogus', '--help']].map((args) => {
-        const r = run(args);
-        expect(r.status, args.join(' ')).toBe(0);
+      const all = [['help', cmd], [cmd, '--help'], [cmd, '-h'], [cmd, '--bogus', '--help']];
+      const outs = (await Promise.all(all.map(runAsync))).map((r, i) => {
+        expect(r.status, all[i]!.join(' ')).toBe(0);
         expect(r.stderr).toBe('');
         return r.stdout;
       });
@@ -142,7 +158,7 @@ describe('help, version, usage', () => {
       expect(new Set(outs).size).toBe(1);
     }
     expect(run(['ping', '--help']).stdout).toContain('  -c N ');
-  });
+  }, 60_000); // many processes at once: a loaded machine starts them slowly
 
   it('--version prints the package version', () => {
     const r = run(['--version']);
@@ -150,7 +166,7 @@ describe('help, version, usage', () => {
     expect(r.stdout).toBe(`ksock ${pkg.version}\n`);
   });
 
-  it('usage errors name the option and the value, add the command\'s usage line, exit 2', () => {
+  it('usage errors name the option and the value, add the command\'s usage line, exit 2', async () => {
     const cases: [string[], string][] = [
       [['send', 'udp:127.0.0.1:9', 'hi', '--src', 'foo'], "ksock: --src: 'foo' is not an IP address"],
       [['send', 'udp:127.0.0.1:9', 'hi', '--src', '::1'], "ksock: --src: '::1' is an IPv6 address, but udp:127.0.0.1:9 is IPv4"],
@@ -174,15 +190,16 @@ describe('help, version, usage', () => {
       [['bogus'], "ksock: unknown command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send)"],
       [['help', 'bogus'], "ksock: no command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send)"],
     ];
-    for (const [args, first] of cases) {
-      const r = run(args);
+    const results = await Promise.all(cases.map(([args]) => runAsync(args)));
+    for (const [i, [args, first]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines[0], args.join(' ')).toBe(first);
       expect(lines.slice(1), args.join(' ')).toEqual([expect.stringMatching(/^usage: ksock [a-z-]+ .*\(ksock help [a-z-]+\)$|^usage: ksock COMMAND … \(ksock help\)$/)]);
     }
-  });
+  }, 60_000); // many processes at once: a loaded machine starts them slowly
 
   it('a name that does not resolve is one line, exit 2 (as ping(8))', () => {
     const r = run(['send', 'udp:no-such-host.invalid:9', 'hi']);
