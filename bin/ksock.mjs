@@ -99,10 +99,9 @@ describes each descriptor that arrives (SCM_RIGHTS).
 };
 
 function usage() {
-  const w = Math.max(...Object.values(COMMANDS).map((x) => x.synopsis.length));
   return `ksock ${pkg.version} — real sockets from Node.js
 
-${Object.values(COMMANDS).map((x) => `  ${x.synopsis.padEnd(w)}\n      ${x.about}`).join('\n')}
+${Object.values(COMMANDS).map((x) => `  ${x.synopsis}\n      ${x.about}`).join('\n')}
 
   ksock help COMMAND, ksock COMMAND --help   one command's options
   ksock --version                            the version

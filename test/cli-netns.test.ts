@@ -4,11 +4,15 @@
 //   [client] va 10.0.0.2/24, fd00::2/64 ---- vb 10.0.0.1/24, fd00::1/64 [router]
 //
 // The router forwards and answers for 10.99.0.0/16 and fd99::/16 according to
-// the route each test installs. Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN) and ip(8).
+// the route each test installs. Each test gets a fresh pair: the router's
+// ICMP errors for a route failure are rate-limited per source address
+// (net.ipv4.route.error_burst, 5, then one a second, a host-wide setting),
+// and a new namespace starts with a full bucket.
+// Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN) and ip(8).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = join(__dirname, '..', 'bin', 'ksock.mjs');
 const client = `ksock-${process.pid}-c`, router = `ksock-${process.pid}-r`;
@@ -38,7 +42,7 @@ const iputils = (...args: string[]) => fromClient('ping', ['-n', ...args]);
 const shape = (out: string) => out.trim().split('\n').map((l) => l.replace(/time \d+ms/, 'time Nms').replace(/time=[\d.]+ ms/, 'time=N ms'));
 
 describe.runIf(hasCaps && hasIp)(`ksock ping: ICMP errors from a router (two network namespaces; ${why})`, () => {
-  beforeAll(() => {
+  beforeEach(() => {
     for (const ns of [client, router]) ip('netns', 'add', ns);
     ip('link', 'add', 'va', 'netns', client, 'type', 'veth', 'peer', 'name', 'vb', 'netns', router);
     ip('-n', client, 'addr', 'add', '10.0.0.2/24', 'dev', 'va');
@@ -54,7 +58,7 @@ describe.runIf(hasCaps && hasIp)(`ksock ping: ICMP errors from a router (two net
     }
   });
 
-  afterAll(() => {
+  afterEach(() => {
     for (const ns of [client, router]) spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
   });
 
