@@ -1,30 +1,134 @@
 #!/usr/bin/env node
 // ksock: what this machine's sockets can do, and small tools built on them.
-//
-//   ksock doctor [--json]                      families, types, control messages, privileges
-//   ksock ping HOST [-c N] [-i SEC] [-W SEC]    ICMP echo, TTL/hop limit, kernel-timestamped RTT
-//   ksock recv ADDR [-n N] [--pktinfo] [--ttl] [--timestamp] [--creds] [--json]
-//   ksock send ADDR DATA [--ttl N] [--tos N] [--src IP] [--creds]
-//   ksock fd-recv SOCKET [--cat]               wait for a descriptor on a unix socket
-//   ksock fd-send SOCKET FILE                  send FILE's descriptor there
-//
-// ADDR: udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@abstract.
+// `ksock help` prints the usage; COMMANDS below holds each command's.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { lookup } from 'node:dns/promises';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 const require = createRequire(import.meta.url);
 const k = require('../dist/index.js');
+const pkg = require('../package.json');
 const c = k.constants;
 
-class UsageError extends Error {}
+const ADDR_HELP = `ADDR: udp:HOST:PORT (HOST a name, an IPv4 address or [an IPv6 address]), udp4:…, udp6:…,
+      unix:/path, unix:@abstract. -4/-6 force the family a name resolves to.`;
+
+/** Each command: its synopsis, what it does, its options (node:util parseArgs), and its help. */
+const COMMANDS = {
+  doctor: {
+    synopsis: 'ksock doctor [--json] [--require NAME,NAME…]',
+    about: 'what this machine supports, probed in the kernel',
+    options: { json: { type: 'boolean' }, require: { type: 'string', multiple: true } },
+    help: `Probes what the kernel accepts (each probe opens and closes its own sockets):
+families and socket types, socket options that enable control messages, UDP GRO,
+SO_TIMESTAMPING, SO_PEERPIDFD, AF_VSOCK, MPTCP, SCTP, network namespaces, raw and
+packet sockets, and unprivileged ICMP (with the reason when it is refused).
+
+  --json               the whole report as JSON; "probes" lists every probe with ok and reason
+  --require NAME,…     exit 1 unless every named probe says yes (for CI jobs); names: see --json`,
+  },
+  ping: {
+    synopsis: 'ksock ping HOST [-c N] [-i SEC] [-W SEC] [-t TTL] [-4|-6]',
+    about: 'ICMP echo with kernel-timestamped round trips, printed like ping(8)',
+    options: { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, timeout: { type: 'string', short: 'W' },
+      ttl: { type: 'string', short: 't' }, ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' } },
+    help: `Sends ICMP echo requests (a raw socket with CAP_NET_RAW, else an unprivileged ICMP socket
+where net.ipv4.ping_group_range allows it) and prints each reply and ICMP error as iputils
+ping does. Round trips are measured between two kernel timestamps: the transmit timestamp
+(SO_TIMESTAMPING, read from the error queue) and the receive timestamp of the reply.
+
+  -c N       stop after N requests (default: until Ctrl-C)
+  -i SEC     seconds between requests (default 1)
+  -W SEC     seconds to wait for the last reply (default 2)
+  -t TTL     IP time to live / IPv6 hop limit of the requests
+  -4, -6     resolve HOST to an IPv4 / IPv6 address only`,
+  },
+  recv: {
+    synopsis: 'ksock recv ADDR [-n N] [--pktinfo] [--ttl] [--timestamp] [--creds] [--json] [-4|-6]',
+    about: 'receive datagrams and print them with their control data',
+    options: { count: { type: 'string', short: 'n' }, pktinfo: { type: 'boolean' }, ttl: { type: 'boolean' }, timestamp: { type: 'boolean' },
+      creds: { type: 'boolean' }, json: { type: 'boolean' }, ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' } },
+    help: `Binds ADDR (port 0: the kernel picks one; "listening on" names it, on stderr) and prints
+each datagram with its source and the control data asked for.
+
+  -n N          stop after N datagrams
+  --pktinfo     destination address and interface (IP_PKTINFO / IPV6_RECVPKTINFO)
+  --ttl         TTL / hop limit (IP_RECVTTL / IPV6_RECVHOPLIMIT)
+  --timestamp   the kernel's receive timestamp (SO_TIMESTAMPNS)
+  --creds       the sender's pid, uid and gid (unix sockets, SO_PASSCRED)
+  --json        one JSON object per datagram
+  -4, -6        resolve a name in ADDR to an IPv4 / IPv6 address only
+
+${ADDR_HELP}`,
+  },
+  send: {
+    synopsis: 'ksock send ADDR DATA [--ttl N] [--tos N] [--src IP] [--creds] [-4|-6]',
+    about: 'send one datagram, with control data',
+    options: { ttl: { type: 'string' }, tos: { type: 'string' }, src: { type: 'string' }, creds: { type: 'boolean' },
+      ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' } },
+    help: `Sends DATA as one datagram to ADDR, with control items for this message only.
+
+  --ttl N      TTL / hop limit (IP_TTL / IPV6_HOPLIMIT), 1..255
+  --tos N      TOS / traffic class (IP_TOS / IPV6_TCLASS), 0..255
+  --src IP     source address (IP_PKTINFO / IPV6_PKTINFO), of the destination's family
+  --creds      attach the sender's credentials (unix sockets, SCM_CREDENTIALS)
+  -4, -6       resolve a name in ADDR to an IPv4 / IPv6 address only
+
+${ADDR_HELP}`,
+  },
+  'fd-recv': {
+    synopsis: 'ksock fd-recv SOCKET [--cat]',
+    about: 'wait for a descriptor on a unix socket',
+    options: { cat: { type: 'boolean' } },
+    help: `Listens on the unix stream socket SOCKET (/path or @abstract), accepts one connection and
+describes each descriptor that arrives (SCM_RIGHTS).
+
+  --cat   copy what can be read from the descriptor to stdout`,
+  },
+  'fd-send': {
+    synopsis: 'ksock fd-send SOCKET FILE',
+    about: 'send an open descriptor of FILE to a unix socket',
+    options: {},
+    help: 'Opens FILE for reading and sends its descriptor to SOCKET (/path or @abstract), where fd-recv waits.',
+  },
+};
+
+function usage() {
+  return `ksock ${pkg.version} — real sockets from Node.js
+
+${Object.values(COMMANDS).map((x) => `  ${x.synopsis}\n      ${x.about}`).join('\n')}
+
+  ksock help COMMAND, ksock COMMAND --help   one command's options
+  ksock --version                            the version
+
+${ADDR_HELP} SOCKET: /path or @name.
+Exit status: 0 done, 1 failed (or no reply, or a --require missing), 2 bad usage.`;
+}
+
+function commandHelp(cmd) {
+  const x = COMMANDS[cmd];
+  return `usage: ${x.synopsis}\n\n${x.help}`;
+}
+
+/** Bad usage: exit code 2, the message names the option and value. `quiet`: no usage line (a name that does not resolve). */
+class UsageError extends Error {
+  constructor(message, cmd, quiet = false) {
+    super(message);
+    this.cmd = cmd;
+    this.quiet = quiet;
+  }
+}
 
 function fail(err) {
   if (err instanceof UsageError) {
-    console.error(`ksock: ${err.message}\nusage: ksock doctor|ping|recv|send|fd-recv|fd-send … (ksock help)`);
+    const cmd = COMMANDS[err.cmd];
+    if (err.quiet) console.error(`ksock: ${err.message}`);
+    else console.error(`ksock: ${err.message}\n${cmd ? `usage: ${cmd.synopsis} (ksock help ${err.cmd})` : 'usage: ksock COMMAND … (ksock help)'}`);
     process.exit(2);
   }
   if (err instanceof k.SocketError) {
@@ -42,6 +146,80 @@ function hint(err) {
   return ' (this needs a privilege: CAP_NET_RAW for raw and packet sockets, CAP_NET_ADMIN for some options)';
 }
 
+// ------------------------------------------------------------------ arguments
+
+/** Checks an option's value; `raw` is the option as the user typed it (-c, --count). */
+const check = {
+  count(raw, v, cmd) {
+    if (!/^\d+$/.test(v) || !(Number(v) >= 1)) throw new UsageError(`${raw}: '${v}' is not a positive integer`, cmd);
+    return Number(v);
+  },
+  seconds(raw, v, cmd, { positive = false } = {}) {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0)) {
+      throw new UsageError(`${raw}: '${v}' is not a number of seconds ${positive ? '> 0' : '>= 0'}`, cmd);
+    }
+    return n;
+  },
+  byte(raw, v, cmd, lo, hi) {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`${raw}: '${v}' is not an integer from ${lo} to ${hi}`, cmd);
+    return n;
+  },
+};
+
+/** The family -4/-6 ask for: 4, 6 or 0. */
+function forcedFamily(o, raw, cmd) {
+  if (o.ipv4 && o.ipv6) throw new UsageError(`${raw.ipv4} and ${raw.ipv6} cannot both be given`, cmd);
+  return o.ipv4 ? 4 : o.ipv6 ? 6 : 0;
+}
+
+/**
+ * Resolves HOST to one address of family `want` (0: either) as dns.lookup
+ * does (getaddrinfo: /etc/hosts, then DNS). An IP literal of the other family
+ * is a usage error naming the option that forced the family.
+ */
+async function resolve(host, want, why, cmd) {
+  const lit = net.isIP(host);
+  if (lit) {
+    if (want && lit !== want) throw new UsageError(`${why}: '${host}' is not an IPv${want} address`, cmd);
+    return { address: host, family: lit, name: null };
+  }
+  try {
+    const r = await lookup(host, { family: want });
+    return { address: r.address, family: r.family, name: host };
+  } catch (e) {
+    const what = e.code === 'ENOTFOUND' || e.code === 'EAI_NONAME' ? 'no such host' : e.code === 'ENODATA' ? `no IPv${want || ''} address` : e.code;
+    throw new UsageError(`cannot resolve '${host}'${want ? ` to an IPv${want} address` : ''}: ${what}`, cmd, true);
+  }
+}
+
+/**
+ * Parses ADDR. udp:HOST:PORT, udp4:HOST:PORT, udp6:HOST:PORT with HOST a
+ * name, an IPv4 address or [an IPv6 address]; unix:/path, unix:@name.
+ */
+async function parseAddr(s, o, raw, cmd) {
+  if (typeof s !== 'string') throw new UsageError('an address is required: udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path or unix:@name', cmd);
+  let m;
+  if ((m = /^unix:(.+)$/.exec(s))) return { dom: c.AF_UNIX, addr: { family: c.AF_UNIX, path: m[1].startsWith('@') ? '\0' + m[1].slice(1) : m[1] } };
+  m = /^(udp[46]?):(?:\[([^\]]+)\]|([^:[\]]+)):([^:]*)$/.exec(s);
+  if (!m) throw new UsageError(`'${s}' is not an address (udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@name)`, cmd);
+  const [, scheme, bracketed, plain, portText] = m;
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new UsageError(`${s}: '${portText}' is not a port (0..65535)`, cmd);
+  if (bracketed !== undefined && net.isIP(bracketed) !== 6) throw new UsageError(`${s}: '[${bracketed}]' is not an IPv6 address`, cmd);
+  let want = forcedFamily(o, raw, cmd), why = want ? raw[want === 4 ? 'ipv4' : 'ipv6'] : '';
+  const schemeFamily = scheme === 'udp4' ? 4 : scheme === 'udp6' ? 6 : 0;
+  if (schemeFamily) {
+    if (want && want !== schemeFamily) throw new UsageError(`${why} conflicts with '${scheme}:' in ${s}`, cmd);
+    want = schemeFamily;
+    why = `${scheme}:`;
+  }
+  const host = bracketed ?? plain;
+  const r = await resolve(host, want, why, cmd);
+  const dom = r.family === 6 ? c.AF_INET6 : c.AF_INET;
+  return { dom, addr: { family: dom, address: r.address, port: Number(portText) } };
+}
+
 // ------------------------------------------------------------------ doctor
 
 function capabilities() {
@@ -49,7 +227,7 @@ function capabilities() {
     const m = /CapEff:\s+([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
     if (!m) return null;
     const eff = BigInt('0x' + m[1]);
-    const has = (bit) => (eff >> BigInt(bit)) & 1n ? true : false;
+    const has = (bit) => ((eff >> BigInt(bit)) & 1n ? true : false);
     return { CAP_NET_ADMIN: has(12), CAP_NET_RAW: has(13), CAP_SYS_ADMIN: has(21) };
   } catch {
     return null;
@@ -65,7 +243,151 @@ function pingGroupRange() {
   }
 }
 
-function probe(dom, type, proto = 0) {
+function sysctl(name) {
+  try {
+    return fs.readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim().replace(/\s+/g, ' ');
+  } catch {
+    return null;
+  }
+}
+
+const yes = (reason) => ({ ok: true, reason });
+const no = (reason) => ({ ok: false, reason });
+const unknownConstant = (...names) => {
+  const missing = names.filter((n) => c[n] === undefined);
+  return missing.length ? no(`${missing.join(', ')} not in this build's headers`) : null;
+};
+
+/** Opens a socket, runs `use` on it, closes it: `use`'s answer, or why the socket was refused. */
+function withSocket(dom, type, proto, use, refused = (e) => no(`socket: ${e.code}`)) {
+  let so;
+  try {
+    so = k.Socket.create(c[dom], c[type], proto === 0 ? 0 : c[proto] ?? proto);
+  } catch (e) {
+    if (!(e instanceof k.SocketError)) throw e;
+    return refused(e);
+  }
+  try {
+    return use(so);
+  } finally {
+    so.close();
+  }
+}
+
+const setopt = (so, level, name, value, said = `setsockopt ${name}`) => {
+  try {
+    so.setsockopt(level, name, value);
+    return yes(`${said} accepted`);
+  } catch (e) {
+    if (!(e instanceof k.SocketError)) throw e;
+    return no(`${said}: ${e.code}${e.code === 'EPERM' ? ' (needs CAP_NET_ADMIN)' : ''}`);
+  }
+};
+
+/** Why an unprivileged ICMP socket is (not) allowed: the sysctl, and this process's groups. */
+function icmpReason(ok) {
+  const r = pingGroupRange();
+  const groups = [...new Set([process.getgid?.(), ...(process.getgroups?.() ?? [])])].filter((g) => g !== undefined);
+  if (!r) return ok ? 'allowed' : 'refused (net.ipv4.ping_group_range unreadable)';
+  const range = `net.ipv4.ping_group_range = ${r.low} ${r.high}${r.low > r.high ? ' (empty)' : ''}`;
+  if (ok) return `${range} includes ${groups.length > 1 ? `one of gids ${groups.join(', ')}` : `gid ${groups[0]}`}`;
+  return `${range} excludes ${groups.length > 1 ? `gids ${groups.join(', ')}` : `gid ${groups[0]}`}`;
+}
+
+function netnsProbe(caps) {
+  if (!fs.existsSync('/proc/self/ns/net')) return no('no /proc/self/ns/net: this kernel has no network namespaces');
+  if (sysctl('user.max_net_namespaces') === '0') return no('user.max_net_namespaces = 0');
+  const r = spawnSync('unshare', ['--net', 'true'], { timeout: 5000, stdio: 'ignore' });
+  if (r.error?.code !== 'ENOENT') {
+    if (r.status === 0) return yes(`unshare --net succeeded${caps?.CAP_SYS_ADMIN ? ' (CAP_SYS_ADMIN)' : ''}`);
+    const u = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { timeout: 5000, stdio: 'ignore' });
+    if (u.status === 0) return yes('only inside a user namespace (unshare -Urn); CAP_SYS_ADMIN is missing here');
+    return no(`unshare --net failed${caps && !caps.CAP_SYS_ADMIN ? ': needs CAP_SYS_ADMIN' : ''}${sysctl('user.max_user_namespaces') === '0' ? ', and user namespaces are off' : ''}`);
+  }
+  return caps?.CAP_SYS_ADMIN ? yes('CAP_SYS_ADMIN (unshare(1) not installed: not tried)') : no('needs CAP_SYS_ADMIN');
+}
+
+/** Every kernel probe by name: what this kernel accepts, each with its own sockets, closed again. */
+function kernelProbes(caps) {
+  const P = {};
+  const sock = (dom, type, proto, what) => withSocket(dom, type, proto, () => yes(`socket(${what}) accepted`), (e) => no(`socket(${what}): ${e.code}`));
+  P.ipv4 = sock('AF_INET', 'SOCK_DGRAM', 0, 'AF_INET, SOCK_DGRAM');
+  P.ipv6 = sock('AF_INET6', 'SOCK_DGRAM', 0, 'AF_INET6, SOCK_DGRAM');
+  P.raw = unknownConstant('SOCK_RAW') ?? withSocket('AF_INET', 'SOCK_RAW', 'IPPROTO_ICMP', () => yes('raw ICMP socket opened (CAP_NET_RAW)'),
+    (e) => no(e.code === 'EPERM' ? 'needs CAP_NET_RAW' : `socket: ${e.code}`));
+  P.packet = unknownConstant('AF_PACKET') ?? withSocket('AF_PACKET', 'SOCK_DGRAM', 0, () => yes('packet socket opened (CAP_NET_RAW)'),
+    (e) => no(e.code === 'EPERM' ? 'needs CAP_NET_RAW' : `socket: ${e.code}`));
+  P.netlink = unknownConstant('AF_NETLINK') ?? sock('AF_NETLINK', 'SOCK_RAW', 0, 'AF_NETLINK, NETLINK_ROUTE');
+  P.icmp = withSocket('AF_INET', 'SOCK_DGRAM', 'IPPROTO_ICMP', () => yes(icmpReason(true)),
+    (e) => no(e.code === 'EACCES' || e.code === 'EPERM' ? icmpReason(false) : `socket: ${e.code}`));
+  P.ping = P.raw.ok ? yes('raw ICMP sockets (CAP_NET_RAW)') : P.icmp.ok ? yes(`unprivileged ICMP sockets: ${P.icmp.reason}`)
+    : no(`no CAP_NET_RAW, and ${P.icmp.reason}`);
+  P.gro = unknownConstant('UDP_GRO') ?? withSocket('AF_INET', 'SOCK_DGRAM', 0, (so) => setopt(so, 'IPPROTO_UDP', 'UDP_GRO', true));
+  P.gso = unknownConstant('UDP_SEGMENT') ?? withSocket('AF_INET', 'SOCK_DGRAM', 0, (so) => setopt(so, 'IPPROTO_UDP', 'UDP_SEGMENT', 1400));
+  const tsFlags = ['SOF_TIMESTAMPING_TX_SOFTWARE', 'SOF_TIMESTAMPING_RX_SOFTWARE', 'SOF_TIMESTAMPING_SOFTWARE', 'SOF_TIMESTAMPING_OPT_ID',
+    'SOF_TIMESTAMPING_OPT_TSONLY'];
+  P.timestamping = unknownConstant('SO_TIMESTAMPING', ...tsFlags) ?? withSocket('AF_INET', 'SOCK_DGRAM', 0,
+    (so) => setopt(so, 'SOL_SOCKET', 'SO_TIMESTAMPING', tsFlags.reduce((a, n) => a | c[n], 0), 'setsockopt SO_TIMESTAMPING (software TX+RX, OPT_ID)'));
+  P.pidfd = unknownConstant('SO_PEERPIDFD') ?? (() => {
+    let pair;
+    try {
+      pair = k.Socket.socketpair(c.AF_UNIX, c.SOCK_STREAM);
+    } catch (e) {
+      return no(`socketpair: ${e.code}`);
+    }
+    try {
+      const fd = pair[0].getsockopt('SOL_SOCKET', 'SO_PEERPIDFD');
+      if (typeof fd === 'number' && fd >= 0) fs.closeSync(fd);
+      return yes('getsockopt SO_PEERPIDFD gave a pidfd');
+    } catch (e) {
+      if (!(e instanceof k.SocketError)) throw e;
+      return no(`getsockopt SO_PEERPIDFD: ${e.code}${e.code === 'ENOPROTOOPT' ? ' (the kernel predates it: Linux 6.5)' : ''}`);
+    } finally {
+      pair[0].close();
+      pair[1].close();
+    }
+  })();
+  P.vsock = unknownConstant('AF_VSOCK') ?? withSocket('AF_VSOCK', 'SOCK_STREAM', 0, () => yes('socket(AF_VSOCK) accepted'),
+    (e) => no(`socket(AF_VSOCK): ${e.code}${e.code === 'EAFNOSUPPORT' ? ' (no vsock in this kernel, or its module is not loaded)' : ''}`));
+  P.mptcp = unknownConstant('IPPROTO_MPTCP') ?? withSocket('AF_INET', 'SOCK_STREAM', 'IPPROTO_MPTCP', () => yes('socket(IPPROTO_MPTCP) accepted'),
+    (e) => no(`socket(IPPROTO_MPTCP): ${e.code}${e.code === 'ENOPROTOOPT' ? ` (net.mptcp.enabled = ${sysctl('net.mptcp.enabled') ?? '?'})`
+      : e.code === 'EPROTONOSUPPORT' ? ' (a kernel without MPTCP)' : ''}`));
+  P.sctp = unknownConstant('IPPROTO_SCTP') ?? withSocket('AF_INET', 'SOCK_SEQPACKET', 'IPPROTO_SCTP', () => yes('socket(IPPROTO_SCTP) accepted'),
+    (e) => no(`socket(IPPROTO_SCTP): ${e.code}${e.code === 'EPROTONOSUPPORT' || e.code === 'ESOCKTNOSUPPORT' ? ' (no SCTP in this kernel: module sctp absent or not loaded)' : ''}`));
+  P.netns = netnsProbe(caps);
+  return P;
+}
+
+/** Control messages: the kernel accepts the option that turns each on. [name, socket, level, option, value] */
+const CMSG_PROBES = [
+  ['SCM_CREDENTIALS', 'unix', 'SOL_SOCKET', 'SO_PASSCRED', true], ['SCM_TIMESTAMP', 'udp', 'SOL_SOCKET', 'SO_TIMESTAMP', true],
+  ['SCM_TIMESTAMPNS', 'udp', 'SOL_SOCKET', 'SO_TIMESTAMPNS', true],
+  ['SCM_TIMESTAMPING', 'udp', 'SOL_SOCKET', 'SO_TIMESTAMPING', () => c.SOF_TIMESTAMPING_RX_SOFTWARE | c.SOF_TIMESTAMPING_SOFTWARE],
+  ['SO_RXQ_OVFL', 'udp', 'SOL_SOCKET', 'SO_RXQ_OVFL', true], ['SO_MARK', 'udp', 'SOL_SOCKET', 'SO_MARK', 1],
+  ['IP_PKTINFO', 'udp', 'IPPROTO_IP', 'IP_PKTINFO', true], ['IP_RECVDSTADDR', 'udp', 'IPPROTO_IP', 'IP_RECVDSTADDR', true],
+  ['IP_RECVIF', 'udp', 'IPPROTO_IP', 'IP_RECVIF', true], ['IP_TTL', 'udp', 'IPPROTO_IP', 'IP_RECVTTL', true],
+  ['IP_TOS', 'udp', 'IPPROTO_IP', 'IP_RECVTOS', true], ['IP_RECVERR', 'udp', 'IPPROTO_IP', 'IP_RECVERR', true],
+  ['IP_ORIGDSTADDR', 'udp', 'IPPROTO_IP', 'IP_RECVORIGDSTADDR', true], ['IPV6_PKTINFO', 'udp6', 'IPPROTO_IPV6', 'IPV6_RECVPKTINFO', true],
+  ['IPV6_HOPLIMIT', 'udp6', 'IPPROTO_IPV6', 'IPV6_RECVHOPLIMIT', true], ['IPV6_TCLASS', 'udp6', 'IPPROTO_IPV6', 'IPV6_RECVTCLASS', true],
+  ['IPV6_RECVERR', 'udp6', 'IPPROTO_IPV6', 'IPV6_RECVERR', true], ['IPV6_ORIGDSTADDR', 'udp6', 'IPPROTO_IPV6', 'IPV6_RECVORIGDSTADDR', true],
+  ['UDP_SEGMENT', 'udp', 'IPPROTO_UDP', 'UDP_SEGMENT', 1400], ['UDP_GRO', 'udp', 'IPPROTO_UDP', 'UDP_GRO', true],
+];
+
+function cmsgProbes() {
+  const out = {};
+  const kinds = { unix: ['AF_UNIX', 'SOCK_DGRAM'], udp: ['AF_INET', 'SOCK_DGRAM'], udp6: ['AF_INET6', 'SOCK_DGRAM'] };
+  if (c.SCM_RIGHTS !== undefined) {
+    out.SCM_RIGHTS = withSocket('AF_UNIX', 'SOCK_DGRAM', 0, () => yes('unix sockets carry descriptors'), (e) => no(`socket(AF_UNIX): ${e.code}`));
+  }
+  for (const [name, kind, level, opt, value] of CMSG_PROBES) {
+    if (c[name] === undefined && c[opt] === undefined) continue; // not this platform's
+    out[name] = unknownConstant(level, opt) ?? withSocket(...kinds[kind], 0,
+      (so) => setopt(so, level, opt, typeof value === 'function' ? value() : value), (e) => no(`socket: ${e.code}`));
+  }
+  return out;
+}
+
+function probe(dom, type, proto = 0, refusedWhy = () => 'needs CAP_NET_RAW') {
   if (dom === undefined || type === undefined) return 'absent';
   const aso = { value: null };
   const e = k.socreate(dom, aso, type, proto);
@@ -74,7 +396,7 @@ function probe(dom, type, proto = 0) {
     return 'yes';
   }
   const name = k.errnoName(e);
-  return name === 'EPERM' || name === 'EACCES' ? 'needs privilege' : 'no';
+  return name === 'EPERM' || name === 'EACCES' ? `no (${refusedWhy()})` : `no (${name})`;
 }
 
 function libc() {
@@ -84,11 +406,14 @@ function libc() {
   return 'system';
 }
 
-function doctor(json) {
+function doctor(o, raw) {
+  const wanted = (o.require ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const caps = capabilities();
+  const icmpWhy = () => icmpReason(false);
   const families = [
     ['AF_UNIX', [['SOCK_STREAM'], ['SOCK_DGRAM'], ['SOCK_SEQPACKET']]],
-    ['AF_INET', [['SOCK_STREAM'], ['SOCK_DGRAM'], ['SOCK_RAW', 'IPPROTO_ICMP'], ['SOCK_DGRAM', 'IPPROTO_ICMP', 'ICMP datagram']]],
-    ['AF_INET6', [['SOCK_STREAM'], ['SOCK_DGRAM'], ['SOCK_RAW', 'IPPROTO_ICMPV6'], ['SOCK_DGRAM', 'IPPROTO_ICMPV6', 'ICMPv6 datagram']]],
+    ['AF_INET', [['SOCK_STREAM'], ['SOCK_DGRAM'], ['SOCK_RAW', 'IPPROTO_ICMP'], ['SOCK_DGRAM', 'IPPROTO_ICMP', 'ICMP datagram', icmpWhy]]],
+    ['AF_INET6', [['SOCK_STREAM'], ['SOCK_DGRAM'], ['SOCK_RAW', 'IPPROTO_ICMPV6'], ['SOCK_DGRAM', 'IPPROTO_ICMPV6', 'ICMPv6 datagram', icmpWhy]]],
     ['AF_PACKET', [['SOCK_RAW'], ['SOCK_DGRAM']]],
     ['AF_NETLINK', [['SOCK_RAW', 'NETLINK_ROUTE', 'route']]],
     ['AF_LINK', []],
@@ -100,56 +425,71 @@ function doctor(json) {
       continue;
     }
     table[fam] = {};
-    for (const [type, protoName, label] of types) {
-      table[fam][label ?? type] = probe(c[fam], c[type], protoName ? c[protoName] ?? 0 : 0);
+    for (const [type, protoName, label, why] of types) {
+      table[fam][label ?? type] = probe(c[fam], c[type], protoName ? c[protoName] ?? 0 : 0, why);
     }
   }
-  const cmsgs = ['SCM_RIGHTS', 'SCM_CREDENTIALS', 'SCM_CREDS', 'SCM_TIMESTAMP', 'SCM_TIMESTAMPNS', 'SCM_TIMESTAMPING', 'IP_PKTINFO',
-    'IP_RECVDSTADDR', 'IP_SENDSRCADDR', 'IP_RECVIF', 'IP_TTL', 'IP_TOS', 'IP_RECVERR', 'IP_ORIGDSTADDR', 'IPV6_PKTINFO',
-    'IPV6_HOPLIMIT', 'IPV6_TCLASS', 'IPV6_RECVERR', 'UDP_SEGMENT', 'UDP_GRO', 'SO_RXQ_OVFL', 'SO_MARK']
-    .filter((n) => c[n] !== undefined);
+  const probes = kernelProbes(caps);
+  const cmsgs = cmsgProbes();
+  const all = { ...probes, ...cmsgs };
+  const byName = new Map(Object.keys(all).map((n) => [n.toLowerCase(), n]));
+  const unknown = wanted.filter((n) => !byName.has(n.toLowerCase()));
+  if (unknown.length) throw new UsageError(`${raw.require}: no probe named ${unknown.map((n) => `'${n}'`).join(', ')} (probes: ${Object.keys(all).join(', ')})`, 'doctor');
+  const missing = wanted.map((n) => byName.get(n.toLowerCase())).filter((n) => !all[n].ok);
   const report = {
-    platform: { os: process.platform, kernel: os.release(), arch: process.arch, node: process.version, libc: libc(), napi: process.versions.napi },
-    features: k.features,
+    platform: { os: process.platform, kernel: os.release(), arch: process.arch, node: process.version, libc: libc(), napi: process.versions.napi, ksock: pkg.version },
+    features: { ...k.features },
     families: table,
-    controlMessages: cmsgs,
+    probes,
+    controlMessages: Object.keys(cmsgs).filter((n) => cmsgs[n].ok),
+    controlMessageProbes: cmsgs,
     privileges: {
       uid: process.getuid?.() ?? null,
-      capabilities: capabilities(),
-      rawSockets: k.features.raw_sockets,
-      packetSockets: k.features.packet_sockets,
-      icmpDatagram: k.features.icmp_dgram,
+      gid: process.getgid?.() ?? null,
+      capabilities: caps,
+      rawSockets: probes.raw.ok,
+      packetSockets: probes.packet.ok,
+      icmpDatagram: probes.icmp.ok,
       pingGroupRange: pingGroupRange(),
-      namespaces: (capabilities()?.CAP_SYS_ADMIN ?? false) && fs.existsSync('/proc/self/ns/net'),
+      namespaces: probes.netns.ok,
     },
     options: k.sockopts.length,
+    required: wanted.length ? { names: wanted, missing } : undefined,
   };
-  if (json) {
+  if (o.json) {
     console.log(JSON.stringify(report, null, 2));
-    return;
+  } else {
+    const p = report.platform;
+    const line = (a, b) => console.log(`  ${String(a).padEnd(22)} ${b}`);
+    console.log(`ksock doctor — ${p.os} ${p.kernel} ${p.arch}, Node ${p.node}, ${p.libc}, N-API ${p.napi}, ksock ${p.ksock}\n`);
+    console.log('families and socket types');
+    for (const [fam, types] of Object.entries(table)) {
+      if (types === null) line(fam, 'absent on this platform');
+      else line(fam, Object.entries(types).map(([t, v]) => `${t}: ${v}`).join(', ') || 'present');
+    }
+    console.log('\nwhat the kernel accepts (each probed with a socket of its own)');
+    for (const [n, r] of Object.entries(probes)) line(n, `${r.ok ? 'yes' : 'no '}  ${r.reason}`);
+    console.log('\ncontrol messages (the kernel accepts the option that turns each on)');
+    line('yes', report.controlMessages.join(' '));
+    const refused = Object.entries(cmsgs).filter(([, r]) => !r.ok);
+    for (const [n, r] of refused) line(n, `no   ${r.reason}`);
+    console.log('\nprivileges');
+    const pr = report.privileges;
+    line('uid / gid', `${pr.uid} / ${pr.gid}`);
+    if (pr.capabilities) line('capabilities', Object.entries(pr.capabilities).map(([n, v]) => `${n} ${v ? 'yes' : 'no'}`).join(', '));
+    line('raw sockets', probes.raw.ok ? 'yes' : `no (${probes.raw.reason})`);
+    line('packet sockets', probes.packet.ok ? 'yes' : `no (${probes.packet.reason})`);
+    line('unprivileged ICMP', `${probes.icmp.ok ? 'yes' : 'no'} (${probes.icmp.reason})`);
+    line('network namespaces', `${probes.netns.ok ? 'yes' : 'no'} (${probes.netns.reason})`);
+    console.log('\nbuild and kernel features (the library\'s `features`)');
+    const f = Object.entries(report.features);
+    for (let i = 0; i < f.length; i += 4) line('', f.slice(i, i + 4).map(([n, v]) => `${n} ${v ? 'yes' : 'no'}`).join(', '));
+    console.log(`\n  ${report.options} typed socket options`);
   }
-  const p = report.platform;
-  const line = (a, b) => console.log(`  ${String(a).padEnd(22)} ${b}`);
-  console.log(`ksock doctor — ${p.os} ${p.kernel} ${p.arch}, Node ${p.node}, ${p.libc}, N-API ${p.napi}\n`);
-  console.log('families and socket types');
-  for (const [fam, types] of Object.entries(table)) {
-    if (types === null) line(fam, 'absent on this platform');
-    else line(fam, Object.entries(types).map(([t, v]) => `${t}: ${v}`).join(', ') || 'present');
+  if (missing.length) {
+    console.error(`ksock: doctor: required but missing: ${missing.map((n) => `${n} (${all[n].reason})`).join(', ')}`);
+    process.exitCode = 1;
   }
-  console.log('\ncontrol messages');
-  line('known here', cmsgs.join(' '));
-  console.log('\nprivileges');
-  const pr = report.privileges;
-  line('uid', pr.uid);
-  if (pr.capabilities) line('capabilities', Object.entries(pr.capabilities).map(([n, v]) => `${n} ${v ? 'yes' : 'no'}`).join(', '));
-  line('raw sockets', pr.rawSockets ? 'yes' : 'no (needs CAP_NET_RAW)');
-  line('packet sockets', pr.packetSockets ? 'yes' : 'no (needs CAP_NET_RAW)');
-  line('unprivileged ICMP', pr.icmpDatagram ? 'yes' : `no${pr.pingGroupRange ? ` (net.ipv4.ping_group_range = ${pr.pingGroupRange.low} ${pr.pingGroupRange.high})` : ''}`);
-  line('network namespaces', pr.namespaces ? 'can create (CAP_SYS_ADMIN)' : 'no');
-  console.log('\nbuild and kernel features');
-  const f = Object.entries(k.features);
-  for (let i = 0; i < f.length; i += 4) line('', f.slice(i, i + 4).map(([n, v]) => `${n} ${v ? 'yes' : 'no'}`).join(', '));
-  console.log(`\n  ${report.options} typed socket options`);
 }
 
 // ------------------------------------------------------------------ ping
@@ -162,23 +502,72 @@ function checksum(b) {
   return ~sum & 0xffff;
 }
 
+/** The process clock in ns: only where the kernel gives no timestamp. */
 const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+const tsNs = (t) => BigInt(t.sec) * 1000000000n + BigInt(t.nsec ?? t.usec * 1000);
 
-async function ping(host, opts) {
-  const count = opts.count === undefined ? Infinity : Number(opts.count);
-  const interval = Number(opts.interval ?? 1) * 1000;
-  const wait = Number(opts.timeout ?? 2) * 1000;
-  if (!(count > 0) || !(interval >= 0) || !(wait > 0)) throw new UsageError('ping: -c, -i and -W take positive numbers');
-  const family = opts.ipv6 ? 6 : opts.ipv4 ? 4 : 0;
-  const { address, family: fam } = await lookup(host, { family });
-  const v6 = fam === 6;
+/** An ICMP error as iputils ping prints it (ping4 pr_icmph, ping6 pr_icmph). */
+function icmpText(v6, type, code, info) {
+  if (v6) {
+    switch (type) {
+      case 1: return `Destination unreachable: ${['No route', 'Administratively prohibited', 'Beyond scope of source address',
+        'Address unreachable', 'Port unreachable'][code] ?? `Unknown code ${code}`}`;
+      case 2: return `Packet too big: mtu=${info}${code ? `, code=${code}` : ''}`;
+      case 3: return `Time exceeded: ${code === 0 ? 'Hop limit' : code === 1 ? 'Defragmentation failure' : `code ${code}`}`;
+      case 4: return `Parameter problem: ${['Wrong header field ', 'Unknown header ', 'Unknown option '][code] ?? `code ${code} `}at ${info}`;
+      default: return `Bad ICMP type: ${type}`;
+    }
+  }
+  switch (type) {
+    case 3: return code === 4 ? `Frag needed and DF set (mtu = ${info})` : ['Destination Net Unreachable', 'Destination Host Unreachable',
+      'Destination Protocol Unreachable', 'Destination Port Unreachable', null, 'Source Route Failed', 'Destination Net Unknown',
+      'Destination Host Unknown', 'Source Host Isolated', 'Destination Net Prohibited', 'Destination Host Prohibited',
+      'Destination Net Unreachable for Type of Service', 'Destination Host Unreachable for Type of Service', 'Packet filtered',
+      'Precedence Violation', 'Precedence Cutoff'][code] ?? `Dest Unreachable, Bad Code: ${code}`;
+    case 4: return 'Source Quench';
+    case 5: return ['Redirect Network', 'Redirect Host', 'Redirect Type of Service and Network', 'Redirect Type of Service and Host'][code] ??
+      `Redirect, Bad Code: ${code}`;
+    case 11: return code === 0 ? 'Time to live exceeded' : code === 1 ? 'Frag reassembly time exceeded' : `Time exceeded, Bad Code: ${code}`;
+    case 12: return `Parameter problem: pointer = ${info >>> 24}`;
+    default: return `Bad ICMP type: ${type}`;
+  }
+}
+
+/**
+ * Transmit timestamps: SO_TIMESTAMPING with a software transmit stamp and an
+ * ID per send (OPT_ID), data left out of the error queue (OPT_TSONLY). Null,
+ * with the reason, when this build or this kernel has none.
+ */
+function txTimestamping(so) {
+  const want = ['SOF_TIMESTAMPING_TX_SOFTWARE', 'SOF_TIMESTAMPING_RX_SOFTWARE', 'SOF_TIMESTAMPING_SOFTWARE', 'SOF_TIMESTAMPING_OPT_ID',
+    'SOF_TIMESTAMPING_OPT_TSONLY'];
+  const missing = ['SO_TIMESTAMPING', 'SCM_TIMESTAMPING', 'MSG_ERRQUEUE', ...want].filter((n) => c[n] === undefined);
+  if (missing.length) return { ok: false, why: `${missing.join(', ')} not in this build` };
+  try {
+    so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMPING', want.reduce((a, n) => a | c[n], 0));
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, why: `SO_TIMESTAMPING refused: ${e.code}` };
+  }
+}
+
+async function ping(host, o, raw) {
+  const cmd = 'ping';
+  const count = o.count === undefined ? Infinity : check.count(raw.count, o.count, cmd);
+  const interval = o.interval === undefined ? 1000 : check.seconds(raw.interval, o.interval, cmd) * 1000;
+  const linger = o.timeout === undefined ? 2000 : check.seconds(raw.timeout, o.timeout, cmd, { positive: true }) * 1000;
+  const ttl = o.ttl === undefined ? undefined : check.byte(raw.ttl, o.ttl, cmd, 1, 255);
+  const want = forcedFamily(o, raw, cmd);
+  const target = await resolve(host, want, want ? raw[want === 4 ? 'ipv4' : 'ipv6'] : '', cmd);
+  const address = target.address;
+  const v6 = target.family === 6;
   const dom = v6 ? c.AF_INET6 : c.AF_INET;
   const proto = v6 ? c.IPPROTO_ICMPV6 : c.IPPROTO_ICMP;
-  let so, raw = true;
+  let so, isRaw = true;
   try {
     so = k.Socket.create(dom, c.SOCK_RAW, proto);
-  } catch (e) {
-    raw = false;
+  } catch {
+    isRaw = false;
     try {
       so = k.Socket.create(dom, c.SOCK_DGRAM, proto);
     } catch (e2) {
@@ -188,85 +577,194 @@ async function ping(host, opts) {
         `${process.getgid?.()}${r ? ` (net.ipv4.ping_group_range = ${r.low} ${r.high})` : ''}`);
     }
   }
-  const id = process.pid & 0xffff;
+  const ERRQUEUE = c.MSG_ERRQUEUE;
+  const recverr = ERRQUEUE !== undefined && (v6 ? c.IPV6_RECVERR : c.IP_RECVERR) !== undefined;
+  if (recverr) so.setsockopt(v6 ? 'IPPROTO_IPV6' : 'IPPROTO_IP', v6 ? 'IPV6_RECVERR' : 'IP_RECVERR', true);
   if (v6) so.setsockopt('IPPROTO_IPV6', 'IPV6_RECVHOPLIMIT', true);
   else so.setsockopt('IPPROTO_IP', 'IP_RECVTTL', true);
-  try {
-    so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMPNS', true);
-  } catch {
-    so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMP', true);
-  }
+  if (ttl !== undefined) so.setsockopt(v6 ? 'IPPROTO_IPV6' : 'IPPROTO_IP', v6 ? 'IPV6_UNICAST_HOPS' : 'IP_TTL', ttl);
+  const tx = txTimestamping(so);
+  // The receive stamp: SCM_TIMESTAMPING when that is on, SCM_TIMESTAMPNS as well (or instead).
+  if (c.SO_TIMESTAMPNS !== undefined) so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMPNS', true);
+  else so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMP', true);
+  const id = process.pid & 0xffff;
   const to = { family: dom, address, port: 0 };
   const payload = Buffer.alloc(56, 0x61);
-  console.log(`PING ${host} (${address}) ${payload.length}(${payload.length + 28}) bytes of data${raw ? '' : ', unprivileged ICMP socket'}.`);
+  const notes = [isRaw ? '' : 'unprivileged ICMP socket', tx.ok ? '' : `send times from the process clock (${tx.why})`].filter(Boolean);
+  const note = notes.length ? ` (ksock: ${notes.join('; ')})` : '';
+  const shown = target.name ?? address;
+  console.log(v6 ? `PING ${shown}(${address}) ${payload.length} data bytes${note}` : `PING ${shown} (${address}) ${payload.length}(${payload.length + 28}) bytes of data.${note}`);
+
   const rtts = [];
-  let sent = 0;
-  const start = Date.now();
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
+  let sent = 0, errors = 0, unstamped = 0;
+  // The last KEEP requests by seq: send times (process clock, kernel stamp) and whether a reply or an error came.
+  const KEEP = 1024;
+  const sendTime = new Map(); // seq -> { js, kernel, replied, failed }
+  const keyToSeq = new Map(); // OPT_ID key -> seq
+  let pending = 0; // requests with neither a reply nor an error yet
+  const settle = (t, how) => {
+    if (!t.replied && !t.failed) pending--;
+    t[how] = true;
   };
-  process.once('SIGINT', stop);
-  const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
-  for (let seq = 1; seq <= count && !stopped; seq++) {
-    const m = Buffer.concat([Buffer.alloc(8), payload]);
-    m[0] = v6 ? 128 : 8;
-    m.writeUInt16BE(id, 4);
-    m.writeUInt16BE(seq & 0xffff, 6);
-    if (!v6) m.writeUInt16BE(checksum(m), 2); // ICMPv6: the kernel computes it
-    const t0 = nowNs();
-    await so.sendmsg({ data: m, to });
-    sent++;
-    const deadline = Date.now() + wait;
-    let got = false;
-    while (!got && !stopped && Date.now() < deadline) {
-      let msg;
-      try {
-        msg = await so.recvmsg({ size: 1500, control: true, timeout: Math.max(1, deadline - Date.now()), signal: ac.signal });
-      } catch (e) {
-        if (e.code === 'ETIMEDOUT' || e.name === 'AbortError') break;
-        throw e;
-      }
-      let icmp = msg.data;
-      if (raw && !v6) icmp = icmp.subarray((icmp[0] & 0x0f) * 4);
-      const replyType = v6 ? 129 : 0;
-      if (icmp[0] !== replyType || icmp.readUInt16BE(6) !== (seq & 0xffff)) continue;
-      if (raw && icmp.readUInt16BE(4) !== id) continue; // unprivileged sockets: the kernel owns the id
-      const ts = msg.control.find((x) => x.level === c.SOL_SOCKET && (x.type === c.SCM_TIMESTAMPNS || x.type === c.SCM_TIMESTAMP));
-      const t1 = ts ? BigInt(ts.sec) * 1000000000n + BigInt(ts.nsec ?? ts.usec * 1000) : nowNs();
-      const rtt = Number(t1 - t0) / 1e6;
-      rtts.push(rtt);
-      const ttlItem = msg.control.find((x) => x.ttl !== undefined || x.hoplimit !== undefined);
-      const ttl = ttlItem ? `${v6 ? 'hlim' : 'ttl'}=${ttlItem.ttl ?? ttlItem.hoplimit} ` : '';
-      console.log(`${icmp.length} bytes from ${msg.from?.address ?? address}: icmp_seq=${seq} ${ttl}time=${rtt.toFixed(3)} ms`);
-      got = true;
+  const from = (a) => (a === address && target.name ? `${target.name} (${a})` : a);
+  const replyType = v6 ? 129 : 0;
+
+  const onReply = (msg) => {
+    let icmp = msg.data;
+    if (isRaw && !v6) icmp = icmp.subarray((icmp[0] & 0x0f) * 4);
+    if (icmp.length < 8) return;
+    if (icmp[0] !== replyType) {
+      // ICMP errors reach a raw socket as packets too; the error queue reports them (below), except where there is none.
+      if (!recverr && isRaw) onRawError(icmp, msg.from?.address);
+      return;
     }
-    if (seq < count && !stopped) await new Promise((r) => { const t = setTimeout(r, interval); process.once('SIGINT', () => { clearTimeout(t); r(); }); });
+    if (isRaw && icmp.readUInt16BE(4) !== id) return; // unprivileged sockets: the kernel owns the id
+    const seq = icmp.readUInt16BE(6);
+    const t = sendTime.get(seq);
+    if (!t) return;
+    const dup = t.replied;
+    settle(t, 'replied');
+    const stamping = msg.control.find((x) => x.level === c.SOL_SOCKET && x.type === c.SCM_TIMESTAMPING && x.timestamps?.[0]?.sec);
+    const ts = stamping?.timestamps[0] ?? msg.control.find((x) => x.level === c.SOL_SOCKET && (x.type === c.SCM_TIMESTAMPNS || x.type === c.SCM_TIMESTAMP));
+    const t1 = ts ? tsNs(ts) : nowNs();
+    const rtt = Number(t1 - (t.kernel ?? t.js)) / 1e6;
+    if (!dup) rtts.push(rtt);
+    if (tx.ok && t.kernel === undefined) unstamped++;
+    const hop = msg.control.find((x) => x.ttl !== undefined || x.hoplimit !== undefined);
+    const ttlText = hop ? `ttl=${hop.ttl ?? hop.hoplimit} ` : '';
+    console.log(`${icmp.length} bytes from ${from(msg.from?.address ?? address)}: icmp_seq=${seq} ${ttlText}time=${rtt.toFixed(3)} ms${dup ? ' (DUP!)' : ''}`);
+  };
+
+  const onError = (seq, text, who) => {
+    const t = sendTime.get(seq);
+    if (!t) return;
+    settle(t, 'failed');
+    errors++;
+    console.log(`From ${who ? from(who) : address} icmp_seq=${seq} ${text}`);
+  };
+
+  // An ICMP error packet on a raw socket (used only where there is no error queue).
+  const onRawError = (icmp, who) => {
+    const inner = v6 ? icmp.subarray(8) : icmp.subarray(8 + ((icmp[8] ?? 0) & 0x0f) * 4);
+    const innerIcmp = v6 ? inner.subarray(40) : inner;
+    if (innerIcmp.length < 8 || innerIcmp.readUInt16BE(4) !== id) return;
+    onError(innerIcmp.readUInt16BE(6), icmpText(v6, icmp[0], icmp[1], icmp.readUInt32BE(4)), who);
+  };
+
+  const onErrqueue = (m) => {
+    const ee = m.control.find((x) => x.errno !== undefined && x.origin !== undefined);
+    if (!ee) return;
+    if (ee.origin === c.SO_EE_ORIGIN_TIMESTAMPING) {
+      const seq = keyToSeq.get(ee.data);
+      const st = m.control.find((x) => x.level === c.SOL_SOCKET && x.type === c.SCM_TIMESTAMPING);
+      if (seq !== undefined && st?.timestamps?.[0]?.sec) sendTime.get(seq).kernel = tsNs(st.timestamps[0]);
+      return;
+    }
+    // The offending echo request comes back: its sequence number says which one.
+    const seq = m.data.length >= 8 ? m.data.readUInt16BE(6) : undefined;
+    if (ee.origin === c.SO_EE_ORIGIN_ICMP || ee.origin === c.SO_EE_ORIGIN_ICMP6) {
+      if (seq !== undefined) onError(seq, icmpText(v6, ee.icmpType, ee.icmpCode, ee.info), ee.offender?.address);
+    } else if (ee.origin === c.SO_EE_ORIGIN_LOCAL) {
+      const t = seq === undefined ? undefined : sendTime.get(seq);
+      if (t) {
+        settle(t, 'failed');
+        errors++;
+      }
+      console.log(`ping: local error: ${k.strerror(ee.errno)}${ee.info ? `, mtu=${ee.info}` : ''}`);
+    }
+  };
+
+  /** Reads what is there now (error queue first: transmit stamps precede the replies they time), never waiting. */
+  const drain = () => {
+    for (let i = 0; recverr && i < 64; i++) {
+      const m = so.tryRecvmsg({ size: 1500, control: true, flags: ERRQUEUE });
+      if (m === null) break;
+      onErrqueue(m);
+    }
+    for (let i = 0; i < 64; i++) {
+      let m;
+      try {
+        m = so.tryRecvmsg({ size: 1500, control: true });
+      } catch (e) {
+        // The pending ICMP error (sk_err) surfaces once here; the error queue holds its details.
+        if (!(e instanceof k.SocketError) || e.code === 'EBADF') throw e;
+        continue;
+      }
+      if (m === null) break;
+      onReply(m);
+    }
+  };
+
+  const start = Date.now();
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.on('SIGINT', onSigint);
+  let nextSend = start, lastSend = start;
+  try {
+    while (!ac.signal.aborted) {
+      const now = Date.now();
+      if (sent < count && now >= nextSend) {
+        const seq = (sent + 1) & 0xffff;
+        const m = Buffer.concat([Buffer.alloc(8), payload]);
+        m[0] = v6 ? 128 : 8;
+        m.writeUInt16BE(id, 4);
+        m.writeUInt16BE(seq, 6);
+        if (!v6) m.writeUInt16BE(checksum(m), 2); // ICMPv6: the kernel computes it
+        if (sendTime.has(seq)) settle(sendTime.get(seq), 'failed'); // 65536 requests ago: given up
+        sendTime.delete(seq);
+        const t = { js: nowNs(), kernel: undefined, replied: false, failed: false };
+        sendTime.set(seq, t);
+        pending++;
+        keyToSeq.set(sent, seq); // OPT_ID counts sends from 0
+        keyToSeq.delete(sent - KEEP);
+        if (sendTime.size > KEEP) {
+          const [oldSeq, old] = sendTime.entries().next().value;
+          if (!old.replied && !old.failed) pending--;
+          sendTime.delete(oldSeq);
+        }
+        try {
+          await so.sendmsg({ data: m, to });
+        } catch (e) {
+          if (!(e instanceof k.SocketError) || e.code === 'EBADF') throw e;
+          // Refused here (no route, …): as iputils, say so and count it as an error.
+          console.log(`ping: sendmsg: ${k.strerror(e.errno)}`);
+          settle(t, 'failed');
+          errors++;
+        }
+        sent++;
+        lastSend = Date.now();
+        nextSend += interval;
+        drain();
+        continue;
+      }
+      drain();
+      const allIn = sent >= count && pending === 0;
+      if (sent >= count && (allIn || now >= lastSend + linger)) break;
+      const until = sent < count ? nextSend : lastSend + linger;
+      try {
+        await so.readable({ timeout: Math.max(1, until - Date.now()), signal: ac.signal });
+      } catch (e) {
+        if (e.code !== 'ETIMEDOUT' && e.name !== 'AbortError') throw e;
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await so.close();
   }
-  await so.close();
   const received = rtts.length;
   const loss = sent ? Math.round(((sent - received) / sent) * 100) : 0;
-  console.log(`\n--- ${host} ping statistics ---`);
-  console.log(`${sent} packets transmitted, ${received} received, ${loss}% packet loss, time ${Date.now() - start}ms`);
+  console.log(`\n--- ${shown} ping statistics ---`);
+  console.log(`${sent} packets transmitted, ${received} received, ${errors ? `+${errors} errors, ` : ''}${loss}% packet loss, time ${Date.now() - start}ms`);
   if (received) {
     const min = Math.min(...rtts), max = Math.max(...rtts), avg = rtts.reduce((a, b) => a + b, 0) / received;
     const mdev = Math.sqrt(rtts.reduce((a, b) => a + (b - avg) ** 2, 0) / received);
     console.log(`rtt min/avg/max/mdev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${mdev.toFixed(3)} ms`);
   }
+  if (unstamped) console.error(`ksock: ${unstamped} of ${received} round trips timed from the process clock: no transmit timestamp came back for them`);
   process.exitCode = received === 0 ? 1 : 0;
 }
 
 // ------------------------------------------------------------------ recv / send
-
-function parseAddr(s) {
-  if (typeof s !== 'string') throw new UsageError('an address is required: udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path or unix:@name');
-  let m;
-  if ((m = /^udp:([^:]+):(\d+)$/.exec(s))) return { dom: c.AF_INET, addr: { family: c.AF_INET, address: m[1], port: Number(m[2]) } };
-  if ((m = /^udp6:\[([^\]]+)\]:(\d+)$/.exec(s))) return { dom: c.AF_INET6, addr: { family: c.AF_INET6, address: m[1], port: Number(m[2]) } };
-  if ((m = /^unix:(.+)$/.exec(s))) return { dom: c.AF_UNIX, addr: { family: c.AF_UNIX, path: m[1].startsWith('@') ? '\0' + m[1].slice(1) : m[1] } };
-  throw new UsageError(`not an address: ${s} (udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@name)`);
-}
 
 function showAddr(a) {
   if (!a) return '?';
@@ -292,8 +790,9 @@ function describeControl(m) {
   return out.join(' ');
 }
 
-async function recv(target, opts) {
-  const { dom, addr } = parseAddr(target);
+async function recv(target, opts, raw) {
+  const max = opts.count === undefined ? Infinity : check.count(raw.count, opts.count, 'recv');
+  const { dom, addr } = await parseAddr(target, opts, raw, 'recv');
   const so = k.Socket.create(dom, c.SOCK_DGRAM);
   if (dom !== c.AF_UNIX) so.setsockopt('SOL_SOCKET', 'SO_REUSEADDR', true);
   so.bind(addr);
@@ -301,7 +800,6 @@ async function recv(target, opts) {
   if (opts.ttl) dom === c.AF_INET6 ? so.setsockopt('IPPROTO_IPV6', 'IPV6_RECVHOPLIMIT', true) : so.setsockopt('IPPROTO_IP', 'IP_RECVTTL', true);
   if (opts.timestamp) so.setsockopt('SOL_SOCKET', c.SO_TIMESTAMPNS !== undefined ? 'SO_TIMESTAMPNS' : 'SO_TIMESTAMP', true);
   if (opts.creds && c.SO_PASSCRED !== undefined) so.setsockopt('SOL_SOCKET', 'SO_PASSCRED', true);
-  const max = opts.count === undefined ? Infinity : Number(opts.count);
   console.error(`listening on ${showAddr(so.address())}`);
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
@@ -327,29 +825,44 @@ async function recv(target, opts) {
   console.error(`${n} datagram${n === 1 ? '' : 's'} received`);
 }
 
-async function send(target, data, opts) {
-  if (typeof data !== 'string') throw new UsageError('send: DATA is required');
-  const { dom, addr } = parseAddr(target);
+async function send(target, data, opts, raw) {
+  const cmd = 'send';
+  const ttl = opts.ttl === undefined ? undefined : check.byte(raw.ttl, opts.ttl, cmd, 1, 255);
+  const tos = opts.tos === undefined ? undefined : check.byte(raw.tos, opts.tos, cmd, 0, 255);
+  const src = opts.src;
+  if (src !== undefined && !net.isIP(src)) throw new UsageError(`${raw.src}: '${src}' is not an IP address`, cmd);
+  const { dom, addr } = await parseAddr(target, opts, raw, cmd);
+  if (typeof data !== 'string') throw new UsageError('DATA is required', cmd);
+  const inet = dom === c.AF_INET || dom === c.AF_INET6;
+  for (const [n, v] of [['ttl', ttl], ['tos', tos], ['src', src]]) {
+    if (v !== undefined && !inet) throw new UsageError(`${raw[n]}: only for udp destinations, not ${target}`, cmd);
+  }
+  if (src !== undefined && net.isIP(src) !== (dom === c.AF_INET6 ? 6 : 4)) {
+    throw new UsageError(`${raw.src}: '${src}' is an IPv${net.isIP(src)} address, but ${target} is IPv${dom === c.AF_INET6 ? 6 : 4}`, cmd);
+  }
   const so = k.Socket.create(dom, c.SOCK_DGRAM);
   const control = [];
-  if (opts.ttl !== undefined) control.push(dom === c.AF_INET6 ? { level: c.IPPROTO_IPV6, type: c.IPV6_HOPLIMIT, hoplimit: Number(opts.ttl) } : { level: c.IPPROTO_IP, type: c.IP_TTL, ttl: Number(opts.ttl) });
-  if (opts.tos !== undefined) control.push(dom === c.AF_INET6 ? { level: c.IPPROTO_IPV6, type: c.IPV6_TCLASS, tclass: Number(opts.tos) } : { level: c.IPPROTO_IP, type: c.IP_TOS, tos: Number(opts.tos) });
+  if (ttl !== undefined) control.push(dom === c.AF_INET6 ? { level: c.IPPROTO_IPV6, type: c.IPV6_HOPLIMIT, hoplimit: ttl } : { level: c.IPPROTO_IP, type: c.IP_TTL, ttl });
+  if (tos !== undefined) control.push(dom === c.AF_INET6 ? { level: c.IPPROTO_IPV6, type: c.IPV6_TCLASS, tclass: tos } : { level: c.IPPROTO_IP, type: c.IP_TOS, tos });
   if (opts.src !== undefined) control.push(dom === c.AF_INET6 ? { level: c.IPPROTO_IPV6, type: c.IPV6_PKTINFO, addr: opts.src } : { level: c.IPPROTO_IP, type: c.IP_PKTINFO ?? c.IP_SENDSRCADDR, spec_dst: opts.src, addr: opts.src });
   if (opts.creds && c.SCM_CREDENTIALS !== undefined) control.push({ level: c.SOL_SOCKET, type: c.SCM_CREDENTIALS });
-  const n = await so.sendmsg({ data: Buffer.from(data), to: addr, control });
-  console.error(`sent ${n} bytes to ${showAddr(addr)}`);
-  await so.close();
+  try {
+    const n = await so.sendmsg({ data: Buffer.from(data), to: addr, control });
+    console.error(`sent ${n} bytes to ${showAddr(addr)}`);
+  } finally {
+    await so.close();
+  }
 }
 
 // ------------------------------------------------------------------ fd passing
 
-function unixAddr(s) {
-  if (typeof s !== 'string') throw new UsageError('a unix socket is required: /path or @name');
+function unixAddr(s, cmd) {
+  if (typeof s !== 'string') throw new UsageError('a unix socket is required: /path or @name', cmd);
   return { family: c.AF_UNIX, path: s.startsWith('@') ? '\0' + s.slice(1) : s };
 }
 
 async function fdRecv(where, opts) {
-  const addr = unixAddr(where);
+  const addr = unixAddr(where, 'fd-recv');
   const l = k.Socket.create(c.AF_UNIX, c.SOCK_STREAM).bind(addr).listen(1);
   console.error(`waiting on ${showAddr(addr)}`);
   const ac = new AbortController();
@@ -385,8 +898,8 @@ async function fdRecv(where, opts) {
 }
 
 async function fdSend(where, file) {
-  if (typeof file !== 'string') throw new UsageError('fd-send: FILE is required');
-  const addr = unixAddr(where);
+  const addr = unixAddr(where, 'fd-send');
+  if (typeof file !== 'string') throw new UsageError('FILE is required', 'fd-send');
   const fd = fs.openSync(file, 'r');
   try {
     const s = k.Socket.create(c.AF_UNIX, c.SOCK_STREAM);
@@ -401,48 +914,66 @@ async function fdSend(where, file) {
 
 // ------------------------------------------------------------------ main
 
-const HELP = `ksock — real sockets from Node.js
-
-  ksock doctor [--json]                     what this machine supports
-  ksock ping HOST [-c N] [-i SEC] [-W SEC] [-4|-6]
-  ksock recv ADDR [-n N] [--pktinfo] [--ttl] [--timestamp] [--creds] [--json]
-  ksock send ADDR DATA [--ttl N] [--tos N] [--src IP] [--creds]
-  ksock fd-recv SOCKET [--cat]
-  ksock fd-send SOCKET FILE
-
-ADDR: udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@name. SOCKET: /path or @name.`;
+/** parseArgs' errors, said once and naming the option. */
+function argError(e, cmd) {
+  const opt = /'(-[^']*?)(?:, --[^']*)?'/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return new UsageError(`unknown option '${opt ?? e.message}'`, cmd);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/argument missing/.test(e.message)) return new UsageError(`${opt}: a value is required`, cmd);
+      if (/ambiguous/.test(e.message)) return new UsageError(`${opt}: a value is required (one that starts with '-' is written ${opt}${opt.startsWith('--') ? '=' : ''}-…)`, cmd);
+      return new UsageError(`${opt}: takes no value`, cmd);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': return new UsageError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'`, cmd);
+    default: return new UsageError(e.message, cmd);
+  }
+}
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
-  const spec = {
-    doctor: { json: { type: 'boolean' } },
-    ping: { count: { type: 'string', short: 'c' }, interval: { type: 'string', short: 'i' }, timeout: { type: 'string', short: 'W' },
-      ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' } },
-    recv: { count: { type: 'string', short: 'n' }, pktinfo: { type: 'boolean' }, ttl: { type: 'boolean' }, timestamp: { type: 'boolean' },
-      creds: { type: 'boolean' }, json: { type: 'boolean' } },
-    send: { ttl: { type: 'string' }, tos: { type: 'string' }, src: { type: 'string' }, creds: { type: 'boolean' } },
-    'fd-recv': { cat: { type: 'boolean' } },
-    'fd-send': {},
-  };
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    console.log(HELP);
+  if (cmd === undefined || cmd === '--help' || cmd === '-h') {
+    console.log(usage());
     return;
   }
-  if (!(cmd in spec)) throw new UsageError(`unknown command '${cmd}'`);
+  if (cmd === 'help') {
+    if (rest.length === 0) console.log(usage());
+    else if (rest[0] in COMMANDS) console.log(commandHelp(rest[0]));
+    else throw new UsageError(`no command '${rest[0]}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    return;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    console.log(`ksock ${pkg.version}`);
+    return;
+  }
+  if (!Object.hasOwn(COMMANDS, cmd)) {
+    throw new UsageError(cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  }
+  const options = { ...COMMANDS[cmd].options, help: { type: 'boolean', short: 'h' } };
+  // --help wins over anything else on the line, even a mistake.
+  const beforeDashes = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (beforeDashes.some((a) => a === '--help' || a === '-h')) {
+    console.log(commandHelp(cmd));
+    return;
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: spec[cmd], allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
-    throw new UsageError(e.message);
+    throw argError(e, cmd);
   }
-  const { values: o, positionals: p } = parsed;
+  const { values: o, positionals: p, tokens } = parsed;
+  // Each option as it was typed (-c or --count), for messages about its value.
+  const raw = {};
+  for (const [name, spec] of Object.entries(options)) raw[name] = spec.short ? `-${spec.short}` : `--${name}`;
+  for (const t of tokens) if (t.kind === 'option') raw[t.name] = t.rawName;
+  const most = { doctor: 0, ping: 1, recv: 1, send: 2, 'fd-recv': 1, 'fd-send': 2 }[cmd];
+  if (p.length > most) throw new UsageError(`unexpected argument '${p[most]}'`, cmd);
   switch (cmd) {
-    case 'doctor': return doctor(o.json);
+    case 'doctor': return doctor(o, raw);
     case 'ping':
-      if (p.length !== 1) throw new UsageError('ping: one HOST');
-      return ping(p[0], o);
-    case 'recv': return recv(p[0], o);
-    case 'send': return send(p[0], p[1], o);
+      if (p.length !== 1) throw new UsageError('HOST is required', cmd);
+      return ping(p[0], o, raw);
+    case 'recv': return recv(p[0], o, raw);
+    case 'send': return send(p[0], p[1], o, raw);
     case 'fd-recv': return fdRecv(p[0], o);
     case 'fd-send': return fdSend(p[0], p[1]);
   }

@@ -1,5 +1,7 @@
 // What this build and this kernel support: build-time feature tests from the
-// native layer, plus run-time probes with real sockets (each closed at once).
+// native layer, plus run-time probes with real sockets. Importing ksock opens
+// no socket: each probe runs the first time its property is read (one socket,
+// closed at once) and the answer is kept.
 import { native } from './native';
 import { constants } from './constants';
 
@@ -27,24 +29,40 @@ export interface Features {
   readonly [name: string]: boolean;
 }
 
+const c = constants;
+const packet = (): 'yes' | 'no' | 'EPERM' => (native.buildFeatures.af_packet ? probe(c.AF_PACKET, c.SOCK_DGRAM) : 'no');
+
+/** The run-time probes, by the name they answer to. */
+const probes: Record<string, () => boolean> = {
+  ipv4: () => probe(c.AF_INET, c.SOCK_DGRAM) === 'yes',
+  ipv6: () => probe(c.AF_INET6, c.SOCK_DGRAM) === 'yes',
+  unix_stream: () => probe(c.AF_UNIX, c.SOCK_STREAM) === 'yes',
+  unix_dgram: () => probe(c.AF_UNIX, c.SOCK_DGRAM) === 'yes',
+  unix_seqpacket: () => probe(c.AF_UNIX, c.SOCK_SEQPACKET) === 'yes',
+  unix_abstract: probeAbstract,
+  raw_sockets: () => probe(c.AF_INET, c.SOCK_RAW, c.IPPROTO_ICMP) === 'yes',
+  icmp_dgram: () => probe(c.AF_INET, c.SOCK_DGRAM, c.IPPROTO_ICMP) === 'yes',
+  af_packet: () => packet() !== 'no',
+  packet_sockets: () => packet() === 'yes',
+  af_netlink: () => (native.buildFeatures.af_netlink ? probe(c.AF_NETLINK, c.SOCK_RAW, 0) === 'yes' : false),
+};
+
+/**
+ * A frozen object whose build-time entries are plain values and whose
+ * run-time entries are getters that probe once, on first read, and keep the
+ * answer. Spreading it or `JSON.stringify` reads (and so probes) them all.
+ */
 function build(): Features {
-  const c = constants;
   const f: Record<string, boolean> = { ...native.buildFeatures };
-  f.ipv4 = probe(c.AF_INET, c.SOCK_DGRAM) === 'yes';
-  f.ipv6 = probe(c.AF_INET6, c.SOCK_DGRAM) === 'yes';
-  f.unix_stream = probe(c.AF_UNIX, c.SOCK_STREAM) === 'yes';
-  f.unix_dgram = probe(c.AF_UNIX, c.SOCK_DGRAM) === 'yes';
-  f.unix_seqpacket = probe(c.AF_UNIX, c.SOCK_SEQPACKET) === 'yes';
-  f.unix_abstract = probeAbstract();
-  const raw = probe(c.AF_INET, c.SOCK_RAW, c.IPPROTO_ICMP);
-  f.raw_sockets = raw === 'yes';
-  f.icmp_dgram = probe(c.AF_INET, c.SOCK_DGRAM, c.IPPROTO_ICMP) === 'yes';
-  const packet = native.buildFeatures.af_packet ? probe(c.AF_PACKET, c.SOCK_DGRAM) : 'no';
-  f.af_packet = packet !== 'no';
-  f.packet_sockets = packet === 'yes';
-  f.af_netlink = native.buildFeatures.af_netlink ? probe(c.AF_NETLINK, c.SOCK_RAW, 0) === 'yes' : false;
+  for (const [name, run] of Object.entries(probes)) {
+    let known: boolean | undefined;
+    Object.defineProperty(f, name, {
+      enumerable: true,
+      get: () => (known ??= run()),
+    });
+  }
   return Object.freeze(f);
 }
 
-/** What this build and kernel support (build-time tests plus run-time probes). */
+/** What this build and kernel support (build-time tests plus run-time probes, each run on first read). */
 export const features: Features = build();
