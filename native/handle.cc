@@ -124,6 +124,9 @@ void OnPoll(uv_poll_t* uvh, int status, int events) {
     uv_poll_stop(uvh);
     return;
   }
+  // On an error (POLLERR) libuv has stopped the watcher: say so, so that the
+  // next pollStart starts it again.
+  if (status < 0) h->events = 0;
   napi_env env = inst->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) {

@@ -455,3 +455,22 @@ describe('dgram parity', () => {
     await b.close();
   });
 });
+
+describe('error conditions on the watcher', () => {
+  it('a receive that waits is still woken for data after an error-queue entry arrives (libuv stops the watcher on POLLERR)', async () => {
+    const c = k.constants;
+    if (c.SOF_TIMESTAMPING_TX_SOFTWARE === undefined) return; // no transmit timestamps on this platform
+    const a = Socket.create('AF_INET', 'SOCK_DGRAM').bind(lo);
+    const b = Socket.create('AF_INET', 'SOCK_DGRAM').bind(lo);
+    b.setsockopt('SOL_SOCKET', 'SO_TIMESTAMPING', c.SOF_TIMESTAMPING_TX_SOFTWARE! | c.SOF_TIMESTAMPING_SOFTWARE! | c.SOF_TIMESTAMPING_OPT_TSONLY!);
+    const p = b.recvmsg({ timeout: 3000 });
+    await b.sendmsg({ data: Buffer.from('x'), to: a.address() }); // puts a timestamp on b's error queue: POLLERR
+    await new Promise((r) => setTimeout(r, 30));
+    await a.sendmsg({ data: Buffer.from('hello'), to: b.address() });
+    expect((await p).data.toString()).toBe('hello');
+    const e = await b.recvmsg({ flags: ['MSG_ERRQUEUE', 'MSG_DONTWAIT'], control: true });
+    expect(e.control.some((x) => x.type === c.SCM_TIMESTAMPING)).toBe(true); // the entry was there all along
+    await a.close();
+    await b.close();
+  });
+});

@@ -21,6 +21,8 @@ import { errnoName } from '../errors';
 export const AGAIN = -1;
 
 const READABLE = native.pollEvents.READABLE;
+/** How long a watcher stopped by an error waits before it is started again, when its wakeup served nobody. */
+const POLLERR_BACKOFF_MS = 5;
 const WRITABLE = native.pollEvents.WRITABLE;
 
 /**
@@ -339,6 +341,19 @@ export class Socket extends EventEmitter {
       served = this._drain(this.so_snd) || served;
       this._upcall(this.so_snd);
       if (!(this.so_state & SS_NOFDREF)) this.emit('writable');
+    }
+    if (status < 0) {
+      // libuv stops a watcher that reports an error (POLLERR: a pending
+      // error or an error-queue entry): start it again. While the condition
+      // lasts (an error queue nobody reads) each start reports it at once, so
+      // when nobody was served the restart waits a little: a slower wakeup,
+      // never a spinning loop.
+      this._mask = 0;
+      this._idle = false;
+      if (!served && !(this.so_state & SS_NOFDREF)) {
+        setTimeout(() => this._rearm(), POLLERR_BACKOFF_MS);
+        return;
+      }
     }
     // A wakeup that served a sleeper leaves the watcher idle for the next
     // sleep; one that served nobody stops it (level-triggered: no spinning).
