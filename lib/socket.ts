@@ -17,7 +17,7 @@ import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './ke
 import {
   accept as acceptOp, send as sendOp, receive as receiveOp, CONTROL_SPACE_DEFAULT,
 } from './core/ops';
-import { checkAddr } from './core/checks';
+import { checkAddr, isBufferList } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import {
@@ -443,7 +443,7 @@ proto.remoteAddress = function remoteAddress(this: Socket): SockaddrOut {
 function sendArgs(o: SendOptions | Buffer): SendOptions {
   if (Buffer.isBuffer(o)) return { data: o };
   if (typeof o !== 'object' || o === null) throw new TypeError('sendmsg: expected { data, to?, control?, flags? } or a Buffer');
-  if (!Buffer.isBuffer(o.data) && !(Array.isArray(o.data) && o.data.every((b) => Buffer.isBuffer(b)))) {
+  if (!Buffer.isBuffer(o.data) && !isBufferList(o.data, 'sendmsg')) {
     throw new TypeError('sendmsg: data must be a Buffer or an array of Buffers');
   }
   if (o.to != null) checkAddr(o.to, 'sendmsg');
@@ -490,7 +490,7 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
   let uio: Uio | null = null;
   let mp0: RecvPlan['mp0'] = null;
   if (o?.into !== undefined) {
-    if (!Buffer.isBuffer(o.into) && !(Array.isArray(o.into) && o.into.every((b) => Buffer.isBuffer(b)))) {
+    if (!Buffer.isBuffer(o.into) && !isBufferList(o.into, 'recvmsg')) {
       throw new TypeError('recvmsg: into must be a Buffer or an array of Buffers');
     }
     uio = new Uio(o.into);
@@ -541,7 +541,7 @@ proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | nul
 // ------------------------------------------------------------------ batches
 
 proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } = {}): number | null {
-  if (!Array.isArray(buffers) || !buffers.every((b) => Buffer.isBuffer(b))) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
+  if (!isBufferList(buffers, 'sendmmsg')) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');

@@ -453,7 +453,8 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   int32_t flags;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
   uint32_t count;
-  if (!arg::ArrayLength(env, argv[1], "sendmmsg: buffers", kMaxBatch, &count)) return nullptr;
+  if (!arg::ArrayLength(env, argv[1], "sendmmsg: buffers", kMaxBuffers, &count)) return nullptr;
+  if (count > kMaxBatch) count = kMaxBatch;  // at most a batch per call: the count sent says how many went
   std::vector<napi_value> bufs(count);
   for (uint32_t i = 0; i < count; i++) {
     if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;

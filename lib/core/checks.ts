@@ -25,3 +25,17 @@ export function checkAddr(nam: unknown, fn: string): asserts nam is Sockaddr {
   }
 }
 
+
+/** The most Buffers one call takes (the native layer's bound; the kernel takes IOV_MAX per call). */
+export const MAX_BUFFERS = 65536;
+
+/**
+ * True for an array of Buffers. The length is bounded first (a sparse array
+ * of length 2**32-1 is a RangeError at once, not four billion checks).
+ */
+export function isBufferList(v: unknown, fn: string, max = MAX_BUFFERS): v is Buffer[] {
+  if (!Array.isArray(v)) return false;
+  if (v.length > max) throw new RangeError(`${fn}: at most ${max} Buffers, not ${v.length}`);
+  for (let i = 0; i < v.length; i++) if (!Buffer.isBuffer(v[i])) return false;
+  return true;
+}

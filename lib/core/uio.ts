@@ -1,5 +1,6 @@
 // struct uio: a scatter/gather list of Buffers and a residual count.
 import { UIO_READ, UIO_WRITE } from '../constants';
+import { isBufferList } from './checks';
 
 /**
  * I/O vector for `sosend`/`soreceive`, after struct uio.
@@ -23,7 +24,7 @@ export class Uio {
 
   constructor(iov: Buffer | Buffer[], rw: number = UIO_READ) {
     const list = Buffer.isBuffer(iov) ? [iov] : iov;
-    if (!Array.isArray(list) || !list.every((b) => Buffer.isBuffer(b))) {
+    if (!isBufferList(list, 'Uio')) {
       throw new TypeError('Uio: iov must be a Buffer or an array of Buffers');
     }
     if (rw !== UIO_READ && rw !== UIO_WRITE) throw new RangeError('Uio: rw must be UIO_READ or UIO_WRITE');

@@ -22,7 +22,7 @@ import {
   AGAIN, Socket, type Upcall, ioFailed, soisconnected, soisconnecting, socantrcvmore, socantsendmore,
 } from '../core/socket';
 import { Uio } from '../core/uio';
-import { checkAddr, checkHolder, checkInt, checkSocket } from '../core/checks';
+import { checkAddr, checkHolder, checkInt, checkSocket, isBufferList } from '../core/checks';
 import {
   accept, send, receive, CONTROL_SPACE_DEFAULT, MP0_DEFAULT, type ControlHolder, type Mp0Holder,
 } from '../core/ops';
@@ -200,7 +200,7 @@ export function sosend(so: Socket, addr: Sockaddr | null | undefined, uio: Uio |
   checkSocket(so, 'sosend');
   if ((uio == null) === (top == null)) throw new TypeError('sosend: exactly one of uio and top must be non-null');
   if (uio != null && !(uio instanceof Uio)) throw new TypeError('sosend: uio must be a Uio');
-  if (top != null && !Buffer.isBuffer(top) && !(Array.isArray(top) && top.every((b) => Buffer.isBuffer(b)))) {
+  if (top != null && !Buffer.isBuffer(top) && !isBufferList(top, 'sosend')) {
     throw new TypeError('sosend: top must be a Buffer or an array of Buffers');
   }
   if (addr != null) checkAddr(addr, 'sosend');
