@@ -17,6 +17,7 @@
 //       for `python3 -u -`). The block starts when the peer has printed its
 //       first line (its "ready"); the peer is killed (its process group) when
 //       the block ends, and if it ended by itself it must have exited 0.
+//       A python3 peer where there is no python3 skips the block.
 //
 // Each block runs in a fresh temporary directory whose node_modules/ksock is a
 // symlink to this checkout (what `npm install ksock` gives a reader), so
@@ -26,7 +27,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, hasPython } from './helpers';
 
 const root = join(__dirname, '..');
 /** The JavaScript blocks README.md has today: a new one must be counted here, so none slips in untested. */
@@ -128,6 +129,10 @@ async function startPeer(peer: NonNullable<Block['peer']>, cwd: string) {
   let stdout = '', stderr = '';
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('error', (e) => {
+      stderr += String(e);
+      resolve({ code: null, signal: null }); // it never started
+    });
   });
   const ready = new Promise<boolean>((resolve) => {
     child.stdout!.on('data', (d) => {
@@ -137,7 +142,6 @@ async function startPeer(peer: NonNullable<Block['peer']>, cwd: string) {
     child.stderr!.on('data', (d) => (stderr += d));
     void closed.then(() => resolve(false));
   });
-  child.on('error', () => { /* reported through 'close' */ });
   child.stdin!.end(peer.stdin);
   let timer: NodeJS.Timeout | undefined;
   const ok = await Promise.race([ready, new Promise<false>((r) => (timer = setTimeout(() => r(false), PEER_READY_TIMEOUT)))]);
@@ -171,6 +175,7 @@ describe('README.md', () => {
 
   for (const [i, b] of blocks.entries()) {
     const missing = b.needs.filter((n) => !capable[n]);
+    if (b.peer?.argv[0] === 'python3' && !hasPython) missing.push('python3');
     const name = `block ${i + 1} (line ${b.line}, ${b.title})${b.needs.length ? ` (needs ${b.needs.join(', ')})` : ''}${b.peer ? ` with peer ${b.peer.argv[0]}` : ''}`;
     it.skipIf(missing.length > 0)(name, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ksock-readme-'));
