@@ -1,14 +1,8 @@
 // One raw ICMP echo through the kernel face (needs CAP_NET_RAW).
 // Run: node examples/ping.mjs [host-ip]
-import { socreate, sosend, soreceive, soclose, Uio, AF_INET, SOCK_RAW, errnoName, constants as c } from 'ksock';
+import { socreate, sosend, soreceive, soclose, Uio, AF_INET, SOCK_RAW, errnoName, internetChecksum, constants as c } from 'ksock';
 
 const host = process.argv[2] ?? '127.0.0.1';
-const cksum = (b) => {
-  let s = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return ~s & 0xffff;
-};
 const aso = { value: null };
 const e = socreate(AF_INET, aso, SOCK_RAW, c.IPPROTO_ICMP);
 if (e !== 0) {
@@ -21,7 +15,7 @@ const echo = Buffer.alloc(16);
 echo[0] = 8;                                             // ICMP_ECHO
 echo.writeUInt16BE(id, 4);
 echo.writeUInt16BE(1, 6);
-echo.writeUInt16BE(cksum(echo), 2);
+echo.writeUInt16BE(internetChecksum(echo), 2);         // RFC 1071
 const t0 = process.hrtime.bigint();
 await sosend(so, { family: AF_INET, address: host, port: 0 }, null, echo, null, 0);
 for (let i = 0; i < 10; i++) {

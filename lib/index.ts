@@ -19,6 +19,7 @@ export type {
   Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder,
 } from './native';
 export { RightsCmsg } from './core/rights';
+export { internetChecksum } from './checksum';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
