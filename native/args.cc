@@ -1,6 +1,9 @@
 // Reading JavaScript arguments (see args.h).
 #include "args.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -134,6 +137,37 @@ bool Pin(napi_env env, napi_value v, const char* what, Bytes* out) {
 
 void CopyBytes(void* dst, const void* src, size_t n) {
   if (n > 0 && dst != nullptr && src != nullptr) memcpy(dst, src, n);
+}
+
+void Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv, size_t* argc) {
+  size_t n = want;
+  for (size_t i = 0; i < want; i++) argv[i] = nullptr;
+  napi_get_cb_info(env, info, &n, argv, nullptr, nullptr);
+  napi_value undef = nullptr;
+  napi_get_undefined(env, &undef);
+  for (size_t i = n; i < want; i++) argv[i] = undef;
+  if (argc != nullptr) *argc = n;
+}
+
+napi_value Number(napi_env env, long v) {
+  napi_value r = nullptr;
+  if (v >= INT32_MIN && v <= INT32_MAX) napi_create_int32(env, static_cast<int32_t>(v), &r);
+  else napi_create_double(env, static_cast<double>(v), &r);
+  return r;
+}
+
+bool InetField(napi_env env, napi_value obj, const char* key, int af, void* out, const char* what, bool* present) {
+  napi_value v;
+  if (!Get(env, obj, key, &v)) return false;
+  *present = !IsNullish(env, v);
+  if (!*present) return true;
+  char text[64];
+  size_t need = 0;
+  if (TypeOf(env, v) == napi_string && napi_get_value_string_utf8(env, v, nullptr, 0, &need) == napi_ok &&
+      need < sizeof(text) && napi_get_value_string_utf8(env, v, text, sizeof(text), &need) == napi_ok &&
+      inet_pton(af, text, out) == 1)
+    return true;
+  return Throw(env, kType, "%s %s must be an %s address", what, key, af == AF_INET ? "IPv4" : "IPv6");
 }
 
 }  // namespace arg

@@ -108,6 +108,19 @@ bool Pin(napi_env env, napi_value v, const char* what, Bytes* out);
 // Copies n bytes; n == 0 (where either pointer may be null) does nothing.
 void CopyBytes(void* dst, const void* src, size_t n);
 
+// The call's first `want` arguments into argv (missing ones undefined); the
+// number actually passed in *argc when asked for.
+void Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv, size_t* argc = nullptr);
+
+// A result number (an int32 where it fits).
+napi_value Number(napi_env env, long v);
+
+// obj[key] as an IPv4 (af AF_INET) or IPv6 address written as text, into
+// `out` (an in_addr / in6_addr). *present says whether the field was there
+// (undefined/null: absent, `out` untouched). A field that is there must be a
+// valid address of that family: TypeError "<what> <key> must be an IPv4 address".
+bool InetField(napi_env env, napi_value obj, const char* key, int af, void* out, const char* what, bool* present);
+
 }  // namespace arg
 }  // namespace ksock
 

@@ -59,16 +59,8 @@ bool Field(napi_env env, napi_value o, const char* key, double lo, double hi, do
 
 // An IPv4/IPv6 address field as text; undefined/null leaves `out` zeroed ("any").
 bool Inet(napi_env env, napi_value o, const char* key, int af, void* out) {
-  napi_value v;
-  if (!arg::Get(env, o, key, &v)) return false;
-  if (arg::IsNullish(env, v)) return true;
-  char text[64];
-  size_t need = 0;
-  if (arg::TypeOf(env, v) == napi_string && napi_get_value_string_utf8(env, v, nullptr, 0, &need) == napi_ok &&
-      need < sizeof(text) && napi_get_value_string_utf8(env, v, text, sizeof(text), &need) == napi_ok &&
-      inet_pton(af, text, out) == 1)
-    return true;
-  return arg::Throw(env, kType, "control item %s must be an %s address", key, af == AF_INET ? "IPv4" : "IPv6");
+  bool present;
+  return arg::InetField(env, o, key, af, out, "control item", &present);
 }
 
 // Reads the fields of a typed item (no `data`) and builds its payload.

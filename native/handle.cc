@@ -46,12 +46,6 @@ namespace {
 
 using arg::Throw;
 
-napi_value Int(napi_env env, long v) {
-  napi_value r = nullptr;
-  napi_create_double(env, static_cast<double>(v), &r);
-  return r;
-}
-
 // ------------------------------------------------------------------ closing
 
 bool Lingers(int fd) {
@@ -306,22 +300,11 @@ void MaybeFree(Instance* inst) {
 
 namespace {
 
-napi_value Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
-  size_t argc = want;
-  for (size_t i = 0; i < want; i++) argv[i] = nullptr;
-  napi_value self = nullptr;
-  napi_get_cb_info(env, info, &argc, argv, &self, nullptr);
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  for (size_t i = argc; i < want; i++) argv[i] = undef;
-  return self;
-}
-
 // setPollCallback(fn): the function every wakeup calls, `this` = the owner,
 // with (status, events). Set once per env.
 napi_value SetPollCallback(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Instance* inst = InstanceOf(env);
   if (arg::TypeOf(env, argv[0]) != napi_function) return Throw(env, arg::kType, "setPollCallback: expected a function"), nullptr;
   if (inst->poll_callback != nullptr) return Throw(env, arg::kError, "setPollCallback: already set"), nullptr;
@@ -332,7 +315,7 @@ napi_value SetPollCallback(napi_env env, napi_callback_info info) {
 // watch(handle, owner): the object woken on readiness (held weakly).
 napi_value Watch(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  Args(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
   if (!arg::IsObject(env, argv[1])) return Throw(env, arg::kType, "watch: owner must be an object"), nullptr;
@@ -349,23 +332,23 @@ napi_value Watch(napi_env env, napi_callback_info info) {
 // and keep the owner and the loop alive until pollIdle/pollStop.
 napi_value PollStart(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  Args(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   Handle* h = nullptr;
   int32_t events;
   if (!GetHandle(env, argv[0], &h) || !arg::Int32(env, argv[1], "events", &events)) return nullptr;
   Instance* inst = h->inst;
-  if (h->fd < 0) return Int(env, -EBADF);
-  if (inst->stopping) return Int(env, -ECANCELED);
+  if (h->fd < 0) return arg::Number(env, -EBADF);
+  if (inst->stopping) return arg::Number(env, -ECANCELED);
   events &= UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED;
   if (h->poll == nullptr) {
     uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return Int(env, -EINVAL);
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return arg::Number(env, -EINVAL);
     Poll* p = new Poll();
     p->inst = inst;
     int r = uv_poll_init_socket(loop, &p->uv, h->fd);
     if (r != 0) {
       delete p;
-      return Int(env, r);
+      return arg::Number(env, r);
     }
     p->uv.data = p;
     p->owner = h;
@@ -375,16 +358,16 @@ napi_value PollStart(napi_env env, napi_callback_info info) {
     uv_poll_stop(&h->poll->uv);
     h->events = 0;
     Disarm(h);
-    return Int(env, 0);
+    return arg::Number(env, 0);
   }
   if (events != h->events) {
     int r = uv_poll_start(&h->poll->uv, events, OnPoll);
-    if (r != 0) return Int(env, r);
+    if (r != 0) return arg::Number(env, r);
     h->events = events;
   }
   uv_ref(reinterpret_cast<uv_handle_t*>(&h->poll->uv));
   Arm(h);
-  return Int(env, 0);
+  return arg::Number(env, 0);
 }
 
 // pollIdle(handle): nobody waits now, but someone probably will again soon:
@@ -392,7 +375,7 @@ napi_value PollStart(napi_env env, napi_callback_info info) {
 // or the owner alive. The next wakeup with nobody waiting stops it for real.
 napi_value PollIdle(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
   if (h->poll != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&h->poll->uv));
@@ -402,7 +385,7 @@ napi_value PollIdle(napi_env env, napi_callback_info info) {
 
 napi_value PollStop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
   if (h->poll != nullptr) uv_poll_stop(&h->poll->uv);
@@ -430,7 +413,7 @@ void LingerComplete(napi_env env, napi_status status, void* data) {
   if (c->fd >= 0) CloseDetached(c->fd);  // cancelled before it ran
   Instance* inst = InstanceOf(env);
   if (status == napi_ok && inst != nullptr && !inst->stopping) {
-    napi_value v = Int(env, c->result);
+    napi_value v = arg::Number(env, c->result);
     if (v != nullptr) napi_resolve_deferred(env, c->deferred, v);
   }
   // Otherwise the env is stopping: the promise is never settled, nothing
@@ -444,12 +427,12 @@ void LingerComplete(napi_env env, napi_status status, void* data) {
 // handle says -EBADF. The watcher is closed and the number forgotten first.
 napi_value Close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
   int fd = Release(h);
-  if (fd < 0) return Int(env, -EBADF);
-  if (!Lingers(fd)) return Int(env, sys::Close(fd));
+  if (fd < 0) return arg::Number(env, -EBADF);
+  if (!Lingers(fd)) return arg::Number(env, sys::Close(fd));
   auto* c = new LingerClose();
   c->fd = fd;
   napi_value promise = nullptr, name = nullptr;
@@ -459,7 +442,7 @@ napi_value Close(napi_env env, napi_callback_info info) {
       napi_queue_async_work(env, c->work) != napi_ok) {
     CloseDetached(fd);
     if (c->work != nullptr) napi_delete_async_work(env, c->work);
-    if (promise != nullptr) napi_resolve_deferred(env, c->deferred, Int(env, 0));
+    if (promise != nullptr) napi_resolve_deferred(env, c->deferred, arg::Number(env, 0));
     delete c;
     return promise;
   }
@@ -470,11 +453,11 @@ napi_value Close(napi_env env, napi_callback_info info) {
 // watched), or -EBADF.
 napi_value Detach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
   int fd = Release(h);
-  return Int(env, fd < 0 ? -EBADF : fd);
+  return arg::Number(env, fd < 0 ? -EBADF : fd);
 }
 
 // adopt(fd, dup) -> a Handle | -errno. The descriptor must be a socket; it is
@@ -483,26 +466,26 @@ napi_value Detach(napi_env env, napi_callback_info info) {
 // then (as always with dup) a close-on-exec duplicate is adopted instead.
 napi_value Adopt(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  Args(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   int32_t fd;
   if (!arg::Int32(env, argv[0], "fd", &fd)) return nullptr;
   bool dup = false;
   if (arg::TypeOf(env, argv[1]) == napi_boolean) napi_get_value_bool(env, argv[1], &dup);
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   Instance* inst = InstanceOf(env);
   struct stat st;
-  if (fstat(fd, &st) < 0) return Int(env, sys::Err());
-  if (!S_ISSOCK(st.st_mode)) return Int(env, -ENOTSOCK);
-  if (!dup && inst->by_fd.count(fd) != 0) return Int(env, -EEXIST);
+  if (fstat(fd, &st) < 0) return arg::Number(env, sys::Err());
+  if (!S_ISSOCK(st.st_mode)) return arg::Number(env, -ENOTSOCK);
+  if (!dup && inst->by_fd.count(fd) != 0) return arg::Number(env, -EEXIST);
   long own = fd;
   if (dup) {
     own = sys::DupCloexec(fd);
-    if (own < 0) return Int(env, own);
+    if (own < 0) return arg::Number(env, own);
   }
   long e = sys::SetNonblockCloexec(static_cast<int>(own));
   if (e < 0) {
     if (dup) sys::Close(static_cast<int>(own));
-    return Int(env, e);
+    return arg::Number(env, e);
   }
   sys::SetNoSigpipe(static_cast<int>(own));
   return NewHandle(env, inst, static_cast<int>(own));
@@ -511,33 +494,33 @@ napi_value Adopt(napi_env env, napi_callback_info info) {
 // fdOf(handle) -> the descriptor number, -1 once closed or detached.
 napi_value FdOf(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Handle* h = nullptr;
   if (!GetHandle(env, argv[0], &h)) return nullptr;
-  return Int(env, h->fd);
+  return arg::Number(env, h->fd);
 }
 
 // heldClaim(held) -> how many descriptors became the caller's (0 if already
 // claimed or closed).
 napi_value HeldClaim(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Held* held = nullptr;
   if (!GetHeld(env, argv[0], &held)) return nullptr;
   size_t n = held->owned ? held->fds.size() : 0;
   Disown(held, false);
-  return Int(env, static_cast<long>(n));
+  return arg::Number(env, static_cast<long>(n));
 }
 
 // heldClose(held) -> how many descriptors it closed (0 if claimed or closed).
 napi_value HeldClose(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  Args(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   Held* held = nullptr;
   if (!GetHeld(env, argv[0], &held)) return nullptr;
   size_t n = held->owned ? held->fds.size() : 0;
   Disown(held, true);
-  return Int(env, static_cast<long>(n));
+  return arg::Number(env, static_cast<long>(n));
 }
 
 }  // namespace

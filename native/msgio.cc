@@ -30,21 +30,6 @@ constexpr uint32_t kMaxBatch = 1024;
 constexpr size_t kMaxControl = 1 << 20;
 constexpr size_t kMaxAlloc = 1 << 26;
 
-napi_value Int(napi_env env, long v) {
-  napi_value r = nullptr;
-  if (v >= INT32_MIN && v <= INT32_MAX) napi_create_int32(env, static_cast<int32_t>(v), &r);
-  else napi_create_double(env, static_cast<double>(v), &r);
-  return r;
-}
-
-void GetArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv, size_t* argc) {
-  *argc = want;
-  napi_get_cb_info(env, info, argc, argv, nullptr, nullptr);
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  for (size_t i = *argc; i < want; i++) argv[i] = undef;
-}
-
 // The data of a message: one view, or an array of views. Read() collects the
 // values (running whatever getters the array has); Pin() turns [off, off+len)
 // of them into iovecs and runs no JavaScript.
@@ -208,7 +193,7 @@ bool SetValue(napi_env env, napi_value holder, napi_value v) {
 napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[7];
   size_t argc;
-  GetArgs(env, cbi, 7, argv, &argc);
+  arg::Args(env, cbi, 7, argv, &argc);
   int fd;
   int32_t flags;
   size_t off, len;
@@ -223,12 +208,12 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
   if (!ReadAddress(env, argv[5], &ss, &alen) || !ReadControl(env, argv[6], &cb, &clen) ||
       !data.Read(env, argv[1], "data"))
     return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   if (!data.Pin(env, off, len)) return nullptr;  // no JavaScript from here to the syscall
   msghdr msg;
   Prepare(&msg, data.iov, data.count, &ss, alen, cb.data, clen);
   ssize_t n = KSOCK_RETRY(sendmsg(fd, &msg, flags | sys::kSendFlags));
-  return Int(env, n < 0 ? sys::Err() : static_cast<long>(n));
+  return arg::Number(env, n < 0 ? sys::Err() : static_cast<long>(n));
 }
 
 // recvmsg(handle, data, offset, length, flags, paddr?, controlp?, controlSize)
@@ -239,7 +224,7 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
 napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[8];
   size_t argc;
-  GetArgs(env, cbi, 8, argv, &argc);
+  arg::Args(env, cbi, 8, argv, &argc);
   int fd;
   int32_t flags;
   size_t off, len, csize = 0;
@@ -251,19 +236,19 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   if (want_control && !arg::Size(env, argv[7], "controlSize", kMaxControl, &csize)) return nullptr;
   Data data;
   if (!data.Read(env, argv[1], "data")) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   if (!data.Pin(env, off, len)) return nullptr;
   sockaddr_storage ss;
   ssize_t n;
   if (!Receive(env, fd, flags, data.iov, data.count, want_addr ? &ss : nullptr, want_control ? argv[6] : nullptr, csize,
                &n))
     return nullptr;
-  if (n < 0) return Int(env, static_cast<long>(n));
+  if (n < 0) return arg::Number(env, static_cast<long>(n));
   if (want_addr) {
     Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]));
     if (a.IsEmpty() || !SetValue(env, argv[5], a)) return nullptr;
   }
-  return Int(env, static_cast<long>(n));
+  return arg::Number(env, static_cast<long>(n));
 }
 
 // recvmsgAlloc(handle, size, flags, mp0, paddr?, controlp?, controlSize) -> bytes | -errno
@@ -273,7 +258,7 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
 napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   napi_value argv[7];
   size_t argc;
-  GetArgs(env, cbi, 7, argv, &argc);
+  arg::Args(env, cbi, 7, argv, &argc);
   int fd;
   int32_t flags;
   size_t size, csize = 0;
@@ -284,7 +269,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   bool want_addr = arg::IsObject(env, argv[4]);
   bool want_control = arg::IsObject(env, argv[5]);
   if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   Instance* inst = InstanceOf(env);
   if (inst->scratch.size() < size) inst->scratch.resize(size);
   iovec iov{inst->scratch.data(), size};
@@ -292,7 +277,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   ssize_t n;
   if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[5] : nullptr, csize, &n))
     return nullptr;
-  if (n < 0) return Int(env, static_cast<long>(n));
+  if (n < 0) return arg::Number(env, static_cast<long>(n));
   size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
   napi_value buf;
   void* dst = nullptr;
@@ -303,7 +288,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
     Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(inst->slots[kAddrLen]));
     if (a.IsEmpty() || !SetValue(env, argv[4], a)) return nullptr;
   }
-  return Int(env, static_cast<long>(n));
+  return arg::Number(env, static_cast<long>(n));
 }
 
 // recvmmsg(handle, slab, slotSize, count, flags, lengths, addrs?, controlSpace?, controls?)
@@ -317,7 +302,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
 napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[9];
   size_t argc;
-  GetArgs(env, cbi, 9, argv, &argc);
+  arg::Args(env, cbi, 9, argv, &argc);
   int fd;
   int32_t flags;
   size_t slot, count, space = 0;
@@ -339,7 +324,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   if (want_addr && !arg::IsBytes(env, argv[6])) return arg::Throw(env, arg::kType, "recvmmsg: addrs must be a Buffer"), nullptr;
   bool want_control = arg::IsObject(env, argv[8]);
   if (want_control && !arg::Size(env, argv[7], "controlSpace", 65536, &space)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   // Pin: no JavaScript runs from here until the results are written.
   arg::Bytes slab, lens_b, addrs;
   if (!arg::Pin(env, argv[1], "slab", &slab) || !arg::Pin(env, argv[5], "lengths", &lens_b) ||
@@ -352,7 +337,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   const size_t align = alignof(max_align_t);
   const size_t stride = (space + align - 1) / align * align;
   ControlBuffer cb;
-  if (want_control && space > 0 && !cb.Reserve(stride * count)) return Int(env, -ENOMEM);
+  if (want_control && space > 0 && !cb.Reserve(stride * count)) return arg::Number(env, -ENOMEM);
   auto ctl = [&](size_t i) { return static_cast<unsigned char*>(cb.data) + i * stride; };
   const int extra = want_control && space > 0 ? sys::kRecvFlags : 0;
   auto* lens = reinterpret_cast<int32_t*>(lens_b.data);
@@ -375,7 +360,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
     n = KSOCK_RETRY(recvmmsg(fd, hdr.data(), static_cast<unsigned>(count), flags, nullptr));
     cloexec_by_hand = true;
   }
-  if (n < 0) return Int(env, sys::Err());
+  if (n < 0) return arg::Number(env, sys::Err());
   got = n;
   if (cloexec_by_hand)
     for (int i = 0; i < got; i++) SetCloexecOnRights(&hdr[i].msg_hdr);
@@ -400,7 +385,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
     }
     if (r < 0) {
       if (got > 0) break;
-      return Int(env, sys::Err());
+      return arg::Number(env, sys::Err());
     }
     lens[i] = static_cast<int32_t>(r);
     lens[count + i] = m.msg_flags & ~sys::kRecvFlags;
@@ -439,7 +424,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
     }
     if (!SetValue(env, argv[8], lists)) return nullptr;
   }
-  return Int(env, got);
+  return arg::Number(env, got);
 }
 
 // sendmmsg(handle, buffers[], flags, address?, control?) -> messages sent | -errno
@@ -448,7 +433,7 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
 napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[5];
   size_t argc;
-  GetArgs(env, cbi, 5, argv, &argc);
+  arg::Args(env, cbi, 5, argv, &argc);
   int fd;
   int32_t flags;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
@@ -465,7 +450,7 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   ControlBuffer cb;
   size_t clen;
   if (!ReadAddress(env, argv[3], &ss, &alen) || !ReadControl(env, argv[4], &cb, &clen)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   std::vector<iovec> iov(count);
   for (uint32_t i = 0; i < count; i++) {  // pin: no JavaScript from here on
     arg::Bytes b;
@@ -481,7 +466,7 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
     hdr[i].msg_len = 0;
   }
   int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
-  if (n < 0) return Int(env, sys::Err());
+  if (n < 0) return arg::Number(env, sys::Err());
   sent = n;
 #else
   for (uint32_t i = 0; i < count; i++) {
@@ -490,12 +475,12 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
     ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
     if (r < 0) {
       if (sent > 0) break;
-      return Int(env, sys::Err());
+      return arg::Number(env, sys::Err());
     }
     sent++;
   }
 #endif
-  return Int(env, sent);
+  return arg::Number(env, sent);
 }
 
 }  // namespace

@@ -26,20 +26,9 @@ bool Num(napi_env env, napi_value o, const char* key, double lo, double hi, doub
 }
 
 bool AddrText(napi_env env, napi_value o, const char* key, int af, void* out, bool required, bool* present) {
-  napi_value v;
-  if (!arg::Get(env, o, key, &v)) return false;
-  *present = !arg::IsNullish(env, v);
-  if (!*present) {
-    if (required) return arg::Throw(env, kType, "option field %s is required", key);
-    return true;
-  }
-  char text[64];
-  size_t need = 0;
-  if (arg::TypeOf(env, v) == napi_string && napi_get_value_string_utf8(env, v, nullptr, 0, &need) == napi_ok &&
-      need < sizeof(text) && napi_get_value_string_utf8(env, v, text, sizeof(text), &need) == napi_ok &&
-      inet_pton(af, text, out) == 1)
-    return true;
-  return arg::Throw(env, kType, "option field %s must be an %s address string", key, af == AF_INET ? "IPv4" : "IPv6");
+  if (!arg::InetField(env, o, key, af, out, "option field", present)) return false;
+  if (!*present && required) return arg::Throw(env, kType, "option field %s is required", key);
+  return true;
 }
 
 bool Addr4(napi_env env, napi_value o, const char* key, in_addr* out, bool required) {

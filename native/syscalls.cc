@@ -31,30 +31,16 @@ namespace ksock {
 
 namespace {
 
-napi_value Int(napi_env env, long v) {
-  napi_value r = nullptr;
-  napi_create_double(env, static_cast<double>(v), &r);
-  return r;
-}
-
-void GetArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
-  size_t argc = want;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  for (size_t i = argc; i < want; i++) argv[i] = undef;
-}
-
 // A new socket's Handle, or -errno.
 napi_value HandleOr(napi_env env, long fd) {
-  if (fd < 0) return Int(env, fd);
+  if (fd < 0) return arg::Number(env, fd);
   return NewHandle(env, InstanceOf(env), static_cast<int>(fd));
 }
 
 // socket(domain, type, protocol) -> Handle | -errno
 napi_value Socket(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  GetArgs(env, info, 3, argv);
+  arg::Args(env, info, 3, argv);
   int32_t domain, type, protocol;
   if (!arg::Int32(env, argv[0], "domain", &domain) || !arg::Int32(env, argv[1], "type", &type) ||
       !arg::Int32(env, argv[2], "protocol", &protocol))
@@ -65,14 +51,14 @@ napi_value Socket(napi_env env, napi_callback_info info) {
 // socketpair(domain, type, protocol) -> [Handle, Handle] | -errno
 napi_value Socketpair(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  GetArgs(env, info, 3, argv);
+  arg::Args(env, info, 3, argv);
   int32_t domain, type, protocol;
   if (!arg::Int32(env, argv[0], "domain", &domain) || !arg::Int32(env, argv[1], "type", &type) ||
       !arg::Int32(env, argv[2], "protocol", &protocol))
     return nullptr;
   int sv[2];
   long e = sys::Socketpair(domain, type, protocol, sv);
-  if (e < 0) return Int(env, e);
+  if (e < 0) return arg::Number(env, e);
   Instance* inst = InstanceOf(env);
   napi_value a = NewHandle(env, inst, sv[0]);
   if (a == nullptr) {
@@ -91,19 +77,19 @@ napi_value Socketpair(napi_env env, napi_callback_info info) {
 // bind(handle, address) / connect(handle, address) -> 0 | -errno
 napi_value AddrCall(napi_env env, napi_callback_info info, bool is_connect) {
   napi_value argv[2];
-  GetArgs(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   int fd;
   if (!GetHandleFd(env, argv[0], &fd)) return nullptr;
   sockaddr_storage ss;
   int len = EncodeSockaddr(Napi::Env(env), Napi::Value(env, argv[1]), &ss);
   if (len < 0) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   const sockaddr* sa = reinterpret_cast<const sockaddr*>(&ss);
-  if (!is_connect) return Int(env, bind(fd, sa, static_cast<socklen_t>(len)) < 0 ? sys::Err() : 0);
+  if (!is_connect) return arg::Number(env, bind(fd, sa, static_cast<socklen_t>(len)) < 0 ? sys::Err() : 0);
   // connect() is not restartable: an EINTR means the attempt goes on
   // asynchronously, exactly like EINPROGRESS.
-  if (connect(fd, sa, static_cast<socklen_t>(len)) < 0) return Int(env, errno == EINTR ? -EINPROGRESS : sys::Err());
-  return Int(env, 0);
+  if (connect(fd, sa, static_cast<socklen_t>(len)) < 0) return arg::Number(env, errno == EINTR ? -EINPROGRESS : sys::Err());
+  return arg::Number(env, 0);
 }
 
 napi_value Bind(napi_env env, napi_callback_info info) { return AddrCall(env, info, false); }
@@ -111,21 +97,21 @@ napi_value Connect(napi_env env, napi_callback_info info) { return AddrCall(env,
 
 napi_value Listen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  GetArgs(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   int fd;
   int32_t backlog;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[1], "backlog", &backlog)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
-  return Int(env, listen(fd, backlog) < 0 ? sys::Err() : 0);
+  if (fd < 0) return arg::Number(env, -EBADF);
+  return arg::Number(env, listen(fd, backlog) < 0 ? sys::Err() : 0);
 }
 
 // accept(handle) -> Handle | -errno (nonblocking, close-on-exec).
 napi_value Accept(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  GetArgs(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   int fd;
   if (!GetHandleFd(env, argv[0], &fd)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   return HandleOr(env, sys::Accept(fd));
 }
 
@@ -136,17 +122,17 @@ napi_value Accept(napi_env env, napi_callback_info info) {
 // every path.
 napi_value Connect2(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  GetArgs(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   int fd1, fd2;
   Handle *h1 = nullptr, *h2 = nullptr;
   if (!GetHandleFd(env, argv[0], &fd1, &h1) || !GetHandleFd(env, argv[1], &fd2, &h2)) return nullptr;
-  if (fd1 < 0 || fd2 < 0) return Int(env, -EBADF);
+  if (fd1 < 0 || fd2 < 0) return arg::Number(env, -EBADF);
   int type = 0;
   socklen_t tl = sizeof(type);
-  if (getsockopt(fd1, SOL_SOCKET, SO_TYPE, &type, &tl) < 0) return Int(env, sys::Err());
+  if (getsockopt(fd1, SOL_SOCKET, SO_TYPE, &type, &tl) < 0) return arg::Number(env, sys::Err());
   int sv[2];
   long e = sys::Socketpair(AF_UNIX, type, 0, sv);
-  if (e < 0) return Int(env, e);
+  if (e < 0) return arg::Number(env, e);
   // The numbers stay, the open files behind them change: their watchers
   // (registered for the old files) go first.
   ClosePoll(h1);
@@ -155,7 +141,7 @@ napi_value Connect2(napi_env env, napi_callback_info info) {
   if (e == 0) e = sys::Dup3Cloexec(sv[1], fd2);
   sys::Close(sv[0]);
   sys::Close(sv[1]);
-  return Int(env, e);
+  return arg::Number(env, e);
 }
 
 // getsockopt(handle, level, name, buffer) -> returned optlen | -errno.
@@ -163,14 +149,14 @@ napi_value Connect2(napi_env env, napi_callback_info info) {
 // optlen may be larger: that is how the caller learns the full size).
 napi_value Getsockopt(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  GetArgs(env, info, 4, argv);
+  arg::Args(env, info, 4, argv);
   int fd;
   int32_t level, name;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[1], "level", &level) ||
       !arg::Int32(env, argv[2], "name", &name))
     return nullptr;
   if (!arg::IsBytes(env, argv[3])) return arg::Throw(env, arg::kType, "getsockopt: value must be a Buffer"), nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   arg::Bytes b;
   if (!arg::Pin(env, argv[3], "value", &b)) return nullptr;
   if (b.len > (1u << 20)) return arg::Throw(env, arg::kRange, "getsockopt: value is too large"), nullptr;
@@ -185,15 +171,15 @@ napi_value Getsockopt(napi_env env, napi_callback_info info) {
   }
   memset(p, 0, b.len > sizeof(tmp) ? b.len : sizeof(tmp));
   socklen_t optlen = static_cast<socklen_t>(b.len);
-  if (getsockopt(fd, level, name, p, &optlen) < 0) return Int(env, sys::Err());
+  if (getsockopt(fd, level, name, p, &optlen) < 0) return arg::Number(env, sys::Err());
   arg::CopyBytes(b.data, p, optlen < b.len ? optlen : b.len);
-  return Int(env, static_cast<long>(optlen));
+  return arg::Number(env, static_cast<long>(optlen));
 }
 
 // setsockopt(handle, level, name, buffer, length) -> 0 | -errno
 napi_value Setsockopt(napi_env env, napi_callback_info info) {
   napi_value argv[5];
-  GetArgs(env, info, 5, argv);
+  arg::Args(env, info, 5, argv);
   int fd;
   int32_t level, name;
   size_t len;
@@ -202,7 +188,7 @@ napi_value Setsockopt(napi_env env, napi_callback_info info) {
     return nullptr;
   bool has = arg::IsBytes(env, argv[3]);
   if (!has && !arg::IsNullish(env, argv[3])) return arg::Throw(env, arg::kType, "setsockopt: value must be a Buffer"), nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   arg::Bytes b;
   if (has && !arg::Pin(env, argv[3], "value", &b)) return nullptr;
   if (len > b.len) return arg::Throw(env, arg::kRange, "setsockopt: length exceeds the value Buffer"), nullptr;
@@ -214,32 +200,32 @@ napi_value Setsockopt(napi_env env, napi_callback_info info) {
     p = big.data();
   }
   arg::CopyBytes(p, b.data, len);
-  if (setsockopt(fd, level, name, len > 0 ? p : nullptr, static_cast<socklen_t>(len)) < 0) return Int(env, sys::Err());
-  return Int(env, 0);
+  if (setsockopt(fd, level, name, len > 0 ? p : nullptr, static_cast<socklen_t>(len)) < 0) return arg::Number(env, sys::Err());
+  return arg::Number(env, 0);
 }
 
 napi_value Shutdown(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  GetArgs(env, info, 2, argv);
+  arg::Args(env, info, 2, argv);
   int fd;
   int32_t how;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[1], "how", &how)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
-  return Int(env, shutdown(fd, how) < 0 ? sys::Err() : 0);
+  if (fd < 0) return arg::Number(env, -EBADF);
+  return arg::Number(env, shutdown(fd, how) < 0 ? sys::Err() : 0);
 }
 
 napi_value NameOf(napi_env env, napi_callback_info info, bool peer) {
   napi_value argv[1];
-  GetArgs(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   int fd;
   if (!GetHandleFd(env, argv[0], &fd)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
   socklen_t len = sizeof(ss);
   int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
                : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (r < 0) return Int(env, sys::Err());
+  if (r < 0) return arg::Number(env, sys::Err());
   Napi::Value v = DecodeSockaddr(Napi::Env(env), &ss, len);
   return v.IsEmpty() ? nullptr : static_cast<napi_value>(v);
 }
@@ -251,10 +237,10 @@ napi_value Getpeername(napi_env env, napi_callback_info info) { return NameOf(en
 // outq(handle) -> bytes queued for sending | -errno (-EOPNOTSUPP where unknown).
 napi_value Ioctl(napi_env env, napi_callback_info info, bool out) {
   napi_value argv[1];
-  GetArgs(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   int fd;
   if (!GetHandleFd(env, argv[0], &fd)) return nullptr;
-  if (fd < 0) return Int(env, -EBADF);
+  if (fd < 0) return arg::Number(env, -EBADF);
   int n = 0;
   unsigned long req = FIONREAD;
   if (out) {
@@ -265,11 +251,11 @@ napi_value Ioctl(napi_env env, napi_callback_info info, bool out) {
 #elif defined(TIOCOUTQ)
     req = TIOCOUTQ;
 #else
-    return Int(env, -EOPNOTSUPP);
+    return arg::Number(env, -EOPNOTSUPP);
 #endif
   }
-  if (ioctl(fd, req, &n) < 0) return Int(env, sys::Err());
-  return Int(env, n);
+  if (ioctl(fd, req, &n) < 0) return arg::Number(env, sys::Err());
+  return arg::Number(env, n);
 }
 
 napi_value Fionread(napi_env env, napi_callback_info info) { return Ioctl(env, info, false); }
@@ -278,7 +264,7 @@ napi_value Outq(napi_env env, napi_callback_info info) { return Ioctl(env, info,
 // if_nametoindex(name) -> index (0 when there is no such interface).
 napi_value IfNameToIndex(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  GetArgs(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   if (arg::TypeOf(env, argv[0]) != napi_string)
     return arg::Throw(env, arg::kType, "if_nametoindex: name must be a string"), nullptr;
   char name[IF_NAMESIZE];
@@ -289,22 +275,22 @@ napi_value IfNameToIndex(napi_env env, napi_callback_info info) {
     napi_value e;
     napi_is_exception_pending(env, &pending);
     if (pending) napi_get_and_clear_last_exception(env, &e);
-    return Int(env, 0);
+    return arg::Number(env, 0);
   }
-  return Int(env, static_cast<long>(if_nametoindex(name)));
+  return arg::Number(env, static_cast<long>(if_nametoindex(name)));
 }
 
 // if_indextoname(index) -> name, or -errno (ENXIO when there is none).
 napi_value IfIndexToName(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  GetArgs(env, info, 1, argv);
+  arg::Args(env, info, 1, argv);
   if (arg::TypeOf(env, argv[0]) != napi_number)
     return arg::Throw(env, arg::kType, "if_indextoname: index must be a number"), nullptr;
   double d = 0;
   napi_get_value_double(env, argv[0], &d);
-  if (!(d >= 1 && d <= UINT32_MAX)) return Int(env, -ENXIO);
+  if (!(d >= 1 && d <= UINT32_MAX)) return arg::Number(env, -ENXIO);
   char name[IF_NAMESIZE];
-  if (if_indextoname(static_cast<unsigned>(d), name) == nullptr) return Int(env, sys::Err());
+  if (if_indextoname(static_cast<unsigned>(d), name) == nullptr) return arg::Number(env, sys::Err());
   napi_value s;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &s);
   return s;
