@@ -175,18 +175,27 @@ Instance* InstanceOf(napi_env env) {
   return static_cast<Instance*>(data);
 }
 
-bool GetHandle(napi_env env, napi_value v, Handle** out) {
-  // A handle is an external whose pointer is one of this env's live Handles:
-  // a forged value, another addon's external or a stale pointer is never
-  // taken for one (the set lookup costs less than a type tag's private
-  // property, and is as strict).
+namespace {
+
+// An owner argument: an external whose pointer is one of this env's live
+// owners of that kind. A forged value, another addon's external or a stale
+// pointer is never taken for one (the set lookup costs less than a type
+// tag's private property, and is as strict).
+template <typename T>
+bool GetOwner(napi_env env, napi_value v, std::unordered_set<T*> Instance::*live, const char* what, T** out) {
   void* p = nullptr;
   Instance* inst = nullptr;
   if (arg::TypeOf(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
-      (inst = InstanceOf(env)) == nullptr || inst->handles.count(static_cast<Handle*>(p)) == 0)
-    return Throw(env, arg::kType, "expected a socket handle");
-  *out = static_cast<Handle*>(p);
+      (inst = InstanceOf(env)) == nullptr || (inst->*live).count(static_cast<T*>(p)) == 0)
+    return Throw(env, arg::kType, "expected %s", what);
+  *out = static_cast<T*>(p);
   return true;
+}
+
+}  // namespace
+
+bool GetHandle(napi_env env, napi_value v, Handle** out) {
+  return GetOwner(env, v, &Instance::handles, "a socket handle", out);
 }
 
 napi_value NewHandle(napi_env env, Instance* inst, int fd) {
@@ -220,14 +229,7 @@ void FinalizeHeld(napi_env, void* data, void*) {
 }
 
 bool GetHeld(napi_env env, napi_value v, Held** out) {
-  // As for handles: an external whose pointer is one of this env's live Helds.
-  void* p = nullptr;
-  Instance* inst = nullptr;
-  if (arg::TypeOf(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
-      (inst = InstanceOf(env)) == nullptr || inst->helds.count(static_cast<Held*>(p)) == 0)
-    return Throw(env, arg::kType, "expected the owner of received descriptors");
-  *out = static_cast<Held*>(p);
-  return true;
+  return GetOwner(env, v, &Instance::helds, "the owner of received descriptors", out);
 }
 
 void Disown(Held* held, bool close_them) {
