@@ -1,6 +1,6 @@
 // The published package: `npm pack`, install into an empty project with no
 // C++ compiler on PATH (the prebuild must load), import from ESM and CJS.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +10,32 @@ const root = join(__dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'ksock-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/**
+ * A command run without blocking the test worker's event loop (minutes of
+ * npm in a synchronous call starve vitest's own messages).
+ */
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number }):
+  Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), opts.timeout);
+    p.on('close', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 const npmCli = (() => {
   const npm = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim();
   return npm ? realpathSync(npm) : null;
 })();
 
 describe.runIf(npmCli !== null && !process.env.KSOCK_NATIVE)('npm pack → install → import (checked once, in the default-build pass)', () => {
-  it('installs without a compiler (the prebuild loads) and works from ESM and CommonJS', () => {
+  it('installs without a compiler (the prebuild loads) and works from ESM and CommonJS', async () => {
     // Prebuild and pack from a copy of the package, so that rebuilding never
     // touches the build/ the other test files are loading the addon from.
     const pkg = join(work, 'pkg');
@@ -25,8 +44,11 @@ describe.runIf(npmCli !== null && !process.env.KSOCK_NATIVE)('npm pack → insta
       filter: (src) => !/[\\/](node_modules|build|build-cmake|build-asan|test-results|prebuilds|\.git)$/.test(src),
     });
     symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
-    execFileSync('npm', ['run', 'prebuild'], { cwd: pkg, stdio: 'ignore', timeout: 240_000 });
-    const packOut = execFileSync('npm', ['pack', '--pack-destination', work, '--json'], { cwd: pkg, encoding: 'utf8', timeout: 120_000 });
+    const pre = await run('npm', ['run', 'prebuild'], { cwd: pkg, timeout: 240_000 });
+    expect(pre.status, pre.stderr).toBe(0);
+    const pack = await run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: pkg, timeout: 120_000 });
+    expect(pack.status, pack.stderr).toBe(0);
+    const packOut = pack.stdout;
     const info = JSON.parse(packOut.slice(packOut.indexOf('[')))[0] as { filename: string; files: { path: string }[] };
     const paths = info.files.map((f) => f.path);
     expect(paths).toContain('dist/index.mjs');
@@ -45,7 +67,7 @@ describe.runIf(npmCli !== null && !process.env.KSOCK_NATIVE)('npm pack → insta
     const app = join(work, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    const inst = spawnSync('npm', ['install', '--no-audit', '--no-fund', join(work, info.filename)], { cwd: app, env, encoding: 'utf8', timeout: 180_000 });
+    const inst = await run('npm', ['install', '--no-audit', '--no-fund', join(work, info.filename)], { cwd: app, env, timeout: 180_000 });
     expect(inst.status, inst.stderr).toBe(0);
     expect(existsSync(join(app, 'node_modules', 'ksock', 'build'))).toBe(false); // nothing was compiled
 
