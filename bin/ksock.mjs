@@ -655,7 +655,7 @@ async function ping(host, o, raw) {
     const ee = m.control.find((x) => x.errno !== undefined && x.origin !== undefined);
     if (!ee) return;
     if (ee.origin === c.SO_EE_ORIGIN_TIMESTAMPING) {
-      const seq = keyToSeq.get(ee.data);
+      const seq = keyToSeq.get(ee.eeData);
       const st = m.control.find((x) => x.level === c.SOL_SOCKET && x.type === c.SCM_TIMESTAMPING);
       if (seq !== undefined && st?.timestamps?.[0]?.sec) sendTime.get(seq).kernel = tsNs(st.timestamps[0]);
       return;

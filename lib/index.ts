@@ -16,9 +16,9 @@ export * from './platform-constants';
 export { SocketError, errnoName, strerror, check } from './errors';
 export { features, type Features } from './features';
 export type {
-  Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder,
+  Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, SockaddrLl, SockaddrNl, SockaddrRaw, SockaddrOut, Cmsg, Holder, ReceivedCmsg, Timespec,
 } from './native';
-export { RightsCmsg } from './core/rights';
+export { RightsCmsg, cmsgName } from './core/rights';
 export { internetChecksum } from './checksum';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 

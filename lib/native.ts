@@ -44,6 +44,45 @@ export interface Cmsg {
   [field: string]: unknown;
 }
 
+interface Received<N extends string> {
+  level: number;
+  type: number;
+  /** The item's constant name ('IP_PKTINFO' …): the discriminant of ReceivedCmsg. */
+  name: N;
+  /** The payload as it arrived. */
+  data: Buffer;
+}
+/** A time as the kernel gives it. */
+export interface Timespec { sec: number; nsec: number }
+
+/**
+ * A received control item, typed by its `name`: `if (item.name === 'IP_PKTINFO') item.addr`.
+ * Items of types ksock does not decode are named `level:type` ('41:67') and
+ * carry only `data`.
+ */
+export type ReceivedCmsg =
+  | (Received<'SCM_RIGHTS' | 'SCM_PIDFD'> & { readonly fds: number[]; readonly pidfd?: number; readonly claimed: boolean; close(): number })
+  | (Received<'SCM_CREDENTIALS' | 'SCM_CREDS'> & { pid: number; uid: number; gid: number; euid?: number; egid?: number; groups?: number[]; mechanism: string })
+  | (Received<'SCM_TIMESTAMP'> & { sec: number; usec: number })
+  | (Received<'SCM_TIMESTAMPNS'> & Timespec)
+  | (Received<'SCM_TIMESTAMPING'> & { timestamps: [Timespec, Timespec, Timespec] })
+  | (Received<'SO_RXQ_OVFL'> & { dropped: number })
+  | (Received<'SO_MARK'> & { mark: number })
+  | (Received<'IP_PKTINFO'> & { ifindex: number; spec_dst: string; addr: string })
+  | (Received<'IP_RECVDSTADDR'> & { addr: string })
+  | (Received<'IP_RECVIF'> & { ifindex: number })
+  | (Received<'IP_TTL' | 'IP_RECVTTL'> & { ttl: number })
+  | (Received<'IP_TOS' | 'IP_RECVTOS'> & { tos: number })
+  | (Received<'IPV6_PKTINFO'> & { addr: string; ifindex: number })
+  | (Received<'IPV6_HOPLIMIT'> & { hoplimit: number })
+  | (Received<'IPV6_TCLASS'> & { tclass: number })
+  | (Received<'IP_RECVERR' | 'IPV6_RECVERR'> & {
+    errno: number; origin: number; icmpType: number; icmpCode: number; info: number; eeData: number; offender?: SockaddrOut;
+  })
+  | (Received<'IP_ORIGDSTADDR' | 'IPV6_ORIGDSTADDR'> & { address: SockaddrOut })
+  | (Received<'UDP_GRO' | 'UDP_SEGMENT'> & { segsize: number })
+  | (Received<`${number}:${number}`> & { [field: string]: unknown });
+
 export interface Holder<T> { value: T }
 
 /**

@@ -3,7 +3,7 @@
 // validation and the struct socket mirrors hold whichever face a program uses.
 import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
-import { native, type Cmsg, type NativeHandle, type Sockaddr, type SockaddrOut } from './native';
+import { native, type Cmsg, type NativeHandle, type ReceivedCmsg, type Sockaddr, type SockaddrOut } from './native';
 import { Socket, Sockbuf, getint, type Wait } from './core/socket';
 import { Uio } from './core/uio';
 import { tsleep } from './core/sleep';
@@ -70,8 +70,8 @@ export interface Msg {
   bytes: number;
   /** The source address, for datagram sockets. */
   from: SockaddrOut | null;
-  /** Control items, decoded; SCM_RIGHTS items own their descriptors until `fds` is read. */
-  control: Cmsg[];
+  /** Control items, decoded and typed by `name`; SCM_RIGHTS/SCM_PIDFD items own their descriptors until `fds` is read. */
+  control: ReceivedCmsg[];
   /** Out-flags: MSG_TRUNC, MSG_CTRUNC, MSG_EOR, MSG_OOB … */
   flags: number;
 }
@@ -113,8 +113,8 @@ export class RecvBatch {
   }
 
   /** The control items of message i (SCM_RIGHTS items own their descriptors until `fds` is read). */
-  control(i: number): Cmsg[] {
-    return this._controls.value?.[i] ?? [];
+  control(i: number): ReceivedCmsg[] {
+    return (this._controls.value?.[i] ?? []) as ReceivedCmsg[];
   }
 
   /** Message i of the last receive (a view into the slab). */
@@ -516,7 +516,7 @@ function msgOf(p: RecvPlan): Msg {
     const u = p.uio!;
     data = u.uio_iov.length === 1 ? u.uio_iov[0]!.subarray(0, u.moved) : Buffer.concat(u.uio_iov).subarray(0, u.moved);
   }
-  return { data, bytes: p.mp0 !== null ? data.length : p.uio!.moved, from: p.paddr.value, control: p.controlp?.value ?? [], flags: p.flagsp.value };
+  return { data, bytes: p.mp0 !== null ? data.length : p.uio!.moved, from: p.paddr.value, control: (p.controlp?.value ?? []) as ReceivedCmsg[], flags: p.flagsp.value };
 }
 
 proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {

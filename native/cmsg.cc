@@ -326,7 +326,7 @@ bool SetDecoded(napi_env env, napi_value o, const cmsg::Decoded& d) {
     case Kind::kExtendedErr: {
       if (!SetNum(env, o, "errno", d.ee_errno) || !SetNum(env, o, "origin", d.ee_origin) ||
           !SetNum(env, o, "icmpType", d.ee_type) || !SetNum(env, o, "icmpCode", d.ee_code) ||
-          !SetNum(env, o, "info", d.ee_info) || !SetNum(env, o, "data", d.ee_data))
+          !SetNum(env, o, "info", d.ee_info) || !SetNum(env, o, "eeData", d.ee_data))
         return false;
       if (d.sa == nullptr || d.salen < sizeof(sa_family_t)) return true;
       sockaddr_storage ss;

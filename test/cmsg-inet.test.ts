@@ -179,9 +179,11 @@ describe.runIf(c.IP_RECVERR !== undefined && c.MSG_ERRQUEUE !== undefined)('the 
     expect(got!.data.toString()).toBe('anyone?'); // the original datagram comes back
     const ee = find(got!, c.IPPROTO_IP, c.IP_RECVERR)[0]!;
     expect(ee).toMatchObject({
-      errno: c.ECONNREFUSED, origin: c.SO_EE_ORIGIN_ICMP, icmpType: 3, icmpCode: 3,
+      name: 'IP_RECVERR', errno: c.ECONNREFUSED, origin: c.SO_EE_ORIGIN_ICMP, icmpType: 3, icmpCode: 3, eeData: 0,
       offender: { family: k.AF_INET, address: '127.0.0.1' },
     });
+    expect(Buffer.isBuffer(ee.data)).toBe(true); // the payload stays a Buffer, the decoded fields sit beside it
+    expect(ee.data!.readUInt32LE(0)).toBe(c.ECONNREFUSED); // sock_extended_err.ee_errno, host order (LE here)
     expect(got!.flags & c.MSG_ERRQUEUE!).toBe(c.MSG_ERRQUEUE);
     k.soclose(so);
   });

@@ -7,13 +7,41 @@
 // teardown (a worker's end); `item.close()` closes unclaimed ones at once.
 import { inspect } from 'node:util';
 import { native, type Cmsg, type NativeHeld } from '../native';
+import { constants } from '../constants';
 import { writeHostInt } from './socket';
+
+// Every received item gets `name`, its constant's name: the discriminant of
+// ReceivedCmsg. The (level, type) pairs come from this platform's constants.
+const ITEM_NAMES = new Map<string, string>();
+for (const [level, names] of [
+  ['SOL_SOCKET', ['SCM_RIGHTS', 'SCM_PIDFD', 'SCM_CREDENTIALS', 'SCM_CREDS', 'SCM_TIMESTAMPING', 'SCM_TIMESTAMPNS', 'SCM_TIMESTAMP',
+    'SO_RXQ_OVFL', 'SO_MARK']],
+  ['IPPROTO_IP', ['IP_PKTINFO', 'IP_RECVDSTADDR', 'IP_RECVIF', 'IP_RECVTTL', 'IP_TTL', 'IP_RECVTOS', 'IP_TOS', 'IP_RECVERR',
+    'IP_ORIGDSTADDR']],
+  ['IPPROTO_IPV6', ['IPV6_PKTINFO', 'IPV6_HOPLIMIT', 'IPV6_TCLASS', 'IPV6_RECVERR', 'IPV6_ORIGDSTADDR']],
+  ['IPPROTO_UDP', ['UDP_GRO', 'UDP_SEGMENT']],
+] as const) {
+  const lv = constants[level];
+  if (lv === undefined) continue;
+  for (const n of names) {
+    const t = constants[n];
+    const key = `${lv}:${t}`;
+    if (t !== undefined && !ITEM_NAMES.has(key)) ITEM_NAMES.set(key, n);
+  }
+}
+
+/** The constant name of a control item of (level, type), or `level:type` for one this platform does not name. */
+export function cmsgName(level: number, type: number): string {
+  return ITEM_NAMES.get(`${level}:${type}`) ?? `${level}:${type}`;
+}
 
 /** A received item that carries descriptors (SCM_RIGHTS, SCM_PIDFD). */
 export class RightsCmsg implements Cmsg {
   [field: string]: unknown;
   readonly level: number;
   readonly type: number;
+  /** 'SCM_RIGHTS' or 'SCM_PIDFD'. */
+  readonly name: string;
   readonly #fds: number[];
   readonly #held: NativeHeld;
   #claimed = false;
@@ -23,6 +51,7 @@ export class RightsCmsg implements Cmsg {
   constructor(level: number, type: number, fds: number[], held: NativeHeld, data: Buffer | undefined) {
     this.level = level;
     this.type = type;
+    this.name = cmsgName(level, type);
     this.#fds = fds;
     this.#held = held;
     this.#data = data;
@@ -67,7 +96,7 @@ export class RightsCmsg implements Cmsg {
 
   /** What JSON shows: the numbers, without claiming them. */
   toJSON(): object {
-    return { level: this.level, type: this.type, fds: this.#fds, claimed: this.#claimed };
+    return { level: this.level, type: this.type, name: this.name, fds: this.#fds, claimed: this.#claimed };
   }
 
   /** What `util.inspect` shows: the numbers, without claiming them. */
@@ -76,12 +105,18 @@ export class RightsCmsg implements Cmsg {
   }
 }
 
-/** @internal gives every descriptor-carrying item of a received list its owner. */
+/**
+ * @internal Gives every item of a received list its name, and every
+ * descriptor-carrying item its owner.
+ */
 export function ownRights(items: Cmsg[]): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const held = item.held as NativeHeld | undefined;
-    if (held === undefined || !Array.isArray(item.fds)) continue;
+    if (held === undefined || !Array.isArray(item.fds)) {
+      item.name = cmsgName(item.level, item.type);
+      continue;
+    }
     items[i] = new RightsCmsg(item.level, item.type, item.fds, held, item.data);
   }
 }

@@ -55,3 +55,25 @@ s._sleep;
 s._h;
 
 export { info, rcvbuf, reuse, linger, wrong, rights, noPort, mixed, use };
+
+// Received control items are a union discriminated by `name`.
+async function items(): Promise<void> {
+  const m = await v.recvmsg({ control: true });
+  for (const item of m.control) {
+    if (item.name === 'IP_PKTINFO') {
+      const addr: string = item.addr;
+      void addr;
+    } else if (item.name === 'SCM_RIGHTS') {
+      const fds: number[] = item.fds;
+      void fds;
+    } else if (item.name === 'IP_RECVERR') {
+      const data: Buffer = item.data; // the payload stays a Buffer
+      const key: number = item.eeData;
+      void data;
+      void key;
+    }
+    // @ts-expect-error IP_TTL items have no addr
+    if (item.name === 'IP_TTL') void item.addr.length;
+  }
+}
+export { items };
