@@ -19,9 +19,30 @@ export interface IpMreq { multiaddr: string; interface?: string; address?: strin
 export interface IpMreqSource { multiaddr: string; sourceaddr: string; interface?: string }
 export interface Ipv6Mreq { multiaddr: string; ifindex?: number }
 export interface PeerCred { pid?: number; uid: number; gid: number; groups?: number[]; version?: number }
+/**
+ * TCP_INFO. On Linux every field of the headers' `struct tcp_info` that the
+ * kernel returned (named without `tcpi_`; an older kernel returns fewer, so
+ * those are optional); elsewhere the 13 shared fields. 64-bit counters
+ * (`bytes_acked`, `delivery_rate`, …) are numbers, exact up to 2**53.
+ */
 export interface TcpInfo {
-  state: number; options: number; snd_wscale: number; rcv_wscale: number; rto: number; snd_mss: number;
+  /** The TCP state number (1 is ESTABLISHED on Linux); see `stateName`. */
+  state: number;
+  /** The state's name from the headers' enum: 'ESTABLISHED', 'LISTEN', 'SYN_SENT', 'CLOSE_WAIT', … */
+  stateName?: string;
+  options: number; snd_wscale: number; rcv_wscale: number; rto: number; snd_mss: number;
   rcv_mss: number; last_data_recv: number; rtt: number; rttvar: number; snd_ssthresh: number; snd_cwnd: number; rcv_space: number;
+  // Linux.
+  ca_state?: number; retransmits?: number; probes?: number; backoff?: number;
+  delivery_rate_app_limited?: number; fastopen_client_fail?: number; ato?: number; unacked?: number; sacked?: number;
+  lost?: number; retrans?: number; fackets?: number; last_data_sent?: number; last_ack_sent?: number; last_ack_recv?: number;
+  pmtu?: number; rcv_ssthresh?: number; advmss?: number; reordering?: number; rcv_rtt?: number; total_retrans?: number;
+  pacing_rate?: number; max_pacing_rate?: number; bytes_acked?: number; bytes_received?: number; segs_out?: number;
+  segs_in?: number; notsent_bytes?: number; min_rtt?: number; data_segs_in?: number; data_segs_out?: number;
+  delivery_rate?: number; busy_time?: number; rwnd_limited?: number; sndbuf_limited?: number; delivered?: number;
+  delivered_ce?: number; bytes_sent?: number; bytes_retrans?: number; dsack_dups?: number; reord_seen?: number;
+  rcv_ooopack?: number; snd_wnd?: number; rcv_wnd?: number; rehash?: number; total_rto?: number;
+  total_rto_recoveries?: number; total_rto_time?: number;
 }
 /** Any typed option value. */
 export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo;

@@ -2,6 +2,9 @@
 #include "optstruct_codec.h"
 
 #include <sys/time.h>
+#if __has_include(<netinet/tcp_fsm.h>) && !__has_include(<linux/tcp.h>)
+#include <netinet/tcp_fsm.h>
+#endif
 
 #include <cmath>
 #include <cstring>
@@ -9,11 +12,6 @@
 
 namespace ksock {
 namespace opt {
-
-const char* const kTcpInfoNames[kTcpInfoFields] = {
-    "state",          "options", "snd_wscale", "rcv_wscale",   "rto",      "snd_mss",  "rcv_mss",
-    "last_data_recv", "rtt",     "rttvar",     "snd_ssthresh", "snd_cwnd", "rcv_space",
-};
 
 namespace {
 
@@ -116,6 +114,35 @@ bool CanEncode(Kind k) {
   }
 }
 
+const char* TcpStateName(double s) {
+  struct State {
+    int n;
+    const char* name;
+  };
+  // Linux: the enum of <netinet/tcp.h> (TCP_ESTABLISHED = 1 ...); the BSDs:
+  // <netinet/tcp_fsm.h>'s TCPS_* (other numbers). Names without the prefix.
+  static const State kStates[] = {
+#if __has_include(<linux/tcp.h>) && defined(TCP_INFO)
+      {TCP_ESTABLISHED, "ESTABLISHED"}, {TCP_SYN_SENT, "SYN_SENT"},   {TCP_SYN_RECV, "SYN_RECV"},
+      {TCP_FIN_WAIT1, "FIN_WAIT1"},     {TCP_FIN_WAIT2, "FIN_WAIT2"}, {TCP_TIME_WAIT, "TIME_WAIT"},
+      {TCP_CLOSE, "CLOSE"},             {TCP_CLOSE_WAIT, "CLOSE_WAIT"}, {TCP_LAST_ACK, "LAST_ACK"},
+      {TCP_LISTEN, "LISTEN"},           {TCP_CLOSING, "CLOSING"},
+#ifdef TCP_NEW_SYN_RECV
+      {TCP_NEW_SYN_RECV, "NEW_SYN_RECV"},
+#endif
+#elif defined(TCPS_ESTABLISHED)
+      {TCPS_CLOSED, "CLOSED"},         {TCPS_LISTEN, "LISTEN"},           {TCPS_SYN_SENT, "SYN_SENT"},
+      {TCPS_SYN_RECEIVED, "SYN_RECEIVED"}, {TCPS_ESTABLISHED, "ESTABLISHED"}, {TCPS_CLOSE_WAIT, "CLOSE_WAIT"},
+      {TCPS_FIN_WAIT_1, "FIN_WAIT_1"}, {TCPS_CLOSING, "CLOSING"},         {TCPS_LAST_ACK, "LAST_ACK"},
+      {TCPS_FIN_WAIT_2, "FIN_WAIT_2"}, {TCPS_TIME_WAIT, "TIME_WAIT"},
+#endif
+      {-1, nullptr},
+  };
+  for (const State& st : kStates)
+    if (st.name != nullptr && static_cast<double>(st.n) == s) return st.name;
+  return nullptr;
+}
+
 bool Decode(Kind k, const uint8_t* p, size_t len, Fields* o) {
   *o = Fields();
   switch (k) {
@@ -208,19 +235,9 @@ bool Decode(Kind k, const uint8_t* p, size_t len, Fields* o) {
 #endif
 #ifdef KSOCK_HAVE_TCP_INFO
     case Kind::kTcpInfo: {
-      tcp_info t;
-      Load(p, len, &t);
-      // Fields both Linux and FreeBSD define under these names (kTcpInfoNames).
-      const double v[kTcpInfoFields] = {
-          static_cast<double>(t.tcpi_state),        static_cast<double>(t.tcpi_options),
-          static_cast<double>(t.tcpi_snd_wscale),   static_cast<double>(t.tcpi_rcv_wscale),
-          static_cast<double>(t.tcpi_rto),          static_cast<double>(t.tcpi_snd_mss),
-          static_cast<double>(t.tcpi_rcv_mss),      static_cast<double>(t.tcpi_last_data_recv),
-          static_cast<double>(t.tcpi_rtt),          static_cast<double>(t.tcpi_rttvar),
-          static_cast<double>(t.tcpi_snd_ssthresh), static_cast<double>(t.tcpi_snd_cwnd),
-          static_cast<double>(t.tcpi_rcv_space),
-      };
-      for (int i = 0; i < kTcpInfoFields; i++) o->tcp[i] = v[i];
+      if (!DecodeTcpInfo(p, len, &o->tcp)) return false;
+      double st = 0;
+      if (TcpInfoGet(o->tcp, "state", &st)) o->tcp.state_name = TcpStateName(st);
       return true;
     }
 #endif

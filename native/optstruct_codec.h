@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tcpinfo_codec.h"
+
 #if __has_include(<sys/ucred.h>)
 #include <sys/ucred.h>
 #endif
@@ -60,7 +62,7 @@ enum class Kind {
   kUcred,         // pid uid gid
   kSockpeercred,  // pid uid gid
   kXucred,        // version uid gid groups
-  kTcpInfo,       // tcp[] (see TcpInfoNames)
+  kTcpInfo,       // tcp (tcpinfo_codec.h)
 };
 
 // The kind named `name` (e.g. "ip_mreq"), or kUnknown where this platform
@@ -68,9 +70,6 @@ enum class Kind {
 Kind KindOf(const char* name, size_t len);
 const char* NameOf(Kind k);
 bool CanEncode(Kind k);
-
-constexpr int kTcpInfoFields = 13;
-extern const char* const kTcpInfoNames[kTcpInfoFields];
 
 struct Fields {
   double onoff = 0, linger = 0;
@@ -81,15 +80,20 @@ struct Fields {
   double pid = 0, uid = 0, gid = 0, version = 0;
   int ngroups = 0;
   double groups[16] = {};
-  double tcp[kTcpInfoFields] = {};
+  TcpInfoFields tcp;  // (name, value) pairs, state_name
 };
 
-// Reads p[0, len) as the struct of kind k (bytes past len read as 0).
+// Reads p[0, len) as the struct of kind k (bytes past len read as 0; for
+// tcp_info, fields past len are left out where the headers give the layout).
 bool Decode(Kind k, const uint8_t* p, size_t len, Fields* out);
 
 // The struct of kind k into out[0, cap); returns its size, or 0 when a field
 // does not fit its C type or the kind cannot be encoded here.
 size_t Encode(Kind k, const Fields& f, uint8_t* out, size_t cap);
+
+// The name of TCP state number s ("ESTABLISHED", "LISTEN", ...) from the
+// headers' TCP state enum, or nullptr when unknown here.
+const char* TcpStateName(double s);
 
 // Room for any struct Encode writes.
 constexpr size_t kMaxEncoded = 64;

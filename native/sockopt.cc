@@ -162,7 +162,12 @@ napi_value Build(napi_env env, opt::Kind k, const opt::Fields& f) {
       break;
     }
     case opt::Kind::kTcpInfo:
-      for (int i = 0; ok && i < opt::kTcpInfoFields; i++) ok = SetNum(env, o, opt::kTcpInfoNames[i], f.tcp[i]);
+      for (int i = 0; ok && i < f.tcp.count; i++) ok = SetNum(env, o, f.tcp.f[i].name, f.tcp.f[i].value);
+      if (ok && f.tcp.state_name != nullptr) {
+        napi_value s;
+        ok = napi_create_string_utf8(env, f.tcp.state_name, NAPI_AUTO_LENGTH, &s) == napi_ok &&
+             napi_set_named_property(env, o, "stateName", s) == napi_ok;
+      }
       break;
     case opt::Kind::kUnknown:
       ok = false;

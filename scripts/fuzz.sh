@@ -18,7 +18,7 @@ SECONDS_EACH="${1:-${KSOCK_FUZZ_SECONDS:-60}}"
 case "$SECONDS_EACH" in ''|*[!0-9]*) echo "usage: $0 [SECONDS]"; exit 2 ;; esac
 OUT=build-fuzz
 HARNESSES=(cmsg sockaddr optstruct)
-declare -A CORE=([cmsg]=native/cmsg_codec.cc [sockaddr]=native/sockaddr_codec.cc [optstruct]=native/optstruct_codec.cc)
+declare -A CORE=([cmsg]=native/cmsg_codec.cc [sockaddr]=native/sockaddr_codec.cc [optstruct]="native/optstruct_codec.cc native/tcpinfo_codec.cc")
 
 summary() {
   echo "fuzz: $1 passed, $2 failed"
@@ -83,7 +83,7 @@ failed=0
 for h in "${HARNESSES[@]}"; do
   bin="$OUT/${h}_fuzz"
   echo "=== fuzz: $h"
-  if ! "$CXX" "${FLAGS[@]}" "fuzz/${h}_fuzz.cc" "${CORE[$h]}" -o "$bin" >"$OUT/$h.build.log" 2>&1; then
+  if ! "$CXX" "${FLAGS[@]}" "fuzz/${h}_fuzz.cc" ${CORE[$h]} -o "$bin" >"$OUT/$h.build.log" 2>&1; then
     cat "$OUT/$h.build.log"
     echo "fuzz: $h: build FAILED"
     failed=$((failed + 1))

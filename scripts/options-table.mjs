@@ -23,7 +23,7 @@ const TYPE = {
   in_addr: 'IPv4 address string', ip_mreq: '`{ multiaddr, interface }` or `{ multiaddr, ifindex, address }` (ip_mreqn)',
   ip_mreq_source: '`{ multiaddr, sourceaddr, interface }`', ipv6_mreq: '`{ multiaddr, ifindex }`', ucred: '`{ pid, uid, gid }`',
   xucred: '`{ uid, gid, groups }`', sockpeercred: '`{ pid, uid, gid }`', string: 'string', buffer: 'Buffer',
-  tcp_info: '`{ state, rtt, rttvar, snd_cwnd, snd_mss, … }`',
+  tcp_info: '`{ state, stateName, rtt, snd_cwnd, bytes_acked, … }`',
 };
 console.log('| level | option | value | get/set | platforms |');
 console.log('|---|---|---|---|---|');
