@@ -29,8 +29,8 @@ bool Fail(napi_env env, const char* what) { return Throw(env, kType, "%s", what)
 
 bool Integer(napi_env env, napi_value v, const char* what, double lo, double hi, double* out) {
   double d = 0;
-  if (TypeOf(env, v) != napi_number || napi_get_value_double(env, v, &d) != napi_ok)
-    return Throw(env, kType, "%s must be a number", what);
+  // napi_get_value_double refuses anything but a number (no valueOf).
+  if (v == nullptr || napi_get_value_double(env, v, &d) != napi_ok) return Throw(env, kType, "%s must be a number", what);
   if (!(d >= lo && d <= hi) || std::trunc(d) != d) return Throw(env, kRange, "%s is out of range", what);
   *out = d;
   return true;
@@ -105,30 +105,12 @@ bool Utf8(napi_env env, napi_value v, const char* what, char* buf, size_t cap, s
 }
 
 bool Pin(napi_env env, napi_value v, const char* what, Bytes* out) {
-  bool is = false;
+  // napi_get_buffer_info takes any ArrayBufferView (Buffer, typed arrays,
+  // DataView) and gives its byte length; a detached one has no data.
   void* data = nullptr;
   size_t len = 0;
-  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t length;
-    napi_value ab;
-    size_t offset;
-    if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return Fail(env, what);
-    size_t width = 1;
-    switch (type) {
-      case napi_int16_array: case napi_uint16_array: width = 2; break;
-      case napi_int32_array: case napi_uint32_array: case napi_float32_array: width = 4; break;
-      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: width = 8; break;
-      default: width = 1;
-    }
-    len = length * width;
-  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-    napi_value ab;
-    size_t offset;
-    if (napi_get_dataview_info(env, v, &len, &data, &ab, &offset) != napi_ok) return Fail(env, what);
-  } else {
+  if (!IsBytes(env, v) || napi_get_buffer_info(env, v, &data, &len) != napi_ok)
     return Throw(env, kType, "%s must be a Buffer, a TypedArray or a DataView", what);
-  }
   if (data == nullptr) len = 0;  // detached
   out->data = static_cast<uint8_t*>(data);
   out->len = len;

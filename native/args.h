@@ -69,10 +69,10 @@ inline bool IsArray(napi_env env, napi_value v) {
 // Any ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView).
 // Runs no JavaScript.
 inline bool IsBytes(napi_env env, napi_value v) {
+  // napi_is_buffer is true for every ArrayBufferView (Node's
+  // Buffer::HasInstance): one call on the hot path.
   bool r = false;
-  if (v == nullptr) return false;
-  if (napi_is_typedarray(env, v, &r) == napi_ok && r) return true;
-  return napi_is_dataview(env, v, &r) == napi_ok && r;
+  return v != nullptr && napi_is_buffer(env, v, &r) == napi_ok && r;
 }
 
 // An integer-valued number in [lo, hi]. No coercion: valueOf never runs.

@@ -185,7 +185,7 @@ template <typename T>
 bool GetOwner(napi_env env, napi_value v, std::unordered_set<T*> Instance::*live, const char* what, T** out) {
   void* p = nullptr;
   Instance* inst = nullptr;
-  if (arg::TypeOf(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
+  if (v == nullptr || napi_get_value_external(env, v, &p) != napi_ok || p == nullptr ||
       (inst = InstanceOf(env)) == nullptr || (inst->*live).count(static_cast<T*>(p)) == 0)
     return Throw(env, arg::kType, "expected %s", what);
   *out = static_cast<T*>(p);
