@@ -25,11 +25,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { k, hasPython } from './helpers';
 
 const root = join(__dirname, '..');
+// Blocks run in a directory of their own: an addon named by a relative
+// KSOCK_NATIVE (the cmake-js and ASan passes) must be named absolutely there.
+const childEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  ...(process.env.KSOCK_NATIVE ? { KSOCK_NATIVE: resolve(process.env.KSOCK_NATIVE) } : {}),
+};
 /** The JavaScript blocks README.md has today: a new one must be counted here, so none slips in untested. */
 const BLOCK_COUNT = 9;
 const BLOCK_TIMEOUT = 10_000;
@@ -103,7 +109,7 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: stri
 /** Runs a child to its end, killing its process group after `ms`. */
 function run(argv: string[], cwd: string, ms: number): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
@@ -125,7 +131,7 @@ function killGroup(child: ChildProcess): void {
 
 /** A peer started and ready (it printed a line), with a way to stop it and learn how it ended. */
 async function startPeer(peer: NonNullable<Block['peer']>, cwd: string) {
-  const child = spawn(peer.argv[0]!, peer.argv.slice(1), { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(peer.argv[0]!, peer.argv.slice(1), { cwd, env: childEnv, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
