@@ -442,11 +442,17 @@ napi_value Close(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "ksock:close", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, nullptr, name, LingerExecute, LingerComplete, c, &c->work) != napi_ok ||
       napi_queue_async_work(env, c->work) != napi_ok) {
+    // No threadpool work could be queued: close on a thread of our own, and
+    // answer 0 (a settled promise if there is one, else the number).
     CloseDetached(fd);
     if (c->work != nullptr) napi_delete_async_work(env, c->work);
-    if (promise != nullptr) napi_resolve_deferred(env, c->deferred, arg::Number(env, 0));
+    napi_value zero = arg::Number(env, 0);
+    if (promise != nullptr && napi_resolve_deferred(env, c->deferred, zero) == napi_ok) {
+      delete c;
+      return promise;
+    }
     delete c;
-    return promise;
+    return zero;
   }
   return promise;
 }

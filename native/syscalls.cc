@@ -38,24 +38,24 @@ napi_value HandleOr(napi_env env, long fd) {
 }
 
 // socket(domain, type, protocol) -> Handle | -errno
-napi_value Socket(napi_env env, napi_callback_info info) {
+// The (domain, type, protocol) arguments of socket and socketpair.
+bool Triple(napi_env env, napi_callback_info info, int32_t* domain, int32_t* type, int32_t* protocol) {
   napi_value argv[3];
   arg::Args(env, info, 3, argv);
+  return arg::Int32(env, argv[0], "domain", domain) && arg::Int32(env, argv[1], "type", type) &&
+         arg::Int32(env, argv[2], "protocol", protocol);
+}
+
+napi_value Socket(napi_env env, napi_callback_info info) {
   int32_t domain, type, protocol;
-  if (!arg::Int32(env, argv[0], "domain", &domain) || !arg::Int32(env, argv[1], "type", &type) ||
-      !arg::Int32(env, argv[2], "protocol", &protocol))
-    return nullptr;
+  if (!Triple(env, info, &domain, &type, &protocol)) return nullptr;
   return HandleOr(env, sys::Socket(domain, type, protocol));
 }
 
 // socketpair(domain, type, protocol) -> [Handle, Handle] | -errno
 napi_value Socketpair(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  arg::Args(env, info, 3, argv);
   int32_t domain, type, protocol;
-  if (!arg::Int32(env, argv[0], "domain", &domain) || !arg::Int32(env, argv[1], "type", &type) ||
-      !arg::Int32(env, argv[2], "protocol", &protocol))
-    return nullptr;
+  if (!Triple(env, info, &domain, &type, &protocol)) return nullptr;
   int sv[2];
   long e = sys::Socketpair(domain, type, protocol, sv);
   if (e < 0) return arg::Number(env, e);
