@@ -66,3 +66,4 @@ for (const [name, value] of Object.entries(platformConstants)) {
     Object.defineProperty(exports, name, { value, enumerable: true });
   }
 }
+export * from './netlink/index';

@@ -98,6 +98,11 @@ const TABLE = {
     TCP_INFO: 'tcp_info:get',
   },
   IPPROTO_UDP: { UDP_SEGMENT: 'int', UDP_GRO: 'bool', UDP_CORK: 'bool' },
+  SOL_NETLINK: {
+    NETLINK_ADD_MEMBERSHIP: 'int:set', NETLINK_DROP_MEMBERSHIP: 'int:set', NETLINK_PKTINFO: 'bool', NETLINK_BROADCAST_ERROR: 'bool',
+    NETLINK_NO_ENOBUFS: 'bool', NETLINK_LISTEN_ALL_NSID: 'bool', NETLINK_CAP_ACK: 'bool', NETLINK_EXT_ACK: 'bool',
+    NETLINK_GET_STRICT_CHK: 'bool',
+  },
 } as const;
 
 /** The value of each kind, as setsockopt takes it and getsockopt returns it. */

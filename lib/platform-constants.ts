@@ -64,6 +64,54 @@ export declare const ARPHRD_IEEE80211: number;
 export declare const ARPHRD_LOOPBACK: number;
 /** The platform's ARPHRD_NONE (undefined where the platform has none). */
 export declare const ARPHRD_NONE: number;
+/** The platform's CTRL_ATTR_FAMILY_ID (undefined where the platform has none). */
+export declare const CTRL_ATTR_FAMILY_ID: number;
+/** The platform's CTRL_ATTR_FAMILY_NAME (undefined where the platform has none). */
+export declare const CTRL_ATTR_FAMILY_NAME: number;
+/** The platform's CTRL_ATTR_HDRSIZE (undefined where the platform has none). */
+export declare const CTRL_ATTR_HDRSIZE: number;
+/** The platform's CTRL_ATTR_MAXATTR (undefined where the platform has none). */
+export declare const CTRL_ATTR_MAXATTR: number;
+/** The platform's CTRL_ATTR_MCAST_GROUPS (undefined where the platform has none). */
+export declare const CTRL_ATTR_MCAST_GROUPS: number;
+/** The platform's CTRL_ATTR_MCAST_GRP_ID (undefined where the platform has none). */
+export declare const CTRL_ATTR_MCAST_GRP_ID: number;
+/** The platform's CTRL_ATTR_MCAST_GRP_NAME (undefined where the platform has none). */
+export declare const CTRL_ATTR_MCAST_GRP_NAME: number;
+/** The platform's CTRL_ATTR_MCAST_GRP_UNSPEC (undefined where the platform has none). */
+export declare const CTRL_ATTR_MCAST_GRP_UNSPEC: number;
+/** The platform's CTRL_ATTR_OPS (undefined where the platform has none). */
+export declare const CTRL_ATTR_OPS: number;
+/** The platform's CTRL_ATTR_OP_FLAGS (undefined where the platform has none). */
+export declare const CTRL_ATTR_OP_FLAGS: number;
+/** The platform's CTRL_ATTR_OP_ID (undefined where the platform has none). */
+export declare const CTRL_ATTR_OP_ID: number;
+/** The platform's CTRL_ATTR_OP_UNSPEC (undefined where the platform has none). */
+export declare const CTRL_ATTR_OP_UNSPEC: number;
+/** The platform's CTRL_ATTR_UNSPEC (undefined where the platform has none). */
+export declare const CTRL_ATTR_UNSPEC: number;
+/** The platform's CTRL_ATTR_VERSION (undefined where the platform has none). */
+export declare const CTRL_ATTR_VERSION: number;
+/** The platform's CTRL_CMD_DELFAMILY (undefined where the platform has none). */
+export declare const CTRL_CMD_DELFAMILY: number;
+/** The platform's CTRL_CMD_DELMCAST_GRP (undefined where the platform has none). */
+export declare const CTRL_CMD_DELMCAST_GRP: number;
+/** The platform's CTRL_CMD_DELOPS (undefined where the platform has none). */
+export declare const CTRL_CMD_DELOPS: number;
+/** The platform's CTRL_CMD_GETFAMILY (undefined where the platform has none). */
+export declare const CTRL_CMD_GETFAMILY: number;
+/** The platform's CTRL_CMD_GETMCAST_GRP (undefined where the platform has none). */
+export declare const CTRL_CMD_GETMCAST_GRP: number;
+/** The platform's CTRL_CMD_GETOPS (undefined where the platform has none). */
+export declare const CTRL_CMD_GETOPS: number;
+/** The platform's CTRL_CMD_NEWFAMILY (undefined where the platform has none). */
+export declare const CTRL_CMD_NEWFAMILY: number;
+/** The platform's CTRL_CMD_NEWMCAST_GRP (undefined where the platform has none). */
+export declare const CTRL_CMD_NEWMCAST_GRP: number;
+/** The platform's CTRL_CMD_NEWOPS (undefined where the platform has none). */
+export declare const CTRL_CMD_NEWOPS: number;
+/** The platform's CTRL_CMD_UNSPEC (undefined where the platform has none). */
+export declare const CTRL_CMD_UNSPEC: number;
 /** The platform's ETH_P_8021Q (undefined where the platform has none). */
 export declare const ETH_P_8021Q: number;
 /** The platform's ETH_P_ALL (undefined where the platform has none). */
@@ -82,6 +130,20 @@ export declare const FIONBIO: number;
 export declare const FIONREAD: number;
 /** The platform's FIONWRITE (undefined where the platform has none). */
 export declare const FIONWRITE: number;
+/** The platform's GENL_ADMIN_PERM (undefined where the platform has none). */
+export declare const GENL_ADMIN_PERM: number;
+/** The platform's GENL_CMD_CAP_DO (undefined where the platform has none). */
+export declare const GENL_CMD_CAP_DO: number;
+/** The platform's GENL_CMD_CAP_DUMP (undefined where the platform has none). */
+export declare const GENL_CMD_CAP_DUMP: number;
+/** The platform's GENL_CMD_CAP_HASPOL (undefined where the platform has none). */
+export declare const GENL_CMD_CAP_HASPOL: number;
+/** The platform's GENL_ID_CTRL (undefined where the platform has none). */
+export declare const GENL_ID_CTRL: number;
+/** The platform's GENL_NAMSIZ (undefined where the platform has none). */
+export declare const GENL_NAMSIZ: number;
+/** The platform's GENL_UNS_ADMIN_PERM (undefined where the platform has none). */
+export declare const GENL_UNS_ADMIN_PERM: number;
 /** The platform's ICMP6_DST_UNREACH (undefined where the platform has none). */
 export declare const ICMP6_DST_UNREACH: number;
 /** The platform's ICMP6_ECHO_REPLY (undefined where the platform has none). */
@@ -102,10 +164,308 @@ export declare const ICMP_FILTER: number;
 export declare const ICMP_PORT_UNREACH: number;
 /** The platform's ICMP_TIME_EXCEEDED (undefined where the platform has none). */
 export declare const ICMP_TIME_EXCEEDED: number;
+/** The platform's IFA_ADDRESS (undefined where the platform has none). */
+export declare const IFA_ADDRESS: number;
+/** The platform's IFA_ANYCAST (undefined where the platform has none). */
+export declare const IFA_ANYCAST: number;
+/** The platform's IFA_BROADCAST (undefined where the platform has none). */
+export declare const IFA_BROADCAST: number;
+/** The platform's IFA_CACHEINFO (undefined where the platform has none). */
+export declare const IFA_CACHEINFO: number;
+/** The platform's IFA_FLAGS (undefined where the platform has none). */
+export declare const IFA_FLAGS: number;
+/** The platform's IFA_F_DADFAILED (undefined where the platform has none). */
+export declare const IFA_F_DADFAILED: number;
+/** The platform's IFA_F_DEPRECATED (undefined where the platform has none). */
+export declare const IFA_F_DEPRECATED: number;
+/** The platform's IFA_F_HOMEADDRESS (undefined where the platform has none). */
+export declare const IFA_F_HOMEADDRESS: number;
+/** The platform's IFA_F_MANAGETEMPADDR (undefined where the platform has none). */
+export declare const IFA_F_MANAGETEMPADDR: number;
+/** The platform's IFA_F_MCAUTOJOIN (undefined where the platform has none). */
+export declare const IFA_F_MCAUTOJOIN: number;
+/** The platform's IFA_F_NODAD (undefined where the platform has none). */
+export declare const IFA_F_NODAD: number;
+/** The platform's IFA_F_NOPREFIXROUTE (undefined where the platform has none). */
+export declare const IFA_F_NOPREFIXROUTE: number;
+/** The platform's IFA_F_OPTIMISTIC (undefined where the platform has none). */
+export declare const IFA_F_OPTIMISTIC: number;
+/** The platform's IFA_F_PERMANENT (undefined where the platform has none). */
+export declare const IFA_F_PERMANENT: number;
+/** The platform's IFA_F_SECONDARY (undefined where the platform has none). */
+export declare const IFA_F_SECONDARY: number;
+/** The platform's IFA_F_STABLE_PRIVACY (undefined where the platform has none). */
+export declare const IFA_F_STABLE_PRIVACY: number;
+/** The platform's IFA_F_TEMPORARY (undefined where the platform has none). */
+export declare const IFA_F_TEMPORARY: number;
+/** The platform's IFA_F_TENTATIVE (undefined where the platform has none). */
+export declare const IFA_F_TENTATIVE: number;
+/** The platform's IFA_LABEL (undefined where the platform has none). */
+export declare const IFA_LABEL: number;
+/** The platform's IFA_LOCAL (undefined where the platform has none). */
+export declare const IFA_LOCAL: number;
+/** The platform's IFA_MULTICAST (undefined where the platform has none). */
+export declare const IFA_MULTICAST: number;
+/** The platform's IFA_RT_PRIORITY (undefined where the platform has none). */
+export declare const IFA_RT_PRIORITY: number;
+/** The platform's IFA_TARGET_NETNSID (undefined where the platform has none). */
+export declare const IFA_TARGET_NETNSID: number;
+/** The platform's IFA_UNSPEC (undefined where the platform has none). */
+export declare const IFA_UNSPEC: number;
+/** The platform's IFF_ALLMULTI (undefined where the platform has none). */
+export declare const IFF_ALLMULTI: number;
+/** The platform's IFF_AUTOMEDIA (undefined where the platform has none). */
+export declare const IFF_AUTOMEDIA: number;
+/** The platform's IFF_BROADCAST (undefined where the platform has none). */
+export declare const IFF_BROADCAST: number;
+/** The platform's IFF_DEBUG (undefined where the platform has none). */
+export declare const IFF_DEBUG: number;
+/** The platform's IFF_DORMANT (undefined where the platform has none). */
+export declare const IFF_DORMANT: number;
+/** The platform's IFF_DYNAMIC (undefined where the platform has none). */
+export declare const IFF_DYNAMIC: number;
+/** The platform's IFF_ECHO (undefined where the platform has none). */
+export declare const IFF_ECHO: number;
+/** The platform's IFF_LOOPBACK (undefined where the platform has none). */
+export declare const IFF_LOOPBACK: number;
+/** The platform's IFF_LOWER_UP (undefined where the platform has none). */
+export declare const IFF_LOWER_UP: number;
+/** The platform's IFF_MASTER (undefined where the platform has none). */
+export declare const IFF_MASTER: number;
+/** The platform's IFF_MULTICAST (undefined where the platform has none). */
+export declare const IFF_MULTICAST: number;
+/** The platform's IFF_NOARP (undefined where the platform has none). */
+export declare const IFF_NOARP: number;
+/** The platform's IFF_NOTRAILERS (undefined where the platform has none). */
+export declare const IFF_NOTRAILERS: number;
+/** The platform's IFF_POINTOPOINT (undefined where the platform has none). */
+export declare const IFF_POINTOPOINT: number;
+/** The platform's IFF_PORTSEL (undefined where the platform has none). */
+export declare const IFF_PORTSEL: number;
+/** The platform's IFF_PROMISC (undefined where the platform has none). */
+export declare const IFF_PROMISC: number;
+/** The platform's IFF_RUNNING (undefined where the platform has none). */
+export declare const IFF_RUNNING: number;
+/** The platform's IFF_SLAVE (undefined where the platform has none). */
+export declare const IFF_SLAVE: number;
+/** The platform's IFF_UP (undefined where the platform has none). */
+export declare const IFF_UP: number;
+/** The platform's IFLA_ADDRESS (undefined where the platform has none). */
+export declare const IFLA_ADDRESS: number;
+/** The platform's IFLA_AF_SPEC (undefined where the platform has none). */
+export declare const IFLA_AF_SPEC: number;
+/** The platform's IFLA_ALT_IFNAME (undefined where the platform has none). */
+export declare const IFLA_ALT_IFNAME: number;
+/** The platform's IFLA_BROADCAST (undefined where the platform has none). */
+export declare const IFLA_BROADCAST: number;
+/** The platform's IFLA_BRPORT_COST (undefined where the platform has none). */
+export declare const IFLA_BRPORT_COST: number;
+/** The platform's IFLA_BRPORT_PRIORITY (undefined where the platform has none). */
+export declare const IFLA_BRPORT_PRIORITY: number;
+/** The platform's IFLA_BRPORT_STATE (undefined where the platform has none). */
+export declare const IFLA_BRPORT_STATE: number;
+/** The platform's IFLA_BRPORT_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_BRPORT_UNSPEC: number;
+/** The platform's IFLA_BR_AGEING_TIME (undefined where the platform has none). */
+export declare const IFLA_BR_AGEING_TIME: number;
+/** The platform's IFLA_BR_FORWARD_DELAY (undefined where the platform has none). */
+export declare const IFLA_BR_FORWARD_DELAY: number;
+/** The platform's IFLA_BR_HELLO_TIME (undefined where the platform has none). */
+export declare const IFLA_BR_HELLO_TIME: number;
+/** The platform's IFLA_BR_MAX_AGE (undefined where the platform has none). */
+export declare const IFLA_BR_MAX_AGE: number;
+/** The platform's IFLA_BR_PRIORITY (undefined where the platform has none). */
+export declare const IFLA_BR_PRIORITY: number;
+/** The platform's IFLA_BR_STP_STATE (undefined where the platform has none). */
+export declare const IFLA_BR_STP_STATE: number;
+/** The platform's IFLA_BR_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_BR_UNSPEC: number;
+/** The platform's IFLA_BR_VLAN_FILTERING (undefined where the platform has none). */
+export declare const IFLA_BR_VLAN_FILTERING: number;
+/** The platform's IFLA_BR_VLAN_PROTOCOL (undefined where the platform has none). */
+export declare const IFLA_BR_VLAN_PROTOCOL: number;
+/** The platform's IFLA_CARRIER (undefined where the platform has none). */
+export declare const IFLA_CARRIER: number;
+/** The platform's IFLA_CARRIER_CHANGES (undefined where the platform has none). */
+export declare const IFLA_CARRIER_CHANGES: number;
+/** The platform's IFLA_CARRIER_DOWN_COUNT (undefined where the platform has none). */
+export declare const IFLA_CARRIER_DOWN_COUNT: number;
+/** The platform's IFLA_CARRIER_UP_COUNT (undefined where the platform has none). */
+export declare const IFLA_CARRIER_UP_COUNT: number;
+/** The platform's IFLA_COST (undefined where the platform has none). */
+export declare const IFLA_COST: number;
+/** The platform's IFLA_EVENT (undefined where the platform has none). */
+export declare const IFLA_EVENT: number;
+/** The platform's IFLA_EXT_MASK (undefined where the platform has none). */
+export declare const IFLA_EXT_MASK: number;
+/** The platform's IFLA_GROUP (undefined where the platform has none). */
+export declare const IFLA_GROUP: number;
+/** The platform's IFLA_GSO_MAX_SEGS (undefined where the platform has none). */
+export declare const IFLA_GSO_MAX_SEGS: number;
+/** The platform's IFLA_GSO_MAX_SIZE (undefined where the platform has none). */
+export declare const IFLA_GSO_MAX_SIZE: number;
+/** The platform's IFLA_IFALIAS (undefined where the platform has none). */
+export declare const IFLA_IFALIAS: number;
+/** The platform's IFLA_IFNAME (undefined where the platform has none). */
+export declare const IFLA_IFNAME: number;
+/** The platform's IFLA_IF_NETNSID (undefined where the platform has none). */
+export declare const IFLA_IF_NETNSID: number;
+/** The platform's IFLA_INET6_ADDR_GEN_MODE (undefined where the platform has none). */
+export declare const IFLA_INET6_ADDR_GEN_MODE: number;
+/** The platform's IFLA_INET6_CACHEINFO (undefined where the platform has none). */
+export declare const IFLA_INET6_CACHEINFO: number;
+/** The platform's IFLA_INET6_CONF (undefined where the platform has none). */
+export declare const IFLA_INET6_CONF: number;
+/** The platform's IFLA_INET6_FLAGS (undefined where the platform has none). */
+export declare const IFLA_INET6_FLAGS: number;
+/** The platform's IFLA_INET6_ICMP6STATS (undefined where the platform has none). */
+export declare const IFLA_INET6_ICMP6STATS: number;
+/** The platform's IFLA_INET6_MCAST (undefined where the platform has none). */
+export declare const IFLA_INET6_MCAST: number;
+/** The platform's IFLA_INET6_STATS (undefined where the platform has none). */
+export declare const IFLA_INET6_STATS: number;
+/** The platform's IFLA_INET6_TOKEN (undefined where the platform has none). */
+export declare const IFLA_INET6_TOKEN: number;
+/** The platform's IFLA_INET6_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_INET6_UNSPEC: number;
+/** The platform's IFLA_INET_CONF (undefined where the platform has none). */
+export declare const IFLA_INET_CONF: number;
+/** The platform's IFLA_INET_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_INET_UNSPEC: number;
+/** The platform's IFLA_INFO_DATA (undefined where the platform has none). */
+export declare const IFLA_INFO_DATA: number;
+/** The platform's IFLA_INFO_KIND (undefined where the platform has none). */
+export declare const IFLA_INFO_KIND: number;
+/** The platform's IFLA_INFO_SLAVE_DATA (undefined where the platform has none). */
+export declare const IFLA_INFO_SLAVE_DATA: number;
+/** The platform's IFLA_INFO_SLAVE_KIND (undefined where the platform has none). */
+export declare const IFLA_INFO_SLAVE_KIND: number;
+/** The platform's IFLA_INFO_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_INFO_UNSPEC: number;
+/** The platform's IFLA_INFO_XSTATS (undefined where the platform has none). */
+export declare const IFLA_INFO_XSTATS: number;
+/** The platform's IFLA_LINK (undefined where the platform has none). */
+export declare const IFLA_LINK: number;
+/** The platform's IFLA_LINKINFO (undefined where the platform has none). */
+export declare const IFLA_LINKINFO: number;
+/** The platform's IFLA_LINKMODE (undefined where the platform has none). */
+export declare const IFLA_LINKMODE: number;
+/** The platform's IFLA_LINK_NETNSID (undefined where the platform has none). */
+export declare const IFLA_LINK_NETNSID: number;
+/** The platform's IFLA_MACVLAN_FLAGS (undefined where the platform has none). */
+export declare const IFLA_MACVLAN_FLAGS: number;
+/** The platform's IFLA_MACVLAN_MODE (undefined where the platform has none). */
+export declare const IFLA_MACVLAN_MODE: number;
+/** The platform's IFLA_MACVLAN_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_MACVLAN_UNSPEC: number;
+/** The platform's IFLA_MAP (undefined where the platform has none). */
+export declare const IFLA_MAP: number;
+/** The platform's IFLA_MASTER (undefined where the platform has none). */
+export declare const IFLA_MASTER: number;
+/** The platform's IFLA_MAX_MTU (undefined where the platform has none). */
+export declare const IFLA_MAX_MTU: number;
+/** The platform's IFLA_MIN_MTU (undefined where the platform has none). */
+export declare const IFLA_MIN_MTU: number;
+/** The platform's IFLA_MTU (undefined where the platform has none). */
+export declare const IFLA_MTU: number;
+/** The platform's IFLA_NET_NS_FD (undefined where the platform has none). */
+export declare const IFLA_NET_NS_FD: number;
+/** The platform's IFLA_NET_NS_PID (undefined where the platform has none). */
+export declare const IFLA_NET_NS_PID: number;
+/** The platform's IFLA_NEW_IFINDEX (undefined where the platform has none). */
+export declare const IFLA_NEW_IFINDEX: number;
+/** The platform's IFLA_NEW_NETNSID (undefined where the platform has none). */
+export declare const IFLA_NEW_NETNSID: number;
+/** The platform's IFLA_NUM_RX_QUEUES (undefined where the platform has none). */
+export declare const IFLA_NUM_RX_QUEUES: number;
+/** The platform's IFLA_NUM_TX_QUEUES (undefined where the platform has none). */
+export declare const IFLA_NUM_TX_QUEUES: number;
+/** The platform's IFLA_NUM_VF (undefined where the platform has none). */
+export declare const IFLA_NUM_VF: number;
+/** The platform's IFLA_OPERSTATE (undefined where the platform has none). */
+export declare const IFLA_OPERSTATE: number;
+/** The platform's IFLA_PAD (undefined where the platform has none). */
+export declare const IFLA_PAD: number;
+/** The platform's IFLA_PERM_ADDRESS (undefined where the platform has none). */
+export declare const IFLA_PERM_ADDRESS: number;
+/** The platform's IFLA_PHYS_PORT_ID (undefined where the platform has none). */
+export declare const IFLA_PHYS_PORT_ID: number;
+/** The platform's IFLA_PHYS_PORT_NAME (undefined where the platform has none). */
+export declare const IFLA_PHYS_PORT_NAME: number;
+/** The platform's IFLA_PHYS_SWITCH_ID (undefined where the platform has none). */
+export declare const IFLA_PHYS_SWITCH_ID: number;
+/** The platform's IFLA_PORT_SELF (undefined where the platform has none). */
+export declare const IFLA_PORT_SELF: number;
+/** The platform's IFLA_PRIORITY (undefined where the platform has none). */
+export declare const IFLA_PRIORITY: number;
+/** The platform's IFLA_PROMISCUITY (undefined where the platform has none). */
+export declare const IFLA_PROMISCUITY: number;
+/** The platform's IFLA_PROP_LIST (undefined where the platform has none). */
+export declare const IFLA_PROP_LIST: number;
+/** The platform's IFLA_PROTINFO (undefined where the platform has none). */
+export declare const IFLA_PROTINFO: number;
+/** The platform's IFLA_PROTO_DOWN (undefined where the platform has none). */
+export declare const IFLA_PROTO_DOWN: number;
+/** The platform's IFLA_QDISC (undefined where the platform has none). */
+export declare const IFLA_QDISC: number;
+/** The platform's IFLA_STATS (undefined where the platform has none). */
+export declare const IFLA_STATS: number;
+/** The platform's IFLA_STATS64 (undefined where the platform has none). */
+export declare const IFLA_STATS64: number;
+/** The platform's IFLA_TARGET_NETNSID (undefined where the platform has none). */
+export declare const IFLA_TARGET_NETNSID: number;
+/** The platform's IFLA_TXQLEN (undefined where the platform has none). */
+export declare const IFLA_TXQLEN: number;
+/** The platform's IFLA_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_UNSPEC: number;
+/** The platform's IFLA_VFINFO_LIST (undefined where the platform has none). */
+export declare const IFLA_VFINFO_LIST: number;
+/** The platform's IFLA_VF_PORTS (undefined where the platform has none). */
+export declare const IFLA_VF_PORTS: number;
+/** The platform's IFLA_VLAN_EGRESS_QOS (undefined where the platform has none). */
+export declare const IFLA_VLAN_EGRESS_QOS: number;
+/** The platform's IFLA_VLAN_FLAGS (undefined where the platform has none). */
+export declare const IFLA_VLAN_FLAGS: number;
+/** The platform's IFLA_VLAN_ID (undefined where the platform has none). */
+export declare const IFLA_VLAN_ID: number;
+/** The platform's IFLA_VLAN_INGRESS_QOS (undefined where the platform has none). */
+export declare const IFLA_VLAN_INGRESS_QOS: number;
+/** The platform's IFLA_VLAN_PROTOCOL (undefined where the platform has none). */
+export declare const IFLA_VLAN_PROTOCOL: number;
+/** The platform's IFLA_VLAN_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_VLAN_UNSPEC: number;
+/** The platform's IFLA_VRF_TABLE (undefined where the platform has none). */
+export declare const IFLA_VRF_TABLE: number;
+/** The platform's IFLA_VRF_UNSPEC (undefined where the platform has none). */
+export declare const IFLA_VRF_UNSPEC: number;
+/** The platform's IFLA_WEIGHT (undefined where the platform has none). */
+export declare const IFLA_WEIGHT: number;
+/** The platform's IFLA_WIRELESS (undefined where the platform has none). */
+export declare const IFLA_WIRELESS: number;
+/** The platform's IFLA_XDP (undefined where the platform has none). */
+export declare const IFLA_XDP: number;
 /** The platform's IFNAMSIZ (undefined where the platform has none). */
 export declare const IFNAMSIZ: number;
+/** The platform's IF_LINK_MODE_DEFAULT (undefined where the platform has none). */
+export declare const IF_LINK_MODE_DEFAULT: number;
+/** The platform's IF_LINK_MODE_DORMANT (undefined where the platform has none). */
+export declare const IF_LINK_MODE_DORMANT: number;
 /** The platform's IF_NAMESIZE (undefined where the platform has none). */
 export declare const IF_NAMESIZE: number;
+/** The platform's IF_OPER_DORMANT (undefined where the platform has none). */
+export declare const IF_OPER_DORMANT: number;
+/** The platform's IF_OPER_DOWN (undefined where the platform has none). */
+export declare const IF_OPER_DOWN: number;
+/** The platform's IF_OPER_LOWERLAYERDOWN (undefined where the platform has none). */
+export declare const IF_OPER_LOWERLAYERDOWN: number;
+/** The platform's IF_OPER_NOTPRESENT (undefined where the platform has none). */
+export declare const IF_OPER_NOTPRESENT: number;
+/** The platform's IF_OPER_TESTING (undefined where the platform has none). */
+export declare const IF_OPER_TESTING: number;
+/** The platform's IF_OPER_UNKNOWN (undefined where the platform has none). */
+export declare const IF_OPER_UNKNOWN: number;
+/** The platform's IF_OPER_UP (undefined where the platform has none). */
+export declare const IF_OPER_UP: number;
 /** The platform's INADDR_ANY (undefined where the platform has none). */
 export declare const INADDR_ANY: number;
 /** The platform's INADDR_BROADCAST (undefined where the platform has none). */
@@ -534,6 +894,32 @@ export declare const MSG_TRYHARD: number;
 export declare const MSG_WAITFORONE: number;
 /** The platform's MSG_ZEROCOPY (undefined where the platform has none). */
 export declare const MSG_ZEROCOPY: number;
+/** The platform's NDA_CACHEINFO (undefined where the platform has none). */
+export declare const NDA_CACHEINFO: number;
+/** The platform's NDA_DST (undefined where the platform has none). */
+export declare const NDA_DST: number;
+/** The platform's NDA_IFINDEX (undefined where the platform has none). */
+export declare const NDA_IFINDEX: number;
+/** The platform's NDA_LINK_NETNSID (undefined where the platform has none). */
+export declare const NDA_LINK_NETNSID: number;
+/** The platform's NDA_LLADDR (undefined where the platform has none). */
+export declare const NDA_LLADDR: number;
+/** The platform's NDA_MASTER (undefined where the platform has none). */
+export declare const NDA_MASTER: number;
+/** The platform's NDA_PORT (undefined where the platform has none). */
+export declare const NDA_PORT: number;
+/** The platform's NDA_PROBES (undefined where the platform has none). */
+export declare const NDA_PROBES: number;
+/** The platform's NDA_PROTOCOL (undefined where the platform has none). */
+export declare const NDA_PROTOCOL: number;
+/** The platform's NDA_SRC_VNI (undefined where the platform has none). */
+export declare const NDA_SRC_VNI: number;
+/** The platform's NDA_UNSPEC (undefined where the platform has none). */
+export declare const NDA_UNSPEC: number;
+/** The platform's NDA_VLAN (undefined where the platform has none). */
+export declare const NDA_VLAN: number;
+/** The platform's NDA_VNI (undefined where the platform has none). */
+export declare const NDA_VNI: number;
 /** The platform's NETLINK_ADD_MEMBERSHIP (undefined where the platform has none). */
 export declare const NETLINK_ADD_MEMBERSHIP: number;
 /** The platform's NETLINK_AUDIT (undefined where the platform has none). */
@@ -600,10 +986,40 @@ export declare const NETLINK_UNUSED: number;
 export declare const NETLINK_USERSOCK: number;
 /** The platform's NETLINK_XFRM (undefined where the platform has none). */
 export declare const NETLINK_XFRM: number;
+/** The platform's NETNSA_FD (undefined where the platform has none). */
+export declare const NETNSA_FD: number;
+/** The platform's NETNSA_NONE (undefined where the platform has none). */
+export declare const NETNSA_NONE: number;
+/** The platform's NETNSA_NSID (undefined where the platform has none). */
+export declare const NETNSA_NSID: number;
+/** The platform's NETNSA_PID (undefined where the platform has none). */
+export declare const NETNSA_PID: number;
+/** The platform's NLA_ALIGNTO (undefined where the platform has none). */
+export declare const NLA_ALIGNTO: number;
+/** The platform's NLA_F_NESTED (undefined where the platform has none). */
+export declare const NLA_F_NESTED: number;
+/** The platform's NLA_F_NET_BYTEORDER (undefined where the platform has none). */
+export declare const NLA_F_NET_BYTEORDER: number;
+/** The platform's NLA_HDRLEN (undefined where the platform has none). */
+export declare const NLA_HDRLEN: number;
+/** The platform's NLA_TYPE_MASK (undefined where the platform has none). */
+export declare const NLA_TYPE_MASK: number;
+/** The platform's NLMSGERR_ATTR_COOKIE (undefined where the platform has none). */
+export declare const NLMSGERR_ATTR_COOKIE: number;
+/** The platform's NLMSGERR_ATTR_MSG (undefined where the platform has none). */
+export declare const NLMSGERR_ATTR_MSG: number;
+/** The platform's NLMSGERR_ATTR_OFFS (undefined where the platform has none). */
+export declare const NLMSGERR_ATTR_OFFS: number;
+/** The platform's NLMSGERR_ATTR_UNUSED (undefined where the platform has none). */
+export declare const NLMSGERR_ATTR_UNUSED: number;
+/** The platform's NLMSG_ALIGNTO (undefined where the platform has none). */
+export declare const NLMSG_ALIGNTO: number;
 /** The platform's NLMSG_DONE (undefined where the platform has none). */
 export declare const NLMSG_DONE: number;
 /** The platform's NLMSG_ERROR (undefined where the platform has none). */
 export declare const NLMSG_ERROR: number;
+/** The platform's NLMSG_HDRLEN (undefined where the platform has none). */
+export declare const NLMSG_HDRLEN: number;
 /** The platform's NLMSG_MIN_TYPE (undefined where the platform has none). */
 export declare const NLMSG_MIN_TYPE: number;
 /** The platform's NLMSG_NOOP (undefined where the platform has none). */
@@ -612,10 +1028,16 @@ export declare const NLMSG_NOOP: number;
 export declare const NLMSG_OVERRUN: number;
 /** The platform's NLM_F_ACK (undefined where the platform has none). */
 export declare const NLM_F_ACK: number;
+/** The platform's NLM_F_ACK_TLVS (undefined where the platform has none). */
+export declare const NLM_F_ACK_TLVS: number;
 /** The platform's NLM_F_APPEND (undefined where the platform has none). */
 export declare const NLM_F_APPEND: number;
 /** The platform's NLM_F_ATOMIC (undefined where the platform has none). */
 export declare const NLM_F_ATOMIC: number;
+/** The platform's NLM_F_BULK (undefined where the platform has none). */
+export declare const NLM_F_BULK: number;
+/** The platform's NLM_F_CAPPED (undefined where the platform has none). */
+export declare const NLM_F_CAPPED: number;
 /** The platform's NLM_F_CREATE (undefined where the platform has none). */
 export declare const NLM_F_CREATE: number;
 /** The platform's NLM_F_DUMP (undefined where the platform has none). */
@@ -632,12 +1054,48 @@ export declare const NLM_F_EXCL: number;
 export declare const NLM_F_MATCH: number;
 /** The platform's NLM_F_MULTI (undefined where the platform has none). */
 export declare const NLM_F_MULTI: number;
+/** The platform's NLM_F_NONREC (undefined where the platform has none). */
+export declare const NLM_F_NONREC: number;
 /** The platform's NLM_F_REPLACE (undefined where the platform has none). */
 export declare const NLM_F_REPLACE: number;
 /** The platform's NLM_F_REQUEST (undefined where the platform has none). */
 export declare const NLM_F_REQUEST: number;
 /** The platform's NLM_F_ROOT (undefined where the platform has none). */
 export declare const NLM_F_ROOT: number;
+/** The platform's NTF_EXT_LEARNED (undefined where the platform has none). */
+export declare const NTF_EXT_LEARNED: number;
+/** The platform's NTF_MASTER (undefined where the platform has none). */
+export declare const NTF_MASTER: number;
+/** The platform's NTF_OFFLOADED (undefined where the platform has none). */
+export declare const NTF_OFFLOADED: number;
+/** The platform's NTF_PROXY (undefined where the platform has none). */
+export declare const NTF_PROXY: number;
+/** The platform's NTF_ROUTER (undefined where the platform has none). */
+export declare const NTF_ROUTER: number;
+/** The platform's NTF_SELF (undefined where the platform has none). */
+export declare const NTF_SELF: number;
+/** The platform's NTF_STICKY (undefined where the platform has none). */
+export declare const NTF_STICKY: number;
+/** The platform's NTF_USE (undefined where the platform has none). */
+export declare const NTF_USE: number;
+/** The platform's NUD_DELAY (undefined where the platform has none). */
+export declare const NUD_DELAY: number;
+/** The platform's NUD_FAILED (undefined where the platform has none). */
+export declare const NUD_FAILED: number;
+/** The platform's NUD_INCOMPLETE (undefined where the platform has none). */
+export declare const NUD_INCOMPLETE: number;
+/** The platform's NUD_NOARP (undefined where the platform has none). */
+export declare const NUD_NOARP: number;
+/** The platform's NUD_NONE (undefined where the platform has none). */
+export declare const NUD_NONE: number;
+/** The platform's NUD_PERMANENT (undefined where the platform has none). */
+export declare const NUD_PERMANENT: number;
+/** The platform's NUD_PROBE (undefined where the platform has none). */
+export declare const NUD_PROBE: number;
+/** The platform's NUD_REACHABLE (undefined where the platform has none). */
+export declare const NUD_REACHABLE: number;
+/** The platform's NUD_STALE (undefined where the platform has none). */
+export declare const NUD_STALE: number;
 /** The platform's PACKET_ADD_MEMBERSHIP (undefined where the platform has none). */
 export declare const PACKET_ADD_MEMBERSHIP: number;
 /** The platform's PACKET_AUXDATA (undefined where the platform has none). */
@@ -722,6 +1180,104 @@ export declare const PF_ROUTE: number;
 export declare const PF_UNIX: number;
 /** The platform's PF_UNSPEC (undefined where the platform has none). */
 export declare const PF_UNSPEC: number;
+/** The platform's RTAX_ADVMSS (undefined where the platform has none). */
+export declare const RTAX_ADVMSS: number;
+/** The platform's RTAX_CC_ALGO (undefined where the platform has none). */
+export declare const RTAX_CC_ALGO: number;
+/** The platform's RTAX_CWND (undefined where the platform has none). */
+export declare const RTAX_CWND: number;
+/** The platform's RTAX_FASTOPEN_NO_COOKIE (undefined where the platform has none). */
+export declare const RTAX_FASTOPEN_NO_COOKIE: number;
+/** The platform's RTAX_FEATURES (undefined where the platform has none). */
+export declare const RTAX_FEATURES: number;
+/** The platform's RTAX_HOPLIMIT (undefined where the platform has none). */
+export declare const RTAX_HOPLIMIT: number;
+/** The platform's RTAX_INITCWND (undefined where the platform has none). */
+export declare const RTAX_INITCWND: number;
+/** The platform's RTAX_INITRWND (undefined where the platform has none). */
+export declare const RTAX_INITRWND: number;
+/** The platform's RTAX_LOCK (undefined where the platform has none). */
+export declare const RTAX_LOCK: number;
+/** The platform's RTAX_MTU (undefined where the platform has none). */
+export declare const RTAX_MTU: number;
+/** The platform's RTAX_QUICKACK (undefined where the platform has none). */
+export declare const RTAX_QUICKACK: number;
+/** The platform's RTAX_REORDERING (undefined where the platform has none). */
+export declare const RTAX_REORDERING: number;
+/** The platform's RTAX_RTO_MIN (undefined where the platform has none). */
+export declare const RTAX_RTO_MIN: number;
+/** The platform's RTAX_RTT (undefined where the platform has none). */
+export declare const RTAX_RTT: number;
+/** The platform's RTAX_RTTVAR (undefined where the platform has none). */
+export declare const RTAX_RTTVAR: number;
+/** The platform's RTAX_SSTHRESH (undefined where the platform has none). */
+export declare const RTAX_SSTHRESH: number;
+/** The platform's RTAX_UNSPEC (undefined where the platform has none). */
+export declare const RTAX_UNSPEC: number;
+/** The platform's RTAX_WINDOW (undefined where the platform has none). */
+export declare const RTAX_WINDOW: number;
+/** The platform's RTA_CACHEINFO (undefined where the platform has none). */
+export declare const RTA_CACHEINFO: number;
+/** The platform's RTA_DPORT (undefined where the platform has none). */
+export declare const RTA_DPORT: number;
+/** The platform's RTA_DST (undefined where the platform has none). */
+export declare const RTA_DST: number;
+/** The platform's RTA_ENCAP (undefined where the platform has none). */
+export declare const RTA_ENCAP: number;
+/** The platform's RTA_ENCAP_TYPE (undefined where the platform has none). */
+export declare const RTA_ENCAP_TYPE: number;
+/** The platform's RTA_EXPIRES (undefined where the platform has none). */
+export declare const RTA_EXPIRES: number;
+/** The platform's RTA_FLOW (undefined where the platform has none). */
+export declare const RTA_FLOW: number;
+/** The platform's RTA_GATEWAY (undefined where the platform has none). */
+export declare const RTA_GATEWAY: number;
+/** The platform's RTA_IIF (undefined where the platform has none). */
+export declare const RTA_IIF: number;
+/** The platform's RTA_IP_PROTO (undefined where the platform has none). */
+export declare const RTA_IP_PROTO: number;
+/** The platform's RTA_MARK (undefined where the platform has none). */
+export declare const RTA_MARK: number;
+/** The platform's RTA_METRICS (undefined where the platform has none). */
+export declare const RTA_METRICS: number;
+/** The platform's RTA_MFC_STATS (undefined where the platform has none). */
+export declare const RTA_MFC_STATS: number;
+/** The platform's RTA_MP_ALGO (undefined where the platform has none). */
+export declare const RTA_MP_ALGO: number;
+/** The platform's RTA_MULTIPATH (undefined where the platform has none). */
+export declare const RTA_MULTIPATH: number;
+/** The platform's RTA_NEWDST (undefined where the platform has none). */
+export declare const RTA_NEWDST: number;
+/** The platform's RTA_NH_ID (undefined where the platform has none). */
+export declare const RTA_NH_ID: number;
+/** The platform's RTA_OIF (undefined where the platform has none). */
+export declare const RTA_OIF: number;
+/** The platform's RTA_PAD (undefined where the platform has none). */
+export declare const RTA_PAD: number;
+/** The platform's RTA_PREF (undefined where the platform has none). */
+export declare const RTA_PREF: number;
+/** The platform's RTA_PREFSRC (undefined where the platform has none). */
+export declare const RTA_PREFSRC: number;
+/** The platform's RTA_PRIORITY (undefined where the platform has none). */
+export declare const RTA_PRIORITY: number;
+/** The platform's RTA_PROTOINFO (undefined where the platform has none). */
+export declare const RTA_PROTOINFO: number;
+/** The platform's RTA_SESSION (undefined where the platform has none). */
+export declare const RTA_SESSION: number;
+/** The platform's RTA_SPORT (undefined where the platform has none). */
+export declare const RTA_SPORT: number;
+/** The platform's RTA_SRC (undefined where the platform has none). */
+export declare const RTA_SRC: number;
+/** The platform's RTA_TABLE (undefined where the platform has none). */
+export declare const RTA_TABLE: number;
+/** The platform's RTA_TTL_PROPAGATE (undefined where the platform has none). */
+export declare const RTA_TTL_PROPAGATE: number;
+/** The platform's RTA_UID (undefined where the platform has none). */
+export declare const RTA_UID: number;
+/** The platform's RTA_UNSPEC (undefined where the platform has none). */
+export declare const RTA_UNSPEC: number;
+/** The platform's RTA_VIA (undefined where the platform has none). */
+export declare const RTA_VIA: number;
 /** The platform's RTMGRP_IPV4_IFADDR (undefined where the platform has none). */
 export declare const RTMGRP_IPV4_IFADDR: number;
 /** The platform's RTMGRP_IPV4_MROUTE (undefined where the platform has none). */
@@ -746,26 +1302,218 @@ export declare const RTM_DELADDR: number;
 export declare const RTM_DELLINK: number;
 /** The platform's RTM_DELNEIGH (undefined where the platform has none). */
 export declare const RTM_DELNEIGH: number;
+/** The platform's RTM_DELNETCONF (undefined where the platform has none). */
+export declare const RTM_DELNETCONF: number;
+/** The platform's RTM_DELNEXTHOP (undefined where the platform has none). */
+export declare const RTM_DELNEXTHOP: number;
+/** The platform's RTM_DELNSID (undefined where the platform has none). */
+export declare const RTM_DELNSID: number;
 /** The platform's RTM_DELROUTE (undefined where the platform has none). */
 export declare const RTM_DELROUTE: number;
+/** The platform's RTM_DELRULE (undefined where the platform has none). */
+export declare const RTM_DELRULE: number;
+/** The platform's RTM_F_CLONED (undefined where the platform has none). */
+export declare const RTM_F_CLONED: number;
+/** The platform's RTM_F_EQUALIZE (undefined where the platform has none). */
+export declare const RTM_F_EQUALIZE: number;
+/** The platform's RTM_F_FIB_MATCH (undefined where the platform has none). */
+export declare const RTM_F_FIB_MATCH: number;
+/** The platform's RTM_F_LOOKUP_TABLE (undefined where the platform has none). */
+export declare const RTM_F_LOOKUP_TABLE: number;
+/** The platform's RTM_F_NOTIFY (undefined where the platform has none). */
+export declare const RTM_F_NOTIFY: number;
+/** The platform's RTM_F_OFFLOAD (undefined where the platform has none). */
+export declare const RTM_F_OFFLOAD: number;
+/** The platform's RTM_F_PREFIX (undefined where the platform has none). */
+export declare const RTM_F_PREFIX: number;
+/** The platform's RTM_F_TRAP (undefined where the platform has none). */
+export declare const RTM_F_TRAP: number;
 /** The platform's RTM_GETADDR (undefined where the platform has none). */
 export declare const RTM_GETADDR: number;
 /** The platform's RTM_GETLINK (undefined where the platform has none). */
 export declare const RTM_GETLINK: number;
 /** The platform's RTM_GETNEIGH (undefined where the platform has none). */
 export declare const RTM_GETNEIGH: number;
+/** The platform's RTM_GETNETCONF (undefined where the platform has none). */
+export declare const RTM_GETNETCONF: number;
+/** The platform's RTM_GETNEXTHOP (undefined where the platform has none). */
+export declare const RTM_GETNEXTHOP: number;
+/** The platform's RTM_GETNSID (undefined where the platform has none). */
+export declare const RTM_GETNSID: number;
 /** The platform's RTM_GETROUTE (undefined where the platform has none). */
 export declare const RTM_GETROUTE: number;
+/** The platform's RTM_GETRULE (undefined where the platform has none). */
+export declare const RTM_GETRULE: number;
 /** The platform's RTM_NEWADDR (undefined where the platform has none). */
 export declare const RTM_NEWADDR: number;
 /** The platform's RTM_NEWLINK (undefined where the platform has none). */
 export declare const RTM_NEWLINK: number;
 /** The platform's RTM_NEWNEIGH (undefined where the platform has none). */
 export declare const RTM_NEWNEIGH: number;
+/** The platform's RTM_NEWNETCONF (undefined where the platform has none). */
+export declare const RTM_NEWNETCONF: number;
+/** The platform's RTM_NEWNEXTHOP (undefined where the platform has none). */
+export declare const RTM_NEWNEXTHOP: number;
+/** The platform's RTM_NEWNSID (undefined where the platform has none). */
+export declare const RTM_NEWNSID: number;
 /** The platform's RTM_NEWROUTE (undefined where the platform has none). */
 export declare const RTM_NEWROUTE: number;
+/** The platform's RTM_NEWRULE (undefined where the platform has none). */
+export declare const RTM_NEWRULE: number;
 /** The platform's RTM_SETLINK (undefined where the platform has none). */
 export declare const RTM_SETLINK: number;
+/** The platform's RTNH_F_DEAD (undefined where the platform has none). */
+export declare const RTNH_F_DEAD: number;
+/** The platform's RTNH_F_LINKDOWN (undefined where the platform has none). */
+export declare const RTNH_F_LINKDOWN: number;
+/** The platform's RTNH_F_OFFLOAD (undefined where the platform has none). */
+export declare const RTNH_F_OFFLOAD: number;
+/** The platform's RTNH_F_ONLINK (undefined where the platform has none). */
+export declare const RTNH_F_ONLINK: number;
+/** The platform's RTNH_F_PERVASIVE (undefined where the platform has none). */
+export declare const RTNH_F_PERVASIVE: number;
+/** The platform's RTNH_F_TRAP (undefined where the platform has none). */
+export declare const RTNH_F_TRAP: number;
+/** The platform's RTNH_F_UNRESOLVED (undefined where the platform has none). */
+export declare const RTNH_F_UNRESOLVED: number;
+/** The platform's RTNLGRP_BRVLAN (undefined where the platform has none). */
+export declare const RTNLGRP_BRVLAN: number;
+/** The platform's RTNLGRP_IPV4_IFADDR (undefined where the platform has none). */
+export declare const RTNLGRP_IPV4_IFADDR: number;
+/** The platform's RTNLGRP_IPV4_MROUTE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV4_MROUTE: number;
+/** The platform's RTNLGRP_IPV4_NETCONF (undefined where the platform has none). */
+export declare const RTNLGRP_IPV4_NETCONF: number;
+/** The platform's RTNLGRP_IPV4_ROUTE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV4_ROUTE: number;
+/** The platform's RTNLGRP_IPV4_RULE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV4_RULE: number;
+/** The platform's RTNLGRP_IPV6_IFADDR (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_IFADDR: number;
+/** The platform's RTNLGRP_IPV6_IFINFO (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_IFINFO: number;
+/** The platform's RTNLGRP_IPV6_MROUTE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_MROUTE: number;
+/** The platform's RTNLGRP_IPV6_NETCONF (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_NETCONF: number;
+/** The platform's RTNLGRP_IPV6_PREFIX (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_PREFIX: number;
+/** The platform's RTNLGRP_IPV6_ROUTE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_ROUTE: number;
+/** The platform's RTNLGRP_IPV6_RULE (undefined where the platform has none). */
+export declare const RTNLGRP_IPV6_RULE: number;
+/** The platform's RTNLGRP_LINK (undefined where the platform has none). */
+export declare const RTNLGRP_LINK: number;
+/** The platform's RTNLGRP_MDB (undefined where the platform has none). */
+export declare const RTNLGRP_MDB: number;
+/** The platform's RTNLGRP_MPLS_NETCONF (undefined where the platform has none). */
+export declare const RTNLGRP_MPLS_NETCONF: number;
+/** The platform's RTNLGRP_MPLS_ROUTE (undefined where the platform has none). */
+export declare const RTNLGRP_MPLS_ROUTE: number;
+/** The platform's RTNLGRP_ND_USEROPT (undefined where the platform has none). */
+export declare const RTNLGRP_ND_USEROPT: number;
+/** The platform's RTNLGRP_NEIGH (undefined where the platform has none). */
+export declare const RTNLGRP_NEIGH: number;
+/** The platform's RTNLGRP_NEXTHOP (undefined where the platform has none). */
+export declare const RTNLGRP_NEXTHOP: number;
+/** The platform's RTNLGRP_NONE (undefined where the platform has none). */
+export declare const RTNLGRP_NONE: number;
+/** The platform's RTNLGRP_NOTIFY (undefined where the platform has none). */
+export declare const RTNLGRP_NOTIFY: number;
+/** The platform's RTNLGRP_NSID (undefined where the platform has none). */
+export declare const RTNLGRP_NSID: number;
+/** The platform's RTNLGRP_TC (undefined where the platform has none). */
+export declare const RTNLGRP_TC: number;
+/** The platform's RTN_ANYCAST (undefined where the platform has none). */
+export declare const RTN_ANYCAST: number;
+/** The platform's RTN_BLACKHOLE (undefined where the platform has none). */
+export declare const RTN_BLACKHOLE: number;
+/** The platform's RTN_BROADCAST (undefined where the platform has none). */
+export declare const RTN_BROADCAST: number;
+/** The platform's RTN_LOCAL (undefined where the platform has none). */
+export declare const RTN_LOCAL: number;
+/** The platform's RTN_MULTICAST (undefined where the platform has none). */
+export declare const RTN_MULTICAST: number;
+/** The platform's RTN_NAT (undefined where the platform has none). */
+export declare const RTN_NAT: number;
+/** The platform's RTN_PROHIBIT (undefined where the platform has none). */
+export declare const RTN_PROHIBIT: number;
+/** The platform's RTN_THROW (undefined where the platform has none). */
+export declare const RTN_THROW: number;
+/** The platform's RTN_UNICAST (undefined where the platform has none). */
+export declare const RTN_UNICAST: number;
+/** The platform's RTN_UNREACHABLE (undefined where the platform has none). */
+export declare const RTN_UNREACHABLE: number;
+/** The platform's RTN_UNSPEC (undefined where the platform has none). */
+export declare const RTN_UNSPEC: number;
+/** The platform's RTN_XRESOLVE (undefined where the platform has none). */
+export declare const RTN_XRESOLVE: number;
+/** The platform's RTPROT_BABEL (undefined where the platform has none). */
+export declare const RTPROT_BABEL: number;
+/** The platform's RTPROT_BGP (undefined where the platform has none). */
+export declare const RTPROT_BGP: number;
+/** The platform's RTPROT_BIRD (undefined where the platform has none). */
+export declare const RTPROT_BIRD: number;
+/** The platform's RTPROT_BOOT (undefined where the platform has none). */
+export declare const RTPROT_BOOT: number;
+/** The platform's RTPROT_DHCP (undefined where the platform has none). */
+export declare const RTPROT_DHCP: number;
+/** The platform's RTPROT_DNROUTED (undefined where the platform has none). */
+export declare const RTPROT_DNROUTED: number;
+/** The platform's RTPROT_EIGRP (undefined where the platform has none). */
+export declare const RTPROT_EIGRP: number;
+/** The platform's RTPROT_GATED (undefined where the platform has none). */
+export declare const RTPROT_GATED: number;
+/** The platform's RTPROT_ISIS (undefined where the platform has none). */
+export declare const RTPROT_ISIS: number;
+/** The platform's RTPROT_KEEPALIVED (undefined where the platform has none). */
+export declare const RTPROT_KEEPALIVED: number;
+/** The platform's RTPROT_KERNEL (undefined where the platform has none). */
+export declare const RTPROT_KERNEL: number;
+/** The platform's RTPROT_MROUTED (undefined where the platform has none). */
+export declare const RTPROT_MROUTED: number;
+/** The platform's RTPROT_MRT (undefined where the platform has none). */
+export declare const RTPROT_MRT: number;
+/** The platform's RTPROT_NTK (undefined where the platform has none). */
+export declare const RTPROT_NTK: number;
+/** The platform's RTPROT_OPENR (undefined where the platform has none). */
+export declare const RTPROT_OPENR: number;
+/** The platform's RTPROT_OSPF (undefined where the platform has none). */
+export declare const RTPROT_OSPF: number;
+/** The platform's RTPROT_RA (undefined where the platform has none). */
+export declare const RTPROT_RA: number;
+/** The platform's RTPROT_REDIRECT (undefined where the platform has none). */
+export declare const RTPROT_REDIRECT: number;
+/** The platform's RTPROT_RIP (undefined where the platform has none). */
+export declare const RTPROT_RIP: number;
+/** The platform's RTPROT_STATIC (undefined where the platform has none). */
+export declare const RTPROT_STATIC: number;
+/** The platform's RTPROT_UNSPEC (undefined where the platform has none). */
+export declare const RTPROT_UNSPEC: number;
+/** The platform's RTPROT_XORP (undefined where the platform has none). */
+export declare const RTPROT_XORP: number;
+/** The platform's RTPROT_ZEBRA (undefined where the platform has none). */
+export declare const RTPROT_ZEBRA: number;
+/** The platform's RT_SCOPE_HOST (undefined where the platform has none). */
+export declare const RT_SCOPE_HOST: number;
+/** The platform's RT_SCOPE_LINK (undefined where the platform has none). */
+export declare const RT_SCOPE_LINK: number;
+/** The platform's RT_SCOPE_NOWHERE (undefined where the platform has none). */
+export declare const RT_SCOPE_NOWHERE: number;
+/** The platform's RT_SCOPE_SITE (undefined where the platform has none). */
+export declare const RT_SCOPE_SITE: number;
+/** The platform's RT_SCOPE_UNIVERSE (undefined where the platform has none). */
+export declare const RT_SCOPE_UNIVERSE: number;
+/** The platform's RT_TABLE_COMPAT (undefined where the platform has none). */
+export declare const RT_TABLE_COMPAT: number;
+/** The platform's RT_TABLE_DEFAULT (undefined where the platform has none). */
+export declare const RT_TABLE_DEFAULT: number;
+/** The platform's RT_TABLE_LOCAL (undefined where the platform has none). */
+export declare const RT_TABLE_LOCAL: number;
+/** The platform's RT_TABLE_MAIN (undefined where the platform has none). */
+export declare const RT_TABLE_MAIN: number;
+/** The platform's RT_TABLE_UNSPEC (undefined where the platform has none). */
+export declare const RT_TABLE_UNSPEC: number;
 /** The platform's SCM_BINTIME (undefined where the platform has none). */
 export declare const SCM_BINTIME: number;
 /** The platform's SCM_CREDENTIALS (undefined where the platform has none). */
@@ -1138,3 +1886,7 @@ export declare const UDP_NO_CHECK6_RX: number;
 export declare const UDP_NO_CHECK6_TX: number;
 /** The platform's UDP_SEGMENT (undefined where the platform has none). */
 export declare const UDP_SEGMENT: number;
+/** The platform's VETH_INFO_PEER (undefined where the platform has none). */
+export declare const VETH_INFO_PEER: number;
+/** The platform's VETH_INFO_UNSPEC (undefined where the platform has none). */
+export declare const VETH_INFO_UNSPEC: number;

@@ -53,6 +53,28 @@
 #if __has_include(<linux/rtnetlink.h>)
 #include <linux/rtnetlink.h>
 #endif
+// The netlink families' enumerators (constants_enum_list.h tests the same headers).
+#if __has_include(<linux/if.h>)
+#include <linux/if.h>  // after <net/if.h>: the uapi headers step aside for libc's definitions
+#endif
+#if __has_include(<linux/if_link.h>)
+#include <linux/if_link.h>
+#endif
+#if __has_include(<linux/if_addr.h>)
+#include <linux/if_addr.h>
+#endif
+#if __has_include(<linux/neighbour.h>)
+#include <linux/neighbour.h>
+#endif
+#if __has_include(<linux/genetlink.h>)
+#include <linux/genetlink.h>
+#endif
+#if __has_include(<linux/veth.h>)
+#include <linux/veth.h>
+#endif
+#if __has_include(<linux/net_namespace.h>)
+#include <linux/net_namespace.h>
+#endif
 
 namespace ksock {
 
@@ -70,6 +92,7 @@ Napi::Object MakeConstants(Napi::Env env) {
 #define KSOCK_CONSTANT(name) Put(env, c, #name, name);
 #define KSOCK_ERRNO(name) Put(env, c, #name, name);
 #include "constants_list.h"
+#include "constants_enum_list.h"
 #include "errno_list.h"
 #undef KSOCK_CONSTANT
 #undef KSOCK_ERRNO

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const list = readFileSync(join(root, 'native', 'constants_list.h'), 'utf8');
+const list = ['constants_list.h', 'constants_enum_list.h'].map((f) => readFileSync(join(root, 'native', f), 'utf8')).join('\n');
 const names = [...new Set([...list.matchAll(/^KSOCK_CONSTANT\((\w+)\)/gm)].map((m) => m[1]))];
 const own = new Set([...readFileSync(join(root, 'lib', 'constants.ts'), 'utf8').matchAll(/^export const (\w+)/gm)].map((m) => m[1]));
 const lines = names.filter((n) => !own.has(n) && n !== 'constants').sort()

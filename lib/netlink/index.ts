@@ -1,0 +1,7 @@
+// Netlink without hand-packed bytes: the codec, sessions, rtnetlink and generic netlink.
+export {
+  AttrTable, Struct, decodeAttrs, encodeAttrs, encodeMessage, parseMessages, decodeError, decodeDone,
+  formatIp, parseIp, formatMac, parseMac, align4,
+  type AttrKind, type AttrValue, type Attrs, type AttrSpec, type AttrDecl, type NlMsg, type NlError, type FieldKind,
+} from './codec';
+export { Netlink, NetlinkError, messageTypeName, type NetlinkOptions, type RequestOptions } from './socket';
