@@ -5,3 +5,9 @@ export {
   type AttrKind, type AttrValue, type Attrs, type AttrSpec, type AttrDecl, type NlMsg, type NlError, type FieldKind,
 } from './codec';
 export { Netlink, NetlinkError, messageTypeName, type NetlinkOptions, type RequestOptions } from './socket';
+export {
+  RouteNetlink, ifinfomsg, ifaddrmsg, rtmsg, ndmsg, linkAttrs, addrAttrs, routeAttrs, neighAttrs, netnsPath,
+  decodeLink, decodeAddress, decodeRoute, decodeNeighbour,
+  type Link, type Address, type Route, type Neighbour, type RouteEvent, type LinkSpec, type LinkChange, type RouteSpec,
+  type ListFilter, type Dev, type NetnsTarget,
+} from './route';
