@@ -67,3 +67,4 @@ for (const [name, value] of Object.entries(platformConstants)) {
   }
 }
 export * from './netlink/index';
+export { Topology, type TopologySpec, type HostSpec, type LinkEnd, type Host } from './topology';
