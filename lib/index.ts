@@ -20,6 +20,11 @@ export type {
 } from './native';
 export { RightsCmsg, cmsgName } from './core/rights';
 export { internetChecksum } from './checksum';
+export { bpf } from './bpf/index';
+export type {
+  BpfInsn, BpfProgram, RunOptions as BpfRunOptions, FilterExpr as BpfFilterExpr, CompileOptions as BpfCompileOptions,
+  LinkType as BpfLinkType,
+} from './bpf/index';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
