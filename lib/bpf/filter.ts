@@ -25,8 +25,9 @@ export type FilterExpr =
   | { readonly type: 'etherHost'; readonly addr: string; readonly dir: Dir }
   /** The IP protocol (IPv4 protocol / IPv6 next header); family 4, 6 or either (undefined). */
   | { readonly type: 'proto'; readonly proto: number; readonly family?: 4 | 6 }
-  | { readonly type: 'host'; readonly addr: string; readonly dir: Dir }
-  | { readonly type: 'net'; readonly net: string; readonly dir: Dir }
+  /** An IPv4 host also matches ARP/RARP packets (as tcpdump's `host`) unless `family` is 4 (`ip host`). */
+  | { readonly type: 'host'; readonly addr: string; readonly dir: Dir; readonly family?: 4 | 6 }
+  | { readonly type: 'net'; readonly net: string; readonly dir: Dir; readonly family?: 4 | 6 }
   /** A TCP/UDP/SCTP port; proto limits it to one of them. */
   | { readonly type: 'port'; readonly port: number; readonly dir: Dir; readonly proto?: number; readonly family?: 4 | 6 }
   /** 802.1Q: a VLAN tag (any, or this id); later primitives of the same `and` look inside the tag. */
@@ -90,10 +91,16 @@ export const filter = Object.freeze({
   sctp: (): FilterExpr => ({ type: 'proto', proto: 132 }),
   icmp: (): FilterExpr => ({ type: 'proto', proto: 1, family: 4 }),
   icmp6: (): FilterExpr => ({ type: 'proto', proto: 58, family: 6 }),
-  /** `[src|dst] host ADDR`, IPv4 (also ARP/RARP, as tcpdump) or IPv6. */
-  host: (addr: string, dir?: Dir): FilterExpr => (ipBytes(addr), { type: 'host', addr, dir: dirOf(dir) }),
-  /** `[src|dst] net ADDR/LEN`. */
-  net: (cidr: string, dir?: Dir): FilterExpr => (cidrOf(cidr), { type: 'net', net: cidr, dir: dirOf(dir) }),
+  /** `[src|dst] host ADDR`, IPv4 (also ARP/RARP, as tcpdump, unless ipOnly: `ip host`) or IPv6. */
+  host: (addr: string, dir?: Dir, ipOnly?: boolean): FilterExpr => {
+    const b = ipBytes(addr);
+    return { type: 'host', addr, dir: dirOf(dir), ...(ipOnly === true ? { family: b.length === 4 ? 4 : 6 } : {}) };
+  },
+  /** `[src|dst] net ADDR/LEN` (IPv4 nets also match ARP/RARP unless ipOnly). */
+  net: (cidr: string, dir?: Dir, ipOnly?: boolean): FilterExpr => {
+    const { bytes } = cidrOf(cidr);
+    return { type: 'net', net: cidr, dir: dirOf(dir), ...(ipOnly === true ? { family: bytes.length === 4 ? 4 : 6 } : {}) };
+  },
   /** `[tcp|udp|sctp] [src|dst] port N`; proto is the IP protocol number (6, 17, 132) or its name. */
   port: (port: number, dir?: Dir, proto?: number | 'tcp' | 'udp' | 'sctp'): FilterExpr => {
     const p = proto === undefined ? undefined : typeof proto === 'string' ? IPPROTO[proto] : proto;
@@ -223,13 +230,13 @@ function addrTests(ctx: Ctx, bytes: number[], prefix: number, off: number): Node
   return tests.length === 0 ? { t: 'const', v: true } : AND(...tests);
 }
 
-function hostOrNet(ctx: Ctx, bytes: number[], prefix: number, dir: Dir): Node {
+function hostOrNet(ctx: Ctx, bytes: number[], prefix: number, dir: Dir, ipOnly: boolean): Node {
   const n = nh(ctx);
   if (bytes.length === 16) {
     return AND(etherType(ctx, ETH.IP6), either(dir, () => addrTests(ctx, bytes, prefix, n + 8), () => addrTests(ctx, bytes, prefix, n + 24)));
   }
   const ip = AND(etherType(ctx, ETH.IP), either(dir, () => addrTests(ctx, bytes, prefix, n + 12), () => addrTests(ctx, bytes, prefix, n + 16)));
-  if (ctx.link === 'raw') return ip;
+  if (ctx.link === 'raw' || ipOnly) return ip;
   // ARP and RARP carry IPv4 addresses too (sender at 14, target at 24 of the ARP header).
   const arp = AND(OR(etherType(ctx, ETH.ARP), etherType(ctx, ETH.RARP)),
     either(dir, () => addrTests(ctx, bytes, prefix, n + 14), () => addrTests(ctx, bytes, prefix, n + 24)));
@@ -293,11 +300,11 @@ function lower(e: FilterExpr, ctx: Ctx): Node {
       return e.family === 4 ? proto4(ctx, e.proto) : e.family === 6 ? proto6(ctx, e.proto) : OR(proto4(ctx, e.proto), proto6(ctx, e.proto));
     case 'host': {
       const b = ipBytes(e.addr);
-      return hostOrNet(ctx, b, b.length * 8, e.dir);
+      return hostOrNet(ctx, b, b.length * 8, e.dir, e.family !== undefined);
     }
     case 'net': {
       const { bytes, len } = cidrOf(e.net);
-      return hostOrNet(ctx, bytes, len, e.dir);
+      return hostOrNet(ctx, bytes, len, e.dir, e.family !== undefined);
     }
     case 'port': return portNode(ctx, e);
     case 'vlan': {
@@ -500,7 +507,7 @@ export function parse(text: string): FilterExpr {
       try { cidrOf(t); } catch { err('a network ADDR/LEN is expected'); }
       fam4or6(t);
       i++;
-      return { type: 'net', net: t, dir };
+      return { type: 'net', net: t, dir, ...(q.proto === 'ip' ? { family: 4 } : q.proto === 'ip6' ? { family: 6 } : {}) };
     }
     if (q.proto === 'ether') {
       try { mac(t); } catch { err('an Ethernet address is expected'); }
@@ -510,7 +517,7 @@ export function parse(text: string): FilterExpr {
     if (!isIPv4(t) && !isIPv6(t)) err('an IPv4 or IPv6 address is expected (names are not resolved)');
     fam4or6(t);
     i++;
-    return { type: 'host', addr: t, dir };
+    return { type: 'host', addr: t, dir, ...(q.proto === 'ip' ? { family: 4 } : q.proto === 'ip6' ? { family: 6 } : {}) };
   }
   function primitive(): FilterExpr {
     const t = peek();

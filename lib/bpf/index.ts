@@ -29,5 +29,5 @@ export const bpf = Object.freeze({
   ...insn,
   insn: insn.insn,
   assemble, check, disassemble, disassembleOne, fromBytes, normalize, parseTcpdump, toC, validate, INSN_SIZE,
-  run, compile, filter, parse,
+  run, compile, filter, parse, ipBytes,
 });
