@@ -243,19 +243,21 @@ function hostOrNet(ctx: Ctx, bytes: number[], prefix: number, dir: Dir, ipOnly: 
   return OR(ip, arp);
 }
 
-function portNode(ctx: Ctx, e: { port: number; dir: Dir; proto?: number; family?: 4 | 6 }): Node {
+// Ports (any of `ports`: `port 53 or 80` checks the headers once).
+function portNode(ctx: Ctx, e: { ports: number[]; dir: Dir; proto?: number; family?: 4 | 6 }): Node {
   const n = nh(ctx);
+  const any = (loads: () => BpfInsn[]): Node => OR(...e.ports.map((p) => TEST(loads(), 'jeq', p)));
   const protos = e.proto === undefined ? [132, 6, 17] : [e.proto];
   const v4 = (): Node => AND(
     etherType(ctx, ETH.IP),
     OR(...protos.map((p) => TEST([ins.ldAbs('b', n + 9)], 'jeq', p))),
     NOT(TEST([ins.ldAbs('h', n + 6)], 'jset', 0x1fff)), // not a later fragment
-    either(e.dir, () => TEST([ins.ldxMsh(n), ins.ldInd('h', n)], 'jeq', e.port), () => TEST([ins.ldxMsh(n), ins.ldInd('h', n + 2)], 'jeq', e.port)),
+    either(e.dir, () => any(() => [ins.ldxMsh(n), ins.ldInd('h', n)]), () => any(() => [ins.ldxMsh(n), ins.ldInd('h', n + 2)])),
   );
   const v6 = (): Node => AND(
     etherType(ctx, ETH.IP6),
     OR(...protos.map((p) => TEST([ins.ldAbs('b', n + 6)], 'jeq', p))),
-    either(e.dir, () => TEST([ins.ldAbs('h', n + 40)], 'jeq', e.port), () => TEST([ins.ldAbs('h', n + 42)], 'jeq', e.port)),
+    either(e.dir, () => any(() => [ins.ldAbs('h', n + 40)]), () => any(() => [ins.ldAbs('h', n + 42)])),
   );
   return e.family === 4 ? v4() : e.family === 6 ? v6() : OR(v4(), v6());
 }
@@ -284,7 +286,18 @@ function lower(e: FilterExpr, ctx: Ctx): Node {
       const shifted = { ...ctx, shift: ctx.shift + 4 };
       return AND(...before, OR(AND(anc, ...after(ctx)), AND(inline, ...after(shifted))));
     }
-    case 'or': return OR(...e.args.map((a) => lower(a, ctx)));
+    case 'or': {
+      // Neighbouring ports of the same kind share one header check.
+      const groups: FilterExpr[][] = [];
+      for (const a of e.args) {
+        const g = groups[groups.length - 1];
+        const p = g?.[0];
+        if (a.type === 'port' && p?.type === 'port' && p.dir === a.dir && p.proto === a.proto && p.family === a.family) g!.push(a);
+        else groups.push([a]);
+      }
+      return OR(...groups.map((g) => g.length === 1 ? lower(g[0]!, ctx)
+        : portNode(ctx, { ...(g[0] as FilterExpr & { type: 'port' }), ports: g.map((x) => (x as { port: number }).port) })));
+    }
     case 'not': return NOT(lower(e.arg, ctx));
     case 'const': return { t: 'const', v: e.value };
     case 'ether':
@@ -306,7 +319,7 @@ function lower(e: FilterExpr, ctx: Ctx): Node {
       const { bytes, len } = cidrOf(e.net);
       return hostOrNet(ctx, bytes, len, e.dir, e.family !== undefined);
     }
-    case 'port': return portNode(ctx, e);
+    case 'port': return portNode(ctx, { ...e, ports: [e.port] });
     case 'vlan': {
       if (ctx.link !== 'ethernet') linkErr(ctx, 'vlan');
       const { anc, inline } = vlanTests(ctx, e.id);
@@ -320,13 +333,130 @@ function lower(e: FilterExpr, ctx: Ctx): Node {
 
 // ------------------------------------------------------------------ code generation
 
+// A test: its loads (dropped when A already holds that value) and its jump.
 type Item =
-  | { kind: 'insn'; insn: BpfInsn }
-  | { kind: 'jmp'; op: JmpOp; k: number; t: number; f: number }
+  | { kind: 'test'; loads: BpfInsn[]; keep: boolean; op: JmpOp; k: number; t: number; f: number }
   | { kind: 'ja'; to: number }
+  | { kind: 'ret'; k: number }
   | { kind: 'label'; id: number };
 
 const JOP: Record<JmpOp, number> = { jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40 };
+
+// What one path knows: which load A holds (a key naming the loads), and the
+// outcome of `jeq` tests already made on the packet (values a key was found
+// equal to, or not equal to). Packet bytes do not change while a program
+// runs, so facts survive every later load.
+interface Fact { eq?: number; ne: Set<number> }
+interface State {
+  a: string | null;
+  facts: Map<string, Fact>;
+  /** Outcomes of any test already made: 'loads|op|k' → taken or not. */
+  seen: Map<string, boolean>;
+}
+
+const keyOf = (loads: BpfInsn[]): string => loads.map((x) => `${x.code}:${x.k}`).join(';');
+
+function after(s: State, it: Item & { kind: 'test' }, taken: boolean): State {
+  const key = keyOf(it.loads);
+  const seen = new Map(s.seen).set(`${key}|${it.op}|${it.k}`, taken);
+  if (it.op !== 'jeq') return { a: key, facts: s.facts, seen };
+  return { ...withFact(s, key, taken, it.k), seen };
+}
+
+function withFact(s: State, key: string, eq: boolean, k: number): State {
+  const facts = new Map(s.facts);
+  const old = facts.get(key);
+  if (eq) facts.set(key, { eq: k, ne: new Set() });
+  else facts.set(key, { ...(old?.eq === undefined ? {} : { eq: old.eq }), ne: new Set([...(old?.ne ?? []), k]) });
+  return { a: key, facts, seen: s.seen };
+}
+
+function meet(states: State[]): State | null {
+  if (states.length === 0) return null;
+  const [first, ...rest] = states as [State, ...State[]];
+  const a = rest.every((s) => s.a === first.a) ? first.a : null;
+  const seen = new Map([...first.seen].filter(([key, v]) => rest.every((s) => s.seen.get(key) === v)));
+  const facts = new Map<string, Fact>();
+  for (const [key, f0] of first.facts) {
+    const all = states.map((s) => s.facts.get(key));
+    if (all.some((f) => f === undefined)) continue;
+    const fs = all as Fact[];
+    if (f0.eq !== undefined && fs.every((f) => f.eq === f0.eq)) { facts.set(key, { eq: f0.eq, ne: new Set() }); continue; }
+    const excluded = (f: Fact, v: number): boolean => (f.eq !== undefined ? f.eq !== v : f.ne.has(v));
+    const cands = new Set<number>(fs.flatMap((f) => [...f.ne, ...(f.eq === undefined ? [] : [f.eq])]));
+    const ne = new Set([...cands].filter((v) => fs.every((f) => excluded(f, v))));
+    if (ne.size > 0) facts.set(key, { ne });
+  }
+  return { a, facts, seen };
+}
+
+// One forward pass (every jump goes forward): tests whose outcome the path
+// already knows become `ja`, loads of what A already holds are dropped, and
+// code no path reaches is removed.
+function outcome(it: Item & { kind: 'test' }, s: State): boolean | undefined {
+  if (it.t === it.f) return true;
+  const memo = s.seen.get(`${keyOf(it.loads)}|${it.op}|${it.k}`);
+  if (memo !== undefined) return memo;
+  const fact = s.facts.get(keyOf(it.loads));
+  if (it.op !== 'jeq' || fact === undefined) return undefined;
+  return fact.eq !== undefined ? fact.eq === it.k : fact.ne.has(it.k) ? false : undefined;
+}
+
+function optimize(items: Item[]): Item[] {
+  // Labels by index; adjacent labels are one place, named by the first of them.
+  const at = new Map<number, number>();
+  const canon = new Map<number, number>();
+  items.forEach((it, i) => {
+    if (it.kind !== 'label') return;
+    at.set(it.id, i);
+    const prev = items[i - 1];
+    canon.set(it.id, prev?.kind === 'label' ? canon.get(prev.id)! : it.id);
+  });
+  // Jump threading: an edge to a test whose outcome the edge already knows goes straight to that outcome.
+  const thread = (label: number, s: State): number => {
+    for (let n = 0; n < 64; n++) {
+      let i = at.get(label)!;
+      while (i < items.length && items[i]!.kind === 'label') i++;
+      const it = items[i];
+      if (it?.kind === 'ja') { label = it.to; continue; }
+      if (it?.kind !== 'test') return canon.get(label)!;
+      const o = outcome(it, s);
+      if (o === undefined) return canon.get(label)!;
+      label = o ? it.t : it.f;
+    }
+    return canon.get(label)!;
+  };
+  const incoming = new Map<number, State[]>();
+  const arrive = (label: number, s: State): number => {
+    const to = thread(label, s);
+    incoming.set(to, [...(incoming.get(to) ?? []), s]);
+    return to;
+  };
+  const out: Item[] = [];
+  let cur: State | null = { a: null, facts: new Map(), seen: new Map() };
+  for (const it of items) {
+    if (it.kind === 'label') {
+      cur = meet([...(incoming.get(it.id) ?? []), ...(cur ? [cur] : [])]);
+      out.push(it);
+      continue;
+    }
+    if (cur === null) continue; // unreachable
+    if (it.kind === 'ret') { out.push(it); cur = null; continue; }
+    if (it.kind === 'ja') { out.push({ kind: 'ja', to: arrive(it.to, cur) }); cur = null; continue; }
+    const key = keyOf(it.loads);
+    const known = outcome(it, cur);
+    if (known !== undefined) {
+      out.push({ kind: 'ja', to: arrive(known ? it.t : it.f, cur) });
+      cur = null;
+      continue;
+    }
+    const t = arrive(it.t, after(cur, it, true));
+    const f = arrive(it.f, after(cur, it, false));
+    out.push({ ...it, keep: cur.a !== key, t, f });
+    cur = null;
+  }
+  return out;
+}
 
 function generate(root: Node, snaplen: number): BpfInsn[] {
   const items: Item[] = [];
@@ -335,10 +465,7 @@ function generate(root: Node, snaplen: number): BpfInsn[] {
   const gen = (n: Node, t: number, f: number): void => {
     switch (n.t) {
       case 'const': items.push({ kind: 'ja', to: n.v ? t : f }); break;
-      case 'test':
-        for (const x of n.loads) items.push({ kind: 'insn', insn: x });
-        items.push({ kind: 'jmp', op: n.op, k: n.k, t, f });
-        break;
+      case 'test': items.push({ kind: 'test', loads: n.loads, keep: true, op: n.op, k: n.k, t, f }); break;
       case 'not': gen(n.a, f, t); break;
       case 'and': { const l = newLabel(); gen(n.a, l, f); items.push({ kind: 'label', id: l }); gen(n.b, t, f); break; }
       case 'or': { const l = newLabel(); gen(n.a, t, l); items.push({ kind: 'label', id: l }); gen(n.b, t, f); break; }
@@ -346,39 +473,36 @@ function generate(root: Node, snaplen: number): BpfInsn[] {
   };
   const accept = newLabel(), reject = newLabel();
   gen(root, accept, reject);
-  items.push({ kind: 'label', id: accept }, { kind: 'insn', insn: ins.ret(snaplen) }, { kind: 'label', id: reject }, { kind: 'insn', insn: ins.ret(0) });
+  items.push({ kind: 'label', id: accept }, { kind: 'ret', k: snaplen }, { kind: 'label', id: reject }, { kind: 'ret', k: 0 });
 
-  // Drop `ja` to the very next instruction until none is left, then resolve.
+  // Each pass can expose more (a test whose two targets became one place): until nothing changes, bounded.
   let list = items;
+  for (let n = 0; n < 16; n++) {
+    const next = optimize(list);
+    if (JSON.stringify(next) === JSON.stringify(list)) break;
+    list = next;
+  }
+  const size = (it: Item): number => (it.kind === 'label' ? 0 : it.kind === 'test' ? (it.keep ? it.loads.length : 0) + 1 : 1);
+  // Drop `ja` to the very next instruction until none is left, then resolve.
   for (;;) {
     const pos = new Map<number, number>();
     let pc = 0;
-    for (const it of list) if (it.kind === 'label') pos.set(it.id, pc); else pc++;
-    let removed = false;
-    const next: Item[] = [];
-    pc = 0;
+    for (const it of list) { if (it.kind === 'label') pos.set(it.id, pc); pc += size(it); }
+    const i = list.findIndex((it, j) => it.kind === 'ja' && pos.get(it.to) === list.slice(0, j).reduce((n, x) => n + size(x), 0) + 1);
+    if (i >= 0) { list = [...list.slice(0, i), ...list.slice(i + 1)]; continue; }
+    const out: BpfInsn[] = [];
     for (const it of list) {
-      if (!removed && it.kind === 'ja' && pos.get(it.to) === pc + 1) { removed = true; continue; }
-      if (it.kind !== 'label') pc++;
-      next.push(it);
-    }
-    if (!removed) {
-      const out: BpfInsn[] = [];
-      pc = 0;
-      for (const it of list) {
-        if (it.kind === 'label') continue;
-        if (it.kind === 'insn') out.push(it.insn);
-        else if (it.kind === 'ja') out.push(ins.ja(pos.get(it.to)! - pc - 1));
-        else {
-          const jt = pos.get(it.t)! - pc - 1, jf = pos.get(it.f)! - pc - 1;
-          if (jt > 255 || jf > 255) throw new RangeError('the filter is too large: a conditional jump spans more than 255 instructions');
-          out.push({ code: BPF_JMP | JOP[it.op], jt, jf, k: it.k });
-        }
-        pc++;
+      if (it.kind === 'label') continue;
+      if (it.kind === 'ret') out.push(ins.ret(it.k));
+      else if (it.kind === 'ja') out.push(ins.ja(pos.get(it.to)! - out.length - 1));
+      else {
+        if (it.keep) out.push(...it.loads);
+        const jt = pos.get(it.t)! - out.length - 1, jf = pos.get(it.f)! - out.length - 1;
+        if (jt > 255 || jf > 255) throw new RangeError('the filter is too large: a conditional jump spans more than 255 instructions');
+        out.push({ code: BPF_JMP | JOP[it.op], jt, jf, k: it.k });
       }
-      return out;
     }
-    list = next;
+    return out;
   }
 }
 
