@@ -3,6 +3,7 @@
 // program for the same expression). Loopback only; the packet-socket tests
 // need CAP_NET_RAW and skip without it.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { k } from './helpers';
 
@@ -185,5 +186,20 @@ describe.runIf(k.features.packet_sockets)('a compiled filter on an AF_PACKET soc
     } finally {
       await Promise.all([p, q, tx, fromP, all, filtered, ...(td ? [td] : [])].map((s) => s.close()));
     }
+  });
+});
+
+describe('examples/bpf-filter.mjs', () => {
+  it(`captures only the wanted datagrams on lo, each with the VM's verdict ${k.features.packet_sockets ? '' : '(without CAP_NET_RAW: says so)'}`, () => {
+    const root = join(__dirname, '..');
+    const r = spawnSync(process.execPath, [join(root, 'examples', 'bpf-filter.mjs')], { encoding: 'utf8', timeout: 20_000, cwd: root });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    if (!k.features.packet_sockets) {
+      expect(r.stdout).toMatch(/needs CAP_NET_RAW/);
+      return;
+    }
+    expect(r.stdout).toMatch(/^filter 'udp and dst port \d+': \d+ instructions\n/);
+    expect(r.stdout.split('\n').slice(1, 4)).toEqual([1, 2, 3].map((i) => `50 bytes: "wanted ${i}", VM verdict 262144`));
   });
 });
