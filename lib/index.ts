@@ -21,6 +21,11 @@ export type {
 export { RightsCmsg, cmsgName } from './core/rights';
 export { internetChecksum } from './checksum';
 export { netns, sysctlPath, NETNS_RUN_DIR, type Netns, type NetnsRef, type SysctlValue } from './netns';
+export { bpf } from './bpf/index';
+export type {
+  BpfInsn, BpfProgram, RunOptions as BpfRunOptions, FilterExpr as BpfFilterExpr, CompileOptions as BpfCompileOptions,
+  LinkType as BpfLinkType,
+} from './bpf/index';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */

@@ -4,13 +4,17 @@
 import { native } from './native';
 import { constants } from './constants';
 import { readHostInt, writeHostInt } from './core/socket';
+import { assemble, fromBytes } from './bpf/asm';
+import type { BpfInsn } from './bpf/insn';
 
 /** The kinds of option value. */
 export type OptType =
   | 'int' | 'bool' | 'uchar' | 'linger' | 'timeval' | 'in_addr' | 'ip_mreq' | 'ip_mreq_source'
   | 'ipv6_mreq' | 'ucred' | 'xucred' | 'sockpeercred' | 'string' | 'buffer' | 'tcp_info'
   /** A new descriptor (close-on-exec) that the caller owns and must close: SO_PEERPIDFD. */
-  | 'fd';
+  | 'fd'
+  /** A classic BPF program: an instruction array (or its assembled bytes) in, instructions out (SO_ATTACH_FILTER / SO_GET_FILTER). */
+  | 'sock_fprog';
 
 export interface Linger { onoff: number | boolean; linger: number }
 export interface Timeval { sec: number; usec: number }
@@ -45,7 +49,7 @@ export interface TcpInfo {
   total_rto_recoveries?: number; total_rto_time?: number;
 }
 /** Any typed option value. */
-export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo;
+export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo | BpfInsn[];
 
 /** One row of the option table. */
 export interface OptSpec {
@@ -74,6 +78,9 @@ const TABLE = {
     SO_TIMESTAMPNS: 'bool', SO_TIMESTAMPING: 'int', SO_MARK: 'int', SO_BINDTODEVICE: 'string', SO_PRIORITY: 'int',
     SO_RXQ_OVFL: 'bool', SO_BUSY_POLL: 'int', SO_INCOMING_CPU: 'int', SO_PEERCRED: 'peercred:get',
     SO_PASSPIDFD: 'bool', SO_PEERPIDFD: 'fd:get',
+    // Classic BPF (lib/bpf): a get of SO_ATTACH_FILTER is SO_GET_FILTER (the same number).
+    SO_ATTACH_FILTER: 'sock_fprog', SO_ATTACH_REUSEPORT_CBPF: 'sock_fprog:set', SO_DETACH_FILTER: 'int:set',
+    SO_DETACH_REUSEPORT_BPF: 'int:set', SO_LOCK_FILTER: 'bool', SO_GET_FILTER: 'sock_fprog:get',
   },
   SOL_LOCAL: { LOCAL_PEERCRED: 'xucred:get' },
   IPPROTO_IP: {
@@ -109,11 +116,13 @@ const TABLE = {
 interface KindValues {
   int: number; bool: boolean; uchar: number; fd: number; linger: Linger; timeval: Timeval; in_addr: string;
   ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred;
-  string: string; tcp_info: TcpInfo;
+  string: string; tcp_info: TcpInfo; sock_fprog: BpfInsn[];
 }
 /** What setsockopt takes for a kind (SO_RCVTIMEO/SO_SNDTIMEO also take milliseconds). */
-interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar'> {
+interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar' | 'sock_fprog'> {
   timeval: Timeval | number; bool: boolean | number; uchar: number | boolean;
+  /** Instructions (validated as the kernel does), or their assembled `sock_filter[]` bytes. */
+  sock_fprog: readonly BpfInsn[] | Buffer;
 }
 
 type Table = typeof TABLE;
@@ -157,7 +166,7 @@ export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(Object.entries(TAB
     if (name === undefined) return [];
     const [kind, access] = spec.split(':') as [string, string | undefined];
     const type = (kind === 'peercred' ? (native.optKinds.ucred ? 'ucred' : 'sockpeercred') : kind) as OptType;
-    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info'];
+    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info', 'sock_fprog'];
     if (structKinds.includes(type) && !native.optKinds[type]) return [];
     return [Object.freeze({ level, name, levelName, optName, type, readonly: access === 'get', writeonly: access === 'set' })];
   });
@@ -236,6 +245,10 @@ export function encodeOption(spec: OptSpec | undefined, value: unknown): Buffer 
     case 'string':
       if (typeof value !== 'string') throw new TypeError(`${where} takes a string`);
       return Buffer.from(value, 'utf8');
+    case 'sock_fprog':
+      // Checked here as the kernel will (TypeError/RangeError); native builds the sock_fprog over these bytes.
+      if (!Array.isArray(value)) throw new TypeError(`${where} takes a BPF program: an array of { code, jt, jf, k } or its assembled Buffer`);
+      return assemble(value);
     case 'ucred':
     case 'xucred':
     case 'sockpeercred':
@@ -271,6 +284,8 @@ export function decodeOption(spec: OptSpec | undefined, buf: Buffer, len: number
     }
     case 'buffer':
       return Buffer.from(b);
+    case 'sock_fprog':
+      return fromBytes(b.subarray(0, b.length - (b.length % 8)));
     case 'ip_mreq':
       return native.decodeOpt(b.length > 8 && native.optKinds.ip_mreqn ? 'ip_mreqn' : 'ip_mreq', b, b.length) as unknown as IpMreq;
     default:
@@ -291,6 +306,8 @@ export function optionSize(spec: OptSpec | undefined): number {
       return 4;
     case 'string':
       return 256;
+    case 'sock_fprog':
+      return 4096 * 8; // BPF_MAXINSNS instructions
     case 'buffer':
       return 1024;
     default:

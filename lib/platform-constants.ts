@@ -1654,6 +1654,8 @@ export declare const SO_EE_ORIGIN_TXTIME: number;
 export declare const SO_EE_ORIGIN_ZEROCOPY: number;
 /** The platform's SO_ERROR (undefined where the platform has none). */
 export declare const SO_ERROR: number;
+/** The platform's SO_GET_FILTER (undefined where the platform has none). */
+export declare const SO_GET_FILTER: number;
 /** The platform's SO_INCOMING_CPU (undefined where the platform has none). */
 export declare const SO_INCOMING_CPU: number;
 /** The platform's SO_INCOMING_NAPI_ID (undefined where the platform has none). */

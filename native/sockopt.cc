@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "filter.h"
 #include "optstruct_codec.h"
 
 namespace ksock {
@@ -224,6 +225,9 @@ void InitSockopt(Napi::Env napienv, Napi::Object exports) {
     const char* n = opt::NameOf(k);
     if (n[0] != '\0') napi_set_named_property(env, kinds, n, yes);
   }
+#ifdef KSOCK_HAVE_SOCK_FPROG
+  napi_set_named_property(env, kinds, "sock_fprog", yes);  // filter.h: programs as their instructions
+#endif
   napi_set_named_property(env, exports, "optKinds", kinds);
 }
 

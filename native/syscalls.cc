@@ -13,6 +13,7 @@
 #include <string>
 
 #include "args.h"
+#include "filter.h"
 #include "handle.h"
 #include "ksock.h"
 #include "sys.h"
@@ -160,6 +161,8 @@ napi_value Getsockopt(napi_env env, napi_callback_info info) {
   arg::Bytes b;
   if (!arg::Pin(env, argv[3], "value", &b)) return nullptr;
   if (b.len > (1u << 20)) return arg::Throw(env, arg::kRange, "getsockopt: value is too large"), nullptr;
+  // SO_GET_FILTER counts instructions, not bytes: never hand the kernel a byte count as one.
+  if (filter::IsGet(level, name)) return arg::Number(env, filter::Get(fd, level, name, b.data, b.len));
   // An aligned bounce buffer: option structs are read as C structs by the
   // kernel ABI; the caller's Buffer may be at any offset of its pool.
   alignas(alignof(max_align_t)) unsigned char tmp[1024];
@@ -192,6 +195,12 @@ napi_value Setsockopt(napi_env env, napi_callback_info info) {
   arg::Bytes b;
   if (has && !arg::Pin(env, argv[3], "value", &b)) return nullptr;
   if (len > b.len) return arg::Throw(env, arg::kRange, "setsockopt: length exceeds the value Buffer"), nullptr;
+  // A BPF program is given as its instructions; the sock_fprog pointing at them is built natively.
+  if (filter::IsAttach(level, name, len)) {
+    if (len % filter::kInsnSize != 0 || len == 0 || len > filter::kMaxInsns * filter::kInsnSize)
+      return arg::Throw(env, arg::kRange, "setsockopt: a BPF program is 1..4096 instructions of 8 bytes (got %zu bytes)", len), nullptr;
+    return arg::Number(env, filter::Attach(fd, level, name, b.data, len));
+  }
   alignas(alignof(max_align_t)) unsigned char tmp[1024];
   std::vector<unsigned char> big;
   unsigned char* p = tmp;

@@ -17,6 +17,7 @@ const WHERE = {
   TCP_KEEPALIVE: 'M', TCP_CORK: 'L', TCP_NOPUSH: 'F N O M', TCP_USER_TIMEOUT: 'L', TCP_FASTOPEN: 'L F M',
   TCP_FASTOPEN_CONNECT: 'L', TCP_QUICKACK: 'L', TCP_NOTSENT_LOWAT: 'L M', TCP_DEFER_ACCEPT: 'L', TCP_SYNCNT: 'L',
   TCP_CONGESTION: 'L F', TCP_INFO: 'L F', UDP_SEGMENT: 'L', UDP_GRO: 'L', UDP_CORK: 'L',
+  SO_ATTACH_FILTER: 'L', SO_ATTACH_REUSEPORT_CBPF: 'L', SO_DETACH_FILTER: 'L', SO_DETACH_REUSEPORT_BPF: 'L', SO_LOCK_FILTER: 'L', SO_GET_FILTER: 'L',
 };
 const TYPE = {
   int: 'integer', bool: 'boolean', uchar: 'integer 0..255', linger: '`{ onoff, linger }`', timeval: '`{ sec, usec }` or ms',
@@ -24,6 +25,7 @@ const TYPE = {
   ip_mreq_source: '`{ multiaddr, sourceaddr, interface }`', ipv6_mreq: '`{ multiaddr, ifindex }`', ucred: '`{ pid, uid, gid }`',
   xucred: '`{ uid, gid, groups }`', sockpeercred: '`{ pid, uid, gid }`', string: 'string', buffer: 'Buffer',
   tcp_info: '`{ state, stateName, rtt, snd_cwnd, bytes_acked, … }`',
+  sock_fprog: 'BPF program: `[{ code, jt, jf, k }]` or its bytes',
 };
 console.log('| level | option | value | get/set | platforms |');
 console.log('|---|---|---|---|---|');
