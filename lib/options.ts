@@ -4,13 +4,18 @@
 import { native } from './native';
 import { constants } from './constants';
 import { readHostInt, writeHostInt } from './core/socket';
+import {
+  encodePacketMreq, fanoutValue, decodeFanout, type PacketMreq, type PacketFanout, type PacketFanoutValue, type TpacketStats,
+} from './packet';
 
 /** The kinds of option value. */
 export type OptType =
   | 'int' | 'bool' | 'uchar' | 'linger' | 'timeval' | 'in_addr' | 'ip_mreq' | 'ip_mreq_source'
   | 'ipv6_mreq' | 'ucred' | 'xucred' | 'sockpeercred' | 'string' | 'buffer' | 'tcp_info'
   /** A new descriptor (close-on-exec) that the caller owns and must close: SO_PEERPIDFD. */
-  | 'fd';
+  | 'fd'
+  /** Packet sockets (lib/packet.ts): membership, fanout group, statistics. */
+  | 'packet_mreq' | 'packet_fanout' | 'tpacket_stats';
 
 export interface Linger { onoff: number | boolean; linger: number }
 export interface Timeval { sec: number; usec: number }
@@ -45,7 +50,8 @@ export interface TcpInfo {
   total_rto_recoveries?: number; total_rto_time?: number;
 }
 /** Any typed option value. */
-export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo;
+export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo
+  | PacketMreq | PacketFanoutValue | TpacketStats | null;
 
 /** One row of the option table. */
 export interface OptSpec {
@@ -98,6 +104,12 @@ const TABLE = {
     TCP_INFO: 'tcp_info:get',
   },
   IPPROTO_UDP: { UDP_SEGMENT: 'int', UDP_GRO: 'bool', UDP_CORK: 'bool' },
+  SOL_PACKET: {
+    PACKET_ADD_MEMBERSHIP: 'packet_mreq:set', PACKET_DROP_MEMBERSHIP: 'packet_mreq:set', PACKET_AUXDATA: 'bool',
+    PACKET_FANOUT: 'packet_fanout', PACKET_STATISTICS: 'tpacket_stats:get', PACKET_IGNORE_OUTGOING: 'bool',
+    PACKET_QDISC_BYPASS: 'bool', PACKET_VERSION: 'int', PACKET_ORIGDEV: 'bool', PACKET_LOSS: 'bool', PACKET_RESERVE: 'int',
+    PACKET_TIMESTAMP: 'int', PACKET_VNET_HDR: 'bool',
+  },
 } as const;
 
 /** The value of each kind, as setsockopt takes it and getsockopt returns it. */
@@ -105,10 +117,11 @@ interface KindValues {
   int: number; bool: boolean; uchar: number; fd: number; linger: Linger; timeval: Timeval; in_addr: string;
   ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred;
   string: string; tcp_info: TcpInfo;
+  packet_mreq: PacketMreq; packet_fanout: PacketFanoutValue | null; tpacket_stats: TpacketStats;
 }
 /** What setsockopt takes for a kind (SO_RCVTIMEO/SO_SNDTIMEO also take milliseconds). */
-interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar'> {
-  timeval: Timeval | number; bool: boolean | number; uchar: number | boolean;
+interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar' | 'packet_fanout'> {
+  timeval: Timeval | number; bool: boolean | number; uchar: number | boolean; packet_fanout: PacketFanout | number;
 }
 
 type Table = typeof TABLE;
@@ -152,7 +165,7 @@ export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(Object.entries(TAB
     if (name === undefined) return [];
     const [kind, access] = spec.split(':') as [string, string | undefined];
     const type = (kind === 'peercred' ? (native.optKinds.ucred ? 'ucred' : 'sockpeercred') : kind) as OptType;
-    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info'];
+    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info', 'packet_mreq', 'tpacket_stats'];
     if (structKinds.includes(type) && !native.optKinds[type]) return [];
     return [Object.freeze({ level, name, levelName, optName, type, readonly: access === 'get', writeonly: access === 'set' })];
   });
@@ -231,10 +244,15 @@ export function encodeOption(spec: OptSpec | undefined, value: unknown): Buffer 
     case 'string':
       if (typeof value !== 'string') throw new TypeError(`${where} takes a string`);
       return Buffer.from(value, 'utf8');
+    case 'packet_mreq':
+      return encodePacketMreq(value, where);
+    case 'packet_fanout':
+      return int(fanoutValue(value, where) | 0);
     case 'ucred':
     case 'xucred':
     case 'sockpeercred':
     case 'tcp_info':
+    case 'tpacket_stats':
       throw new TypeError(`${where} is read-only`);
     case 'buffer':
     default:
@@ -255,6 +273,11 @@ export function decodeOption(spec: OptSpec | undefined, buf: Buffer, len: number
     }
     case 'bool':
       return b.some((x) => x !== 0);
+    case 'packet_fanout': {
+      const p = Buffer.alloc(INT);
+      b.copy(p);
+      return decodeFanout(readHostInt(p));
+    }
     case 'uchar':
       // Linux answers a one-byte get with one byte and an int get with an int.
       return b.length >= INT ? readHostInt(b) : b.length > 0 ? b[0]! : 0;
@@ -279,6 +302,7 @@ export function optionSize(spec: OptSpec | undefined): number {
     case 'fd':
     case 'int':
     case 'bool':
+    case 'packet_fanout':
       return INT;
     case 'uchar':
       return 1;
