@@ -200,3 +200,250 @@ export function hostProtocol(domain: number, protocol: number): number {
   if (domain !== constants.AF_PACKET || constants.AF_PACKET === undefined) return protocol;
   return ntohs(protocol & 0xffff);
 }
+
+// ------------------------------------------------------------------ printing
+
+/** An IPv4 address from 4 bytes. */
+function ip4(b: Buffer, o: number): string {
+  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+}
+
+/** An IPv6 address from 16 bytes, as inet_ntop writes it (RFC 5952: the longest run of ≥ 2 zero groups as ::). */
+function ip6(b: Buffer, o: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(o + 2 * i));
+  // IPv4-mapped and -compatible forms as inet_ntop prints them.
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6]! > 0 || g[7]! > 1)))) {
+    return `::${g[5] === 0xffff ? 'ffff:' : ''}${ip4(b, o + 12)}`;
+  }
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestLen < 2) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+function mac(b: Buffer, o: number): string {
+  const p: string[] = [];
+  for (let i = 0; i < 6; i++) p.push(b[o + i]!.toString(16).padStart(2, '0'));
+  return p.join(':');
+}
+
+/** `HH:MM:SS.uuuuuu` in local time, as tcpdump's default timestamp. */
+export function tcpdumpTime(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
+}
+
+const TCP_FLAGS: ReadonlyArray<[number, string]> = [[0x01, 'F'], [0x02, 'S'], [0x04, 'R'], [0x08, 'P'], [0x10, '.'], [0x20, 'U'], [0x40, 'E'], [0x80, 'W']];
+
+interface TcpFlowBase { seq: number; ack: number }
+
+/**
+ * Prints captured frames as one line each, in the format of `tcpdump -n`
+ * (IPv4/IPv6 with UDP, TCP, ICMP and ICMPv6; ARP; other ethertypes by
+ * number). Application protocols are not decoded (tcpdump decodes DNS and
+ * others on their well-known ports). TCP sequence numbers are relative after
+ * the handshake, as tcpdump prints them, so a printer keeps per-flow state:
+ * use one printer per capture.
+ */
+export class PacketPrinter {
+  readonly #flows = new Map<string, TcpFlowBase>();
+
+  /** The line for one frame (without a newline). `linktype`: 1 Ethernet (default), 101 raw IP. */
+  line(frame: Buffer, sec: number, nsec: number, linktype = 1): string {
+    return `${tcpdumpTime(sec, nsec)} ${this.describe(frame, linktype)}`;
+  }
+
+  /** The line without its timestamp. */
+  describe(frame: Buffer, linktype = 1): string {
+    if (!Buffer.isBuffer(frame)) throw new TypeError('PacketPrinter: frame must be a Buffer');
+    try {
+      if (linktype === 101) return this.#ipAny(frame, 0, frame.length);
+      if (linktype !== 1) return `linktype ${linktype}, length ${frame.length}`;
+      return this.#ether(frame);
+    } catch (e) {
+      if (e instanceof RangeError) return `[|truncated], length ${frame.length}`;
+      throw e;
+    }
+  }
+
+  #ether(b: Buffer): string {
+    if (b.length < 14) return `[|ether]`;
+    let o = 12;
+    let type = b.readUInt16BE(o);
+    // 802.1Q / 802.1ad tags: tcpdump without -e says nothing of them.
+    for (let n = 0; (type === 0x8100 || type === 0x88a8 || type === 0x9100) && n < 4 && o + 6 <= b.length; n++) {
+      o += 4;
+      type = b.readUInt16BE(o);
+    }
+    const p = o + 2;
+    const rest = b.length - p;
+    switch (type) {
+      case 0x0800: return this.#ip(b, p, rest);
+      case 0x86dd: return this.#ip6(b, p, rest);
+      case 0x0806: return this.#arp(b, p, rest);
+      default:
+        if (type <= 1500) return `${mac(b, 6)} > ${mac(b, 0)}, 802.3, length ${b.length}: LLC`;
+        return `${mac(b, 6)} > ${mac(b, 0)}, ethertype Unknown (0x${type.toString(16).padStart(4, '0')}), length ${b.length}: `;
+    }
+  }
+
+  #ipAny(b: Buffer, p: number, len: number): string {
+    const v = (b[p]! >> 4) & 0xf;
+    if (v === 4) return this.#ip(b, p, len);
+    if (v === 6) return this.#ip6(b, p, len);
+    return `IP${v} (invalid)`;
+  }
+
+  #arp(b: Buffer, p: number, len: number): string {
+    const hrd = b.readUInt16BE(p), pro = b.readUInt16BE(p + 2), hln = b[p + 4]!, pln = b[p + 5]!, op = b.readUInt16BE(p + 6);
+    if (hrd !== 1 || pro !== 0x0800 || hln !== 6 || pln !== 4) return `ARP, length ${len}`;
+    const sha = mac(b, p + 8), spa = ip4(b, p + 14), tha = mac(b, p + 18), tpa = ip4(b, p + 24);
+    if (op === 1) return `ARP, Request who-has ${tpa}${tha === '00:00:00:00:00:00' ? '' : ` (${tha})`} tell ${spa}, length ${len}`;
+    if (op === 2) return `ARP, Reply ${spa} is-at ${sha}, length ${len}`;
+    return `ARP, op ${op}, length ${len}`;
+  }
+
+  #ip(b: Buffer, p: number, avail: number): string {
+    const ihl = (b[p]! & 0xf) * 4;
+    const total = b.readUInt16BE(p + 2);
+    const frag = b.readUInt16BE(p + 6);
+    const proto = b[p + 9]!;
+    const src = ip4(b, p + 12), dst = ip4(b, p + 16);
+    const len = Math.min(total, avail) - ihl;
+    const q = p + ihl;
+    if ((frag & 0x1fff) !== 0) return `IP ${src} > ${dst}: ip-proto-${proto}`;
+    switch (proto) {
+      case 17: return `IP ${this.#udp(b, q, src, dst)}`;
+      case 6: return `IP ${this.#tcp(b, q, len, src, dst)}`;
+      case 1: return `IP ${src} > ${dst}: ${this.#icmp(b, q, len)}`;
+      default: return `IP ${src} > ${dst}: ip-proto-${proto} ${len}`;
+    }
+  }
+
+  #ip6(b: Buffer, p: number, avail: number): string {
+    const plen = b.readUInt16BE(p + 4);
+    const next = b[p + 6]!;
+    const src = ip6(b, p + 8), dst = ip6(b, p + 24);
+    const q = p + 40;
+    const len = Math.min(plen, avail - 40);
+    switch (next) {
+      case 17: return `IP6 ${this.#udp(b, q, src, dst)}`;
+      case 6: return `IP6 ${this.#tcp(b, q, len, src, dst)}`;
+      case 58: return `IP6 ${src} > ${dst}: ${this.#icmp6(b, q, len)}`;
+      default: return `IP6 ${src} > ${dst}: ip-proto-${next} ${len}`;
+    }
+  }
+
+  #udp(b: Buffer, q: number, src: string, dst: string): string {
+    const sport = b.readUInt16BE(q), dport = b.readUInt16BE(q + 2), ulen = b.readUInt16BE(q + 4);
+    return `${src}.${sport} > ${dst}.${dport}: UDP, length ${ulen - 8}`;
+  }
+
+  #icmp(b: Buffer, q: number, len: number): string {
+    const type = b[q]!, code = b[q + 1]!;
+    switch (type) {
+      case 8:
+      case 0:
+        return `ICMP echo ${type === 8 ? 'request' : 'reply'}, id ${b.readUInt16BE(q + 4)}, seq ${b.readUInt16BE(q + 6)}, length ${len}`;
+      case 3: {
+        // The offending datagram follows: its destination and (for UDP/TCP) port.
+        const ip = q + 8;
+        const odst = ip4(b, ip + 16);
+        const oproto = b[ip + 9]!;
+        const ohl = (b[ip]! & 0xf) * 4;
+        if (code === 3 && (oproto === 17 || oproto === 6)) {
+          return `ICMP ${odst} ${oproto === 17 ? 'udp' : 'tcp'} port ${b.readUInt16BE(ip + ohl + 2)} unreachable, length ${len}`;
+        }
+        if (code === 2) return `ICMP ${odst} protocol ${oproto} unreachable, length ${len}`;
+        if (code === 1) return `ICMP host ${odst} unreachable, length ${len}`;
+        if (code === 0) return `ICMP net ${odst} unreachable, length ${len}`;
+        return `ICMP ${odst} unreachable - code ${code}, length ${len}`;
+      }
+      case 11:
+        return `ICMP time exceeded in-transit, length ${len}`;
+      default:
+        return `ICMP type-#${type}, length ${len}`;
+    }
+  }
+
+  #icmp6(b: Buffer, q: number, len: number): string {
+    const type = b[q]!;
+    switch (type) {
+      case 128: return `ICMP6, echo request, id ${b.readUInt16BE(q + 4)}, seq ${b.readUInt16BE(q + 6)}, length ${len}`;
+      case 129: return `ICMP6, echo reply, id ${b.readUInt16BE(q + 4)}, seq ${b.readUInt16BE(q + 6)}, length ${len}`;
+      case 133: return `ICMP6, router solicitation, length ${len}`;
+      case 134: return `ICMP6, router advertisement, length ${len}`;
+      case 135: return `ICMP6, neighbor solicitation, who has ${ip6(b, q + 8)}, length ${len}`;
+      case 136: return `ICMP6, neighbor advertisement, tgt is ${ip6(b, q + 8)}, length ${len}`;
+      case 143: return `ICMP6, multicast listener report v2, ${b.readUInt16BE(q + 6)} group record(s), length ${len}`;
+      case 1: return `ICMP6, destination unreachable, length ${len}`;
+      default: return `ICMP6, type-#${type}, length ${len}`;
+    }
+  }
+
+  #tcp(b: Buffer, q: number, len: number, src: string, dst: string): string {
+    const sport = b.readUInt16BE(q), dport = b.readUInt16BE(q + 2);
+    let seq = b.readUInt32BE(q + 4), ack = b.readUInt32BE(q + 8);
+    const hlen = ((b[q + 12]! >> 4) & 0xf) * 4;
+    const flags = b[q + 13]!;
+    const win = b.readUInt16BE(q + 14);
+    const urp = b.readUInt16BE(q + 18);
+    const payload = len - hlen;
+    let out = `${src}.${sport} > ${dst}.${dport}: Flags [${TCP_FLAGS.filter(([bit]) => flags & bit).map(([, c]) => c).join('') || 'none'}]`;
+    if (flags & 0x10) {
+      // tcpdump's relative numbering: the first ACK-carrying segment of a
+      // flow (or any SYN) sets the bases; later ones print offsets.
+      const rev = sport > dport || (sport === dport && src > dst);
+      const key = rev ? `${dst}.${dport}>${src}.${sport}` : `${src}.${sport}>${dst}.${dport}`;
+      const th = this.#flows.get(key);
+      if (!th || (flags & 0x02)) {
+        if (this.#flows.size >= 4096) this.#flows.clear(); // bounded state
+        this.#flows.set(key, rev ? { seq: (ack - 1) >>> 0, ack: seq } : { seq, ack: (ack - 1) >>> 0 });
+      } else if (rev) {
+        seq = (seq - th.ack) >>> 0;
+        ack = (ack - th.seq) >>> 0;
+      } else {
+        seq = (seq - th.seq) >>> 0;
+        ack = (ack - th.ack) >>> 0;
+      }
+    }
+    if (payload > 0 || (flags & 0x07)) {
+      out += `, seq ${seq}`;
+      if (payload > 0) out += `:${(seq + payload) >>> 0}`;
+    }
+    if (flags & 0x10) out += `, ack ${ack}`;
+    out += `, win ${win}`;
+    if (flags & 0x20) out += `, urg ${urp}`;
+    if (hlen > 20) out += `, options [${this.#tcpOptions(b, q + 20, q + hlen)}]`;
+    return `${out}, length ${payload}`;
+  }
+
+  #tcpOptions(b: Buffer, o: number, end: number): string {
+    const items: string[] = [];
+    for (let n = 0; o < end && n < 40; n++) {
+      const kind = b[o]!;
+      if (kind === 0) { items.push('eol'); break; }
+      if (kind === 1) { items.push('nop'); o++; continue; }
+      const l = b[o + 1]!;
+      if (l < 2 || o + l > end) { items.push('bad opt'); break; }
+      switch (kind) {
+        case 2: items.push(`mss ${b.readUInt16BE(o + 2)}`); break;
+        case 3: items.push(`wscale ${b[o + 2]}`); break;
+        case 4: items.push('sackOK'); break;
+        case 8: items.push(`TS val ${b.readUInt32BE(o + 2)} ecr ${b.readUInt32BE(o + 6)}`); break;
+        default: items.push(`unknown-${kind} 0x${b.subarray(o + 2, o + l).toString('hex')}`);
+      }
+      o += l;
+    }
+    return items.join(',');
+  }
+}
