@@ -385,7 +385,22 @@ export class PacketPrinter {
       case 135: return `ICMP6, neighbor solicitation, who has ${ip6(b, q + 8)}, length ${len}`;
       case 136: return `ICMP6, neighbor advertisement, tgt is ${ip6(b, q + 8)}, length ${len}`;
       case 143: return `ICMP6, multicast listener report v2, ${b.readUInt16BE(q + 6)} group record(s), length ${len}`;
-      case 1: return `ICMP6, destination unreachable, length ${len}`;
+      case 1: {
+        // The offending packet follows the 8-byte header: its destination, and for a port its upper layer.
+        const code = b[q + 1]!;
+        const o = q + 8;
+        const odst = ip6(b, o + 24);
+        const what = ['unreachable route', 'unreachable prohibited', 'beyond scope', 'unreachable address', 'unreachable port'][code]
+          ?? `unknown unreach code (${code})`;
+        if (code === 4) {
+          const nh = b[o + 6]!;
+          const port = b.readUInt16BE(o + 40 + 2);
+          const tail = nh === 17 || nh === 6 ? `${odst} ${nh === 17 ? 'udp' : 'tcp'} port ${port}` : `${odst} protocol ${nh} port ${port} unreachable`;
+          return `ICMP6, destination unreachable, ${what}, ${tail}, length ${len}`;
+        }
+        if (code === 0 || code === 1 || code === 3) return `ICMP6, destination unreachable, ${what} ${odst}, length ${len}`;
+        return `ICMP6, destination unreachable, ${what}, length ${len}`;
+      }
       default: return `ICMP6, type-#${type}, length ${len}`;
     }
   }
