@@ -331,15 +331,24 @@ export class PacketPrinter {
 
   #ip6(b: Buffer, p: number, avail: number): string {
     const plen = b.readUInt16BE(p + 4);
-    const next = b[p + 6]!;
+    let next = b[p + 6]!;
     const src = ip6(b, p + 8), dst = ip6(b, p + 24);
-    const q = p + 40;
-    const len = Math.min(plen, avail - 40);
+    let q = p + 40;
+    let len = Math.min(plen, avail - 40);
+    let pre = '';
+    if (next === 0) {
+      // A hop-by-hop options header (MLD reports carry one): tcpdump says "HBH".
+      const hl = (b[q + 1]! + 1) * 8;
+      next = b[q]!;
+      q += hl;
+      len -= hl;
+      pre = 'HBH ';
+    }
     switch (next) {
       case 17: return `IP6 ${this.#udp(b, q, src, dst)}`;
       case 6: return `IP6 ${this.#tcp(b, q, len, src, dst)}`;
-      case 58: return `IP6 ${src} > ${dst}: ${this.#icmp6(b, q, len)}`;
-      default: return `IP6 ${src} > ${dst}: ip-proto-${next} ${len}`;
+      case 58: return `IP6 ${src} > ${dst}: ${pre}${this.#icmp6(b, q, len)}`;
+      default: return `IP6 ${src} > ${dst}: ${pre}ip-proto-${next} ${len}`;
     }
   }
 
