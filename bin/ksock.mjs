@@ -90,6 +90,12 @@ describes each descriptor that arrives (SCM_RIGHTS).
 
   --cat   copy what can be read from the descriptor to stdout`,
   },
+  'fd-send': {
+    synopsis: 'ksock fd-send SOCKET FILE',
+    about: 'send an open descriptor of FILE to a unix socket',
+    options: {},
+    help: 'Opens FILE for reading and sends its descriptor to SOCKET (/path or @abstract), where fd-recv waits.',
+  },
   capture: {
     synopsis: 'ksock capture -i IFACE [-f FILTER] [-c N] [-w FILE] [-s SNAPLEN] [--timeout S]',
     about: 'capture packets on an interface, printed like tcpdump -n or written to a pcap file',
@@ -108,12 +114,6 @@ the packets to a classic pcap file that tcpdump -r and Wireshark read. Kernel ti
   -s SNAPLEN    bytes kept of each packet (default 262144)
   --timeout S   stop after S seconds
 Stops at Ctrl-C too; the counts go to standard error.`,
-  },
-  'fd-send': {
-    synopsis: 'ksock fd-send SOCKET FILE',
-    about: 'send an open descriptor of FILE to a unix socket',
-    options: {},
-    help: 'Opens FILE for reading and sends its descriptor to SOCKET (/path or @abstract), where fd-recv waits.',
   },
 };
 

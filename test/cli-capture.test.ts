@@ -189,6 +189,21 @@ describe.runIf(canNetns)(`ksock capture (two namespaces; ${whyNot}; ${hasTcpdump
     expect(ours(r.stdout)).toEqual([expect.stringMatching(/^IP 10\.9\.0\.2\.\d+ > 10\.9\.0\.1\.40605: UDP, length 1$/), expect.stringMatching(/40605: UDP/)]);
   });
 
+  it('examples/capture.mjs: COUNT lines as tcpdump prints them, and its counts', async () => {
+    const run = start(net.a, [process.execPath, join(__dirname, '..', 'examples', 'capture.mjs'), 'pa', '2'], process.env);
+    await run.ready;
+    await b.run(`
+      const u = k.Socket.create('AF_INET', 'SOCK_DGRAM');
+      try { for (let i = 0; i < 4; i++) { await u.sendmsg({ data: Buffer.from('abc'), to: { family: c.AF_INET, address: '10.9.0.1', port: 40608 } }); await new Promise((r) => setTimeout(r, 20)); } }
+      finally { await u.close(); }`);
+    const r = await run.done;
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l).toMatch(/^\d\d:\d\d:\d\d\.\d{6} \S/);
+    expect(r.stderr).toBe('listening on pa\n2 packets, 0 dropped by the kernel\n');
+  });
+
   it('usage errors: exit 2 with the reason', () => {
     const cli = (...args: string[]) => spawnSync('ip', ['netns', 'exec', net.a, ...ksockCmd(...args)], { encoding: 'utf8', timeout: 10_000 });
     const noIface = cli();
