@@ -96,6 +96,25 @@ describes each descriptor that arrives (SCM_RIGHTS).
     options: {},
     help: 'Opens FILE for reading and sends its descriptor to SOCKET (/path or @abstract), where fd-recv waits.',
   },
+  capture: {
+    synopsis: 'ksock capture -i IFACE [-f FILTER] [-c N] [-w FILE] [-s SNAPLEN] [--timeout S]',
+    about: 'capture packets on an interface, printed like tcpdump -n or written to a pcap file',
+    options: { interface: { type: 'string', short: 'i' }, filter: { type: 'string', short: 'f' }, count: { type: 'string', short: 'c' },
+      write: { type: 'string', short: 'w' }, snaplen: { type: 'string', short: 's' }, timeout: { type: 'string' } },
+    help: `Opens a packet socket (AF_PACKET, needs CAP_NET_RAW) on IFACE and prints one line per
+packet in the format of tcpdump -n (IPv4/IPv6 with UDP, TCP, ICMP, ICMPv6; ARP), or writes
+the packets to a classic pcap file that tcpdump -r and Wireshark read. Kernel timestamps
+(SO_TIMESTAMPNS); VLAN tags the device stripped are put back (PACKET_AUXDATA).
+
+  -i IFACE      the interface (required)
+  -f FILTER     a filter expression compiled to classic BPF and attached in the kernel
+                (SO_ATTACH_FILTER), e.g. 'udp and port 5000'
+  -c N          stop after N packets
+  -w FILE       write a pcap file instead of printing ('-': standard output)
+  -s SNAPLEN    bytes kept of each packet (default 262144)
+  --timeout S   stop after S seconds
+Stops at Ctrl-C too; the counts go to standard error.`,
+  },
 };
 
 function usage() {
@@ -912,6 +931,105 @@ async function fdSend(where, file) {
   }
 }
 
+// ------------------------------------------------------------------ capture
+
+/** The pcap link type of a packet socket bound to an interface of ARPHRD type `hatype`. */
+function linktypeOf(hatype) {
+  if (hatype === c.ARPHRD_ETHER || hatype === c.ARPHRD_LOOPBACK) return { linktype: k.LINKTYPE_ETHERNET, name: 'EN10MB (Ethernet)' };
+  if (hatype === c.ARPHRD_NONE) return { linktype: k.LINKTYPE_RAW, name: 'RAW (Raw IP)' };
+  return null;
+}
+
+/** An 802.1Q tag put back after the source and destination addresses (the device stripped it). */
+function withVlan(frame, aux) {
+  if (!aux || !(aux.status & (c.TP_STATUS_VLAN_VALID ?? 0x10)) || frame.length < 12) return frame;
+  const tpid = aux.status & (c.TP_STATUS_VLAN_TPID_VALID ?? 0x40) ? aux.vlan_tpid : 0x8100;
+  const out = Buffer.allocUnsafe(frame.length + 4);
+  frame.copy(out, 0, 0, 12);
+  out.writeUInt16BE(tpid, 12);
+  out.writeUInt16BE(aux.vlan_tci, 14);
+  frame.copy(out, 16, 12);
+  return out;
+}
+
+async function capture(opts, raw) {
+  const cmd = 'capture';
+  if (opts.interface === undefined) throw new UsageError('-i IFACE is required', cmd);
+  const max = opts.count === undefined ? Infinity : check.count(raw.count, opts.count, cmd);
+  const snaplen = opts.snaplen === undefined ? 262144 : check.byte(raw.snaplen, opts.snaplen, cmd, 1, 262144);
+  const timeout = opts.timeout === undefined ? undefined : check.seconds(raw.timeout, opts.timeout, cmd, { positive: true });
+  let program;
+  if (opts.filter !== undefined) {
+    if (!k.bpf || typeof k.bpf.compile !== 'function') throw new UsageError(`${raw.filter}: filters need lib/bpf, which this build does not have`, cmd);
+    try {
+      program = k.bpf.compile(opts.filter, { linkType: 'ethernet' });
+    } catch (e) {
+      throw new UsageError(`${raw.filter}: ${e.message}`, cmd);
+    }
+  }
+  if (c.AF_PACKET === undefined) throw new Error('this platform has no packet sockets (AF_PACKET)');
+  const ifindex = k.if_nametoindex(opts.interface);
+  if (!ifindex) throw new UsageError(`${raw.interface}: no interface '${opts.interface}'`, cmd, true);
+  // Protocol 0 receives nothing until bind names ETH_P_ALL, so the filter is
+  // in place before the first packet is queued.
+  const so = k.Socket.create('AF_PACKET', 'SOCK_RAW', 0);
+  let writer = null;
+  let n = 0;
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.on('SIGINT', onSigint);
+  const timer = timeout === undefined ? null : setTimeout(() => ac.abort(), timeout * 1000);
+  try {
+    if (program) so.setsockopt('SOL_SOCKET', 'SO_ATTACH_FILTER', program);
+    so.setsockopt('SOL_PACKET', 'PACKET_AUXDATA', true);
+    so.setsockopt('SOL_SOCKET', 'SO_TIMESTAMPNS', true);
+    so.bind({ family: c.AF_PACKET, protocol: c.ETH_P_ALL, ifindex });
+    const hatype = so.address().hatype;
+    const loopback = hatype === c.ARPHRD_LOOPBACK;
+    const link = linktypeOf(hatype);
+    if (!link) throw new Error(`${opts.interface}: link type ${hatype} is not Ethernet or raw IP`);
+    if (opts.write !== undefined) writer = new k.PcapWriter(opts.write === '-' ? 1 : opts.write, { snaplen, linktype: link.linktype });
+    console.error(`listening on ${opts.interface}, link-type ${link.name}, snapshot length ${snaplen} bytes`);
+    const printer = new k.PacketPrinter();
+    while (n < max) {
+      let m;
+      try {
+        m = await so.recvmsg({ size: snaplen, control: true, signal: ac.signal, flags: ['MSG_TRUNC'] });
+      } catch (e) {
+        if (e.name === 'AbortError') break;
+        throw e;
+      }
+      // On loopback every packet passes twice (out and in): keep one, as libpcap does.
+      if (loopback && m.from?.pkttype === c.PACKET_OUTGOING) continue;
+      n++;
+      let aux = null, sec = 0, nsec = 0;
+      for (const x of m.control) {
+        if (x.name === 'PACKET_AUXDATA') aux = x;
+        else if (x.name === 'SCM_TIMESTAMPNS') ({ sec, nsec } = x);
+      }
+      if (sec === 0) {
+        const ms = performance.timeOrigin + performance.now();
+        sec = Math.floor(ms / 1000);
+        nsec = Math.floor((ms - sec * 1000) * 1e6);
+      }
+      const len = (aux ? aux.len : m.bytes) + (aux && aux.status & (c.TP_STATUS_VLAN_VALID ?? 0x10) ? 4 : 0);
+      const frame = withVlan(m.data.subarray(0, Math.min(m.bytes, snaplen)), link.linktype === k.LINKTYPE_ETHERNET ? aux : null);
+      if (writer) writer.write(frame, { sec, nsec }, len);
+      else {
+        process.stdout.write(printer.line(frame, sec, nsec, link.linktype) + '\n');
+      }
+    }
+    let drops = 0;
+    try { drops = so.getsockopt('SOL_PACKET', 'PACKET_STATISTICS').drops; } catch { /* not on this kernel */ }
+    console.error(`${n} packet${n === 1 ? '' : 's'} captured\n${drops} packet${drops === 1 ? '' : 's'} dropped by kernel`);
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSigint);
+    writer?.close();
+    await so.close();
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 /** parseArgs' errors, said once and naming the option. */
@@ -965,7 +1083,7 @@ async function main(argv) {
   const raw = {};
   for (const [name, spec] of Object.entries(options)) raw[name] = spec.short ? `-${spec.short}` : `--${name}`;
   for (const t of tokens) if (t.kind === 'option') raw[t.name] = t.rawName;
-  const most = { doctor: 0, ping: 1, recv: 1, send: 2, 'fd-recv': 1, 'fd-send': 2 }[cmd];
+  const most = { doctor: 0, ping: 1, recv: 1, send: 2, 'fd-recv': 1, 'fd-send': 2, capture: 0 }[cmd];
   if (p.length > most) throw new UsageError(`unexpected argument '${p[most]}'`, cmd);
   switch (cmd) {
     case 'doctor': return doctor(o, raw);
@@ -976,6 +1094,7 @@ async function main(argv) {
     case 'send': return send(p[0], p[1], o, raw);
     case 'fd-recv': return fdRecv(p[0], o);
     case 'fd-send': return fdSend(p[0], p[1]);
+    case 'capture': return capture(o, raw);
   }
 }
 

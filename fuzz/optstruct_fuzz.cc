@@ -27,7 +27,8 @@ namespace {
 const opt::Kind kAll[] = {opt::Kind::kLinger,  opt::Kind::kTimeval,      opt::Kind::kIpMreq,
                           opt::Kind::kIpMreqn, opt::Kind::kIpMreqSource, opt::Kind::kIpv6Mreq,
                           opt::Kind::kUcred,   opt::Kind::kSockpeercred, opt::Kind::kXucred,
-                          opt::Kind::kTcpInfo, opt::Kind::kUnknown};
+                          opt::Kind::kTcpInfo, opt::Kind::kPacketMreq,  opt::Kind::kTpacketStats,
+                          opt::Kind::kUnknown};
 const size_t kKinds = sizeof(kAll) / sizeof(kAll[0]);
 
 bool Eq(double a, double b) { return a == b || (a != a && b != b); }
@@ -55,6 +56,8 @@ bool SameFields(const opt::Fields& a, const opt::Fields& b) {
     return false;
   for (int i = 0; i < 16; i++)
     if (!Eq(a.groups[i], b.groups[i])) return false;
+  if (!Eq(a.type, b.type) || a.hwlen != b.hwlen || memcmp(a.hwaddr, b.hwaddr, sizeof(a.hwaddr)) != 0) return false;
+  if (!Eq(a.packets, b.packets) || !Eq(a.drops, b.drops)) return false;
   return TcpPrefix(a.tcp, b.tcp) && a.tcp.count == b.tcp.count;
 }
 
@@ -131,6 +134,11 @@ void EncodeArbitrary(opt::Kind k, const uint8_t* data, size_t size) {
   f.pid = num();
   f.uid = num();
   f.gid = num();
+  f.type = num();
+  uint8_t alen = 0;
+  take(&alen, 1);
+  f.hwlen = alen % 12;  // sometimes longer than the 8 bytes packet_mreq holds
+  take(f.hwaddr, sizeof(f.hwaddr));
   uint8_t out[opt::kMaxEncoded];
   size_t n = opt::Encode(k, f, out, sizeof(out));
   if (!opt::CanEncode(k)) {
@@ -163,6 +171,9 @@ void EncodeArbitrary(opt::Kind k, const uint8_t* data, size_t size) {
       break;
     case opt::Kind::kUcred:
       CHECK(g.pid == f.pid && g.uid == f.uid && g.gid == f.gid);
+      break;
+    case opt::Kind::kPacketMreq:
+      CHECK(g.ifindex == f.ifindex && g.type == f.type && g.hwlen == f.hwlen && memcmp(g.hwaddr, f.hwaddr, f.hwlen) == 0);
       break;
     default:
       CHECK(false);

@@ -26,6 +26,16 @@ export type {
   BpfInsn, BpfProgram, RunOptions as BpfRunOptions, FilterExpr as BpfFilterExpr, CompileOptions as BpfCompileOptions,
   LinkType as BpfLinkType,
 } from './bpf/index';
+export {
+  PacketPrinter, tcpdumpTime, htons, ntohs, fanoutValue, decodeFanout, membershipType,
+  type PacketMreq, type PacketMembershipType, type PacketFanout, type PacketFanoutValue, type FanoutMode, type FanoutFlag,
+  type TpacketStats, type TpacketAuxdata,
+} from './packet';
+export {
+  PcapWriter, PcapReader, PcapFormatError, parsePcap, readPcap, LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2, PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAX_RECORD_DEFAULT, PCAP_MAX_RECORD_LIMIT,
+  type PcapHeader, type PcapRecord, type PcapWriterOptions, type PcapReadOptions, type PcapTime,
+} from './pcap';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */

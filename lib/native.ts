@@ -81,6 +81,8 @@ export type ReceivedCmsg =
   })
   | (Received<'IP_ORIGDSTADDR' | 'IPV6_ORIGDSTADDR'> & { address: SockaddrOut })
   | (Received<'UDP_GRO' | 'UDP_SEGMENT'> & { segsize: number })
+  /** tpacket_auxdata (see TpacketAuxdata in lib/packet.ts): VLAN id = vlan_tci & 0xfff when status has TP_STATUS_VLAN_VALID. */
+  | (Received<'PACKET_AUXDATA'> & { status: number; len: number; snaplen: number; mac: number; net: number; vlan_tci: number; vlan_tpid: number })
   | (Received<`${number}:${number}`> & { [field: string]: unknown });
 
 export interface Holder<T> { value: T }

@@ -6,6 +6,9 @@ import { constants } from './constants';
 import { readHostInt, writeHostInt } from './core/socket';
 import { assemble, fromBytes } from './bpf/asm';
 import type { BpfInsn } from './bpf/insn';
+import {
+  encodePacketMreq, fanoutValue, decodeFanout, type PacketMreq, type PacketFanout, type PacketFanoutValue, type TpacketStats,
+} from './packet';
 
 /** The kinds of option value. */
 export type OptType =
@@ -14,7 +17,9 @@ export type OptType =
   /** A new descriptor (close-on-exec) that the caller owns and must close: SO_PEERPIDFD. */
   | 'fd'
   /** A classic BPF program: an instruction array (or its assembled bytes) in, instructions out (SO_ATTACH_FILTER / SO_GET_FILTER). */
-  | 'sock_fprog';
+  | 'sock_fprog'
+  /** Packet sockets (lib/packet.ts): membership, fanout group, statistics. */
+  | 'packet_mreq' | 'packet_fanout' | 'tpacket_stats';
 
 export interface Linger { onoff: number | boolean; linger: number }
 export interface Timeval { sec: number; usec: number }
@@ -49,7 +54,8 @@ export interface TcpInfo {
   total_rto_recoveries?: number; total_rto_time?: number;
 }
 /** Any typed option value. */
-export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo | BpfInsn[];
+export type OptValue = number | boolean | string | Buffer | Linger | Timeval | IpMreq | IpMreqSource | Ipv6Mreq | PeerCred | TcpInfo | BpfInsn[]
+  | PacketMreq | PacketFanoutValue | TpacketStats | null;
 
 /** One row of the option table. */
 export interface OptSpec {
@@ -110,6 +116,12 @@ const TABLE = {
     NETLINK_NO_ENOBUFS: 'bool', NETLINK_LISTEN_ALL_NSID: 'bool', NETLINK_CAP_ACK: 'bool', NETLINK_EXT_ACK: 'bool',
     NETLINK_GET_STRICT_CHK: 'bool',
   },
+  SOL_PACKET: {
+    PACKET_ADD_MEMBERSHIP: 'packet_mreq:set', PACKET_DROP_MEMBERSHIP: 'packet_mreq:set', PACKET_AUXDATA: 'bool',
+    PACKET_FANOUT: 'packet_fanout', PACKET_STATISTICS: 'tpacket_stats:get', PACKET_IGNORE_OUTGOING: 'bool',
+    PACKET_QDISC_BYPASS: 'bool', PACKET_VERSION: 'int', PACKET_ORIGDEV: 'bool', PACKET_LOSS: 'bool', PACKET_RESERVE: 'int',
+    PACKET_TIMESTAMP: 'int', PACKET_VNET_HDR: 'bool',
+  },
 } as const;
 
 /** The value of each kind, as setsockopt takes it and getsockopt returns it. */
@@ -117,10 +129,11 @@ interface KindValues {
   int: number; bool: boolean; uchar: number; fd: number; linger: Linger; timeval: Timeval; in_addr: string;
   ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred;
   string: string; tcp_info: TcpInfo; sock_fprog: BpfInsn[];
+  packet_mreq: PacketMreq; packet_fanout: PacketFanoutValue | null; tpacket_stats: TpacketStats;
 }
 /** What setsockopt takes for a kind (SO_RCVTIMEO/SO_SNDTIMEO also take milliseconds). */
-interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar' | 'sock_fprog'> {
-  timeval: Timeval | number; bool: boolean | number; uchar: number | boolean;
+interface KindInputs extends Omit<KindValues, 'timeval' | 'bool' | 'uchar' | 'sock_fprog' | 'packet_fanout'> {
+  timeval: Timeval | number; bool: boolean | number; uchar: number | boolean; packet_fanout: PacketFanout | number;
   /** Instructions (validated as the kernel does), or their assembled `sock_filter[]` bytes. */
   sock_fprog: readonly BpfInsn[] | Buffer;
 }
@@ -166,7 +179,8 @@ export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(Object.entries(TAB
     if (name === undefined) return [];
     const [kind, access] = spec.split(':') as [string, string | undefined];
     const type = (kind === 'peercred' ? (native.optKinds.ucred ? 'ucred' : 'sockpeercred') : kind) as OptType;
-    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info', 'sock_fprog'];
+    const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info', 'sock_fprog',
+      'packet_mreq', 'tpacket_stats'];
     if (structKinds.includes(type) && !native.optKinds[type]) return [];
     return [Object.freeze({ level, name, levelName, optName, type, readonly: access === 'get', writeonly: access === 'set' })];
   });
@@ -249,10 +263,15 @@ export function encodeOption(spec: OptSpec | undefined, value: unknown): Buffer 
       // Checked here as the kernel will (TypeError/RangeError); native builds the sock_fprog over these bytes.
       if (!Array.isArray(value)) throw new TypeError(`${where} takes a BPF program: an array of { code, jt, jf, k } or its assembled Buffer`);
       return assemble(value);
+    case 'packet_mreq':
+      return encodePacketMreq(value, where);
+    case 'packet_fanout':
+      return int(fanoutValue(value, where) | 0);
     case 'ucred':
     case 'xucred':
     case 'sockpeercred':
     case 'tcp_info':
+    case 'tpacket_stats':
       throw new TypeError(`${where} is read-only`);
     case 'buffer':
     default:
@@ -273,6 +292,11 @@ export function decodeOption(spec: OptSpec | undefined, buf: Buffer, len: number
     }
     case 'bool':
       return b.some((x) => x !== 0);
+    case 'packet_fanout': {
+      const p = Buffer.alloc(INT);
+      b.copy(p);
+      return decodeFanout(readHostInt(p));
+    }
     case 'uchar':
       // Linux answers a one-byte get with one byte and an int get with an int.
       return b.length >= INT ? readHostInt(b) : b.length > 0 ? b[0]! : 0;
@@ -299,6 +323,7 @@ export function optionSize(spec: OptSpec | undefined): number {
     case 'fd':
     case 'int':
     case 'bool':
+    case 'packet_fanout':
       return INT;
     case 'uchar':
       return 1;

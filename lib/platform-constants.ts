@@ -112,6 +112,8 @@ export declare const CTRL_CMD_NEWMCAST_GRP: number;
 export declare const CTRL_CMD_NEWOPS: number;
 /** The platform's CTRL_CMD_UNSPEC (undefined where the platform has none). */
 export declare const CTRL_CMD_UNSPEC: number;
+/** The platform's ETH_P_8021AD (undefined where the platform has none). */
+export declare const ETH_P_8021AD: number;
 /** The platform's ETH_P_8021Q (undefined where the platform has none). */
 export declare const ETH_P_8021Q: number;
 /** The platform's ETH_P_ALL (undefined where the platform has none). */
@@ -122,6 +124,8 @@ export declare const ETH_P_ARP: number;
 export declare const ETH_P_IP: number;
 /** The platform's ETH_P_IPV6 (undefined where the platform has none). */
 export declare const ETH_P_IPV6: number;
+/** The platform's ETH_P_IPX (undefined where the platform has none). */
+export declare const ETH_P_IPX: number;
 /** The platform's ETH_P_LOOP (undefined where the platform has none). */
 export declare const ETH_P_LOOP: number;
 /** The platform's FIONBIO (undefined where the platform has none). */
@@ -1108,8 +1112,32 @@ export declare const PACKET_COPY_THRESH: number;
 export declare const PACKET_DROP_MEMBERSHIP: number;
 /** The platform's PACKET_FANOUT (undefined where the platform has none). */
 export declare const PACKET_FANOUT: number;
+/** The platform's PACKET_FANOUT_CBPF (undefined where the platform has none). */
+export declare const PACKET_FANOUT_CBPF: number;
+/** The platform's PACKET_FANOUT_CPU (undefined where the platform has none). */
+export declare const PACKET_FANOUT_CPU: number;
 /** The platform's PACKET_FANOUT_DATA (undefined where the platform has none). */
 export declare const PACKET_FANOUT_DATA: number;
+/** The platform's PACKET_FANOUT_EBPF (undefined where the platform has none). */
+export declare const PACKET_FANOUT_EBPF: number;
+/** The platform's PACKET_FANOUT_FLAG_DEFRAG (undefined where the platform has none). */
+export declare const PACKET_FANOUT_FLAG_DEFRAG: number;
+/** The platform's PACKET_FANOUT_FLAG_IGNORE_OUTGOING (undefined where the platform has none). */
+export declare const PACKET_FANOUT_FLAG_IGNORE_OUTGOING: number;
+/** The platform's PACKET_FANOUT_FLAG_ROLLOVER (undefined where the platform has none). */
+export declare const PACKET_FANOUT_FLAG_ROLLOVER: number;
+/** The platform's PACKET_FANOUT_FLAG_UNIQUEID (undefined where the platform has none). */
+export declare const PACKET_FANOUT_FLAG_UNIQUEID: number;
+/** The platform's PACKET_FANOUT_HASH (undefined where the platform has none). */
+export declare const PACKET_FANOUT_HASH: number;
+/** The platform's PACKET_FANOUT_LB (undefined where the platform has none). */
+export declare const PACKET_FANOUT_LB: number;
+/** The platform's PACKET_FANOUT_QM (undefined where the platform has none). */
+export declare const PACKET_FANOUT_QM: number;
+/** The platform's PACKET_FANOUT_RND (undefined where the platform has none). */
+export declare const PACKET_FANOUT_RND: number;
+/** The platform's PACKET_FANOUT_ROLLOVER (undefined where the platform has none). */
+export declare const PACKET_FANOUT_ROLLOVER: number;
 /** The platform's PACKET_HDRLEN (undefined where the platform has none). */
 export declare const PACKET_HDRLEN: number;
 /** The platform's PACKET_HOST (undefined where the platform has none). */
@@ -1874,6 +1902,22 @@ export declare const TCP_WINDOW_CLAMP: number;
 export declare const TCP_ZEROCOPY_RECEIVE: number;
 /** The platform's TIOCOUTQ (undefined where the platform has none). */
 export declare const TIOCOUTQ: number;
+/** The platform's TP_STATUS_COPY (undefined where the platform has none). */
+export declare const TP_STATUS_COPY: number;
+/** The platform's TP_STATUS_CSUMNOTREADY (undefined where the platform has none). */
+export declare const TP_STATUS_CSUMNOTREADY: number;
+/** The platform's TP_STATUS_CSUM_VALID (undefined where the platform has none). */
+export declare const TP_STATUS_CSUM_VALID: number;
+/** The platform's TP_STATUS_GSO_TCP (undefined where the platform has none). */
+export declare const TP_STATUS_GSO_TCP: number;
+/** The platform's TP_STATUS_LOSING (undefined where the platform has none). */
+export declare const TP_STATUS_LOSING: number;
+/** The platform's TP_STATUS_USER (undefined where the platform has none). */
+export declare const TP_STATUS_USER: number;
+/** The platform's TP_STATUS_VLAN_TPID_VALID (undefined where the platform has none). */
+export declare const TP_STATUS_VLAN_TPID_VALID: number;
+/** The platform's TP_STATUS_VLAN_VALID (undefined where the platform has none). */
+export declare const TP_STATUS_VLAN_VALID: number;
 /** The platform's UDP_CORK (undefined where the platform has none). */
 export declare const UDP_CORK: number;
 /** The platform's UDP_ENCAP (undefined where the platform has none). */

@@ -1,6 +1,7 @@
 // The idiomatic face on the shared Socket object: promises, iterators and
 // methods that throw SocketError. It is built on the kernel face, so its
 // validation and the struct socket mirrors hold whichever face a program uses.
+import { hostProtocol } from './packet';
 import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
 import { native, type Cmsg, type NativeHandle, type ReceivedCmsg, type Sockaddr, type SockaddrOut } from './native';
@@ -328,7 +329,7 @@ Socket.fromFd = function fromFd(fd: number, options: FromFdOptions = {}): Socket
   const type = getInt(h, SOL_SOCKET, constants.SO_TYPE)!;
   const local = native.getsockname(h);
   const dom = getInt(h, SOL_SOCKET, constants.SO_DOMAIN) ?? (typeof local === 'number' ? 0 : local.family);
-  const protocol = getInt(h, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0;
+  const protocol = hostProtocol(dom, getInt(h, SOL_SOCKET, constants.SO_PROTOCOL) ?? 0);
   let state = 0;
   const peer = native.getpeername(h);
   if (typeof peer !== 'number') state |= SS_ISCONNECTED | SS_ISBOUND;

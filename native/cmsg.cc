@@ -340,6 +340,10 @@ bool SetDecoded(napi_env env, napi_value o, const cmsg::Decoded& d) {
     case Kind::kGro:
     case Kind::kSegment:
       return SetNum(env, o, "segsize", d.i32);
+    case Kind::kAuxdata:
+      return SetNum(env, o, "status", d.tp_status) && SetNum(env, o, "len", d.tp_len) &&
+             SetNum(env, o, "snaplen", d.tp_snaplen) && SetNum(env, o, "mac", d.tp_mac) && SetNum(env, o, "net", d.tp_net) &&
+             SetNum(env, o, "vlan_tci", d.tp_vlan_tci) && SetNum(env, o, "vlan_tpid", d.tp_vlan_tpid);
   }
   return true;
 }

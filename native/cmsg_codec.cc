@@ -18,6 +18,9 @@
 #if __has_include(<net/if_dl.h>)
 #include <net/if_dl.h>
 #endif
+#if __has_include(<linux/if_packet.h>)
+#include <linux/if_packet.h>  // tpacket_auxdata (glibc's <netpacket/packet.h> lacks it)
+#endif
 
 namespace ksock {
 namespace cmsg {
@@ -285,6 +288,26 @@ bool DecodeUdp(const Span& s, Decoded* d) {
   return false;
 }
 
+bool DecodePacket(const Span& s, Decoded* d) {
+  (void)s;
+  (void)d;
+#if defined(PACKET_AUXDATA) && __has_include(<linux/if_packet.h>)
+  tpacket_auxdata aux;
+  if (s.type == PACKET_AUXDATA && Read(s, &aux)) {
+    d->kind = Kind::kAuxdata;
+    d->tp_status = aux.tp_status;
+    d->tp_len = aux.tp_len;
+    d->tp_snaplen = aux.tp_snaplen;
+    d->tp_mac = aux.tp_mac;
+    d->tp_net = aux.tp_net;
+    d->tp_vlan_tci = aux.tp_vlan_tci;
+    d->tp_vlan_tpid = aux.tp_vlan_tpid;
+    return true;
+  }
+#endif
+  return false;
+}
+
 }  // namespace
 
 Decoded Decode(const Span& s) {
@@ -298,6 +321,9 @@ Decoded Decode(const Span& s) {
   else if (s.level == IPPROTO_IP) known = DecodeIp(s, &d);
   else if (s.level == IPPROTO_IPV6) known = DecodeIp6(s, &d);
   else if (s.level == IPPROTO_UDP) known = DecodeUdp(s, &d);
+#ifdef SOL_PACKET
+  else if (s.level == SOL_PACKET) known = DecodePacket(s, &d);
+#endif
   if (!known) d = Decoded();
   return d;
 }

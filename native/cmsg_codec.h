@@ -115,6 +115,7 @@ enum class Kind {
   kExtendedErr,   // IP(V6)_RECVERR: sock_extended_err + optional offender sockaddr
   kGro,           // UDP_GRO: i32
   kSegment,       // UDP_SEGMENT: u16
+  kAuxdata,       // PACKET_AUXDATA: tpacket_auxdata (status len snaplen mac net vlan_tci vlan_tpid)
 };
 
 struct Timespec {
@@ -140,6 +141,8 @@ struct Decoded {
   // ORIGDSTADDR, or the offender of an extended error: sockaddr bytes within the payload.
   const unsigned char* sa = nullptr;
   size_t salen = 0;
+  // tpacket_auxdata
+  double tp_status = 0, tp_len = 0, tp_snaplen = 0, tp_mac = 0, tp_net = 0, tp_vlan_tci = 0, tp_vlan_tpid = 0;
 };
 
 // Decodes a non-fd item. Reads only s.data[0, s.len).

@@ -44,7 +44,9 @@
 #if __has_include(<linux/net_tstamp.h>)
 #include <linux/net_tstamp.h>
 #endif
-#if __has_include(<netpacket/packet.h>)
+#if __has_include(<linux/if_packet.h>)
+#include <linux/if_packet.h>  // <netpacket/packet.h>'s names plus fanout modes, TP_STATUS_*
+#elif __has_include(<netpacket/packet.h>)
 #include <netpacket/packet.h>
 #endif
 #if __has_include(<linux/netlink.h>)

@@ -47,6 +47,12 @@ const Name kNames[] = {
 #ifdef KSOCK_HAVE_TCP_INFO
     {"tcp_info", Kind::kTcpInfo},
 #endif
+#ifdef KSOCK_HAVE_PACKET_MREQ
+    {"packet_mreq", Kind::kPacketMreq},
+#endif
+#ifdef KSOCK_HAVE_TPACKET_STATS
+    {"tpacket_stats", Kind::kTpacketStats},
+#endif
 };
 
 // Copies up to sizeof(T) bytes into a zeroed T.
@@ -107,6 +113,9 @@ bool CanEncode(Kind k) {
 #endif
 #ifdef KSOCK_HAVE_UCRED
     case Kind::kUcred:
+#endif
+#ifdef KSOCK_HAVE_PACKET_MREQ
+    case Kind::kPacketMreq:
 #endif
       return true;
     default:
@@ -233,6 +242,33 @@ bool Decode(Kind k, const uint8_t* p, size_t len, Fields* o) {
       return true;
     }
 #endif
+#ifdef KSOCK_HAVE_PACKET_MREQ
+    case Kind::kPacketMreq: {
+      packet_mreq m;
+      Load(p, len, &m);
+      o->ifindex = m.mr_ifindex;
+      o->type = m.mr_type;
+      size_t n = m.mr_alen;
+      if (n > sizeof(m.mr_address)) n = sizeof(m.mr_address);
+      if (n > sizeof(o->hwaddr)) n = sizeof(o->hwaddr);
+      memcpy(o->hwaddr, m.mr_address, n);
+      o->hwlen = n;
+      return true;
+    }
+#endif
+#ifdef KSOCK_HAVE_TPACKET_STATS
+    case Kind::kTpacketStats: {
+      // TPACKET_V3 sockets answer with tpacket_stats_v3 (one more field);
+      // the length the kernel reported says which.
+      tpacket_stats_v3 st;
+      Load(p, len, &st);
+      o->packets = st.tp_packets;
+      o->drops = st.tp_drops;
+      o->has_freeze = len >= sizeof(tpacket_stats_v3);
+      o->freeze_q_cnt = o->has_freeze ? st.tp_freeze_q_cnt : 0;
+      return true;
+    }
+#endif
 #ifdef KSOCK_HAVE_TCP_INFO
     case Kind::kTcpInfo: {
       if (!DecodeTcpInfo(p, len, &o->tcp)) return false;
@@ -298,6 +334,19 @@ size_t Encode(Kind k, const Fields& f, uint8_t* out, size_t cap) {
       if (!Fits<decltype(m.ipv6mr_interface)>(f.ifindex)) return 0;
       m.ipv6mr_multiaddr = f.multiaddr6;
       m.ipv6mr_interface = static_cast<decltype(m.ipv6mr_interface)>(f.ifindex);
+      return Store(m, out, cap);
+    }
+#endif
+#ifdef KSOCK_HAVE_PACKET_MREQ
+    case Kind::kPacketMreq: {
+      packet_mreq m{};
+      if (!Fits<decltype(m.mr_ifindex)>(f.ifindex) || f.ifindex < 0) return 0;
+      if (!Fits<decltype(m.mr_type)>(f.type)) return 0;
+      if (f.hwlen > sizeof(m.mr_address) || f.hwlen > sizeof(f.hwaddr)) return 0;
+      m.mr_ifindex = static_cast<decltype(m.mr_ifindex)>(f.ifindex);
+      m.mr_type = static_cast<decltype(m.mr_type)>(f.type);
+      m.mr_alen = static_cast<decltype(m.mr_alen)>(f.hwlen);
+      memcpy(m.mr_address, f.hwaddr, f.hwlen);
       return Store(m, out, cap);
     }
 #endif

@@ -22,6 +22,11 @@
 #if __has_include(<sys/ucred.h>)
 #include <sys/ucred.h>
 #endif
+// Packet sockets: the kernel's own header has packet_mreq and the statistics
+// structs (glibc's <netpacket/packet.h> lacks the latter; never both).
+#if __has_include(<linux/if_packet.h>)
+#include <linux/if_packet.h>
+#endif
 
 // Which structs this platform has (feature tests, one per struct).
 #if defined(IP_ADD_MEMBERSHIP)
@@ -47,6 +52,12 @@
 #if defined(TCP_INFO)
 #define KSOCK_HAVE_TCP_INFO 1
 #endif
+#if defined(PACKET_ADD_MEMBERSHIP) && defined(PACKET_MR_PROMISC)
+#define KSOCK_HAVE_PACKET_MREQ 1  // struct packet_mreq {ifindex, type, alen, address[8]}
+#endif
+#if defined(PACKET_STATISTICS) && __has_include(<linux/if_packet.h>)
+#define KSOCK_HAVE_TPACKET_STATS 1  // struct tpacket_stats(_v3) {packets, drops, freeze_q_cnt}
+#endif
 
 namespace ksock {
 namespace opt {
@@ -63,6 +74,8 @@ enum class Kind {
   kSockpeercred,  // pid uid gid
   kXucred,        // version uid gid groups
   kTcpInfo,       // tcp (tcpinfo_codec.h)
+  kPacketMreq,    // ifindex type address[alen]
+  kTpacketStats,  // packets drops (freeze_q_cnt when the kernel returns tpacket_stats_v3)
 };
 
 // The kind named `name` (e.g. "ip_mreq"), or kUnknown where this platform
@@ -81,6 +94,11 @@ struct Fields {
   int ngroups = 0;
   double groups[16] = {};
   TcpInfoFields tcp;  // (name, value) pairs, state_name
+  double type = 0;  // packet_mreq
+  uint8_t hwaddr[8] = {};  // packet_mreq address
+  size_t hwlen = 0;
+  double packets = 0, drops = 0, freeze_q_cnt = 0;
+  bool has_freeze = false;
 };
 
 // Reads p[0, len) as the struct of kind k (bytes past len read as 0; for

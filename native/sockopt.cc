@@ -86,6 +86,21 @@ bool ReadFields(napi_env env, opt::Kind k, napi_value o, opt::Fields* f) {
     case opt::Kind::kUcred:
       return Num(env, o, "pid", INT32_MIN, INT32_MAX, &f->pid) && Num(env, o, "uid", 0, UINT32_MAX, &f->uid) &&
              Num(env, o, "gid", 0, UINT32_MAX, &f->gid);
+    case opt::Kind::kPacketMreq: {
+      if (!Num(env, o, "ifindex", 0, INT32_MAX, &f->ifindex) || !Num(env, o, "type", 0, UINT16_MAX, &f->type)) return false;
+      // The hardware address (optional) is read last: nothing runs JavaScript
+      // after it is pinned and copied.
+      napi_value a;
+      if (!arg::Get(env, o, "address", &a)) return false;
+      if (arg::IsNullish(env, a)) return true;
+      if (!arg::IsBytes(env, a)) return arg::Throw(env, kType, "option field address must be a Buffer");
+      arg::Bytes b;
+      if (!arg::Pin(env, a, "option field address", &b)) return false;
+      if (b.len > sizeof(f->hwaddr)) return arg::Throw(env, kRange, "option field address is longer than %zu bytes", sizeof(f->hwaddr));
+      arg::CopyBytes(f->hwaddr, b.data, b.len);
+      f->hwlen = b.len;
+      return true;
+    }
     default:
       return arg::Throw(env, kType, "encodeOpt: no fields to read for this kind");
   }
@@ -170,6 +185,19 @@ napi_value Build(napi_env env, opt::Kind k, const opt::Fields& f) {
              napi_set_named_property(env, o, "stateName", s) == napi_ok;
       }
       break;
+    case opt::Kind::kPacketMreq: {
+      ok = SetNum(env, o, "ifindex", f.ifindex) && SetNum(env, o, "type", f.type);
+      napi_value b;
+      void* dst = nullptr;
+      ok = ok && napi_create_buffer(env, f.hwlen, &dst, &b) == napi_ok;
+      if (ok) arg::CopyBytes(dst, f.hwaddr, f.hwlen);
+      ok = ok && napi_set_named_property(env, o, "address", b) == napi_ok;
+      break;
+    }
+    case opt::Kind::kTpacketStats:
+      ok = SetNum(env, o, "packets", f.packets) && SetNum(env, o, "drops", f.drops);
+      if (ok && f.has_freeze) ok = SetNum(env, o, "freeze_q_cnt", f.freeze_q_cnt);
+      break;
     case opt::Kind::kUnknown:
       ok = false;
       break;
@@ -220,7 +248,7 @@ void InitSockopt(Napi::Env napienv, Napi::Object exports) {
   static const opt::Kind all[] = {opt::Kind::kLinger, opt::Kind::kTimeval,   opt::Kind::kIpMreq,
                                   opt::Kind::kIpMreqn, opt::Kind::kIpMreqSource, opt::Kind::kIpv6Mreq,
                                   opt::Kind::kUcred,  opt::Kind::kSockpeercred, opt::Kind::kXucred,
-                                  opt::Kind::kTcpInfo};
+                                  opt::Kind::kTcpInfo, opt::Kind::kPacketMreq, opt::Kind::kTpacketStats};
   for (opt::Kind k : all) {
     const char* n = opt::NameOf(k);
     if (n[0] != '\0') napi_set_named_property(env, kinds, n, yes);

@@ -142,12 +142,12 @@ describe('help, version, usage', () => {
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(new RegExp(`^ksock ${pkg.version.replace(/\./g, '\\.')} — real sockets from Node\\.js\n`));
-      for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send']) expect(r.stdout).toContain(`  ksock ${cmd} `);
+      for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send', 'capture']) expect(r.stdout).toContain(`  ksock ${cmd} `);
     }
   }, 60_000); // many processes at once: a loaded machine starts them slowly
 
   it('each command\'s help, as `ksock help CMD`, `ksock CMD --help` and `ksock CMD -h` (even after a bad option)', async () => {
-    for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send']) {
+    for (const cmd of ['doctor', 'ping', 'recv', 'send', 'fd-recv', 'fd-send', 'capture']) {
       const all = [['help', cmd], [cmd, '--help'], [cmd, '-h'], [cmd, '--bogus', '--help']];
       const outs = (await Promise.all(all.map(runAsync))).map((r, i) => {
         expect(r.status, all[i]!.join(' ')).toBe(0);
@@ -187,8 +187,8 @@ describe('help, version, usage', () => {
       [['ping', 'a', 'b'], "ksock: unexpected argument 'b'"],
       [['recv', 'udp:127.0.0.1:0', '-n', 'many'], "ksock: -n: 'many' is not a positive integer"],
       [['recv', 'tcp:1.2.3.4:5'], "ksock: 'tcp:1.2.3.4:5' is not an address (udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@name)"],
-      [['bogus'], "ksock: unknown command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send)"],
-      [['help', 'bogus'], "ksock: no command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send)"],
+      [['bogus'], "ksock: unknown command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send, capture)"],
+      [['help', 'bogus'], "ksock: no command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send, capture)"],
     ];
     const results = await Promise.all(cases.map(([args]) => runAsync(args)));
     for (const [i, [args, first]] of cases.entries()) {

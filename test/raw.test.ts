@@ -95,9 +95,8 @@ describe.runIf(k.features.raw_sockets)('raw IP sockets (needs CAP_NET_RAW; skipp
 describe.runIf(k.features.packet_sockets)('packet sockets (needs CAP_NET_RAW; skipped without)', () => {
   it('a packet socket bound to lo sees a UDP datagram, with its sockaddr_ll', async () => {
     const ETH_P_ALL = c.ETH_P_ALL!;
-    const htons = (v: number) => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
     const lo = k.if_nametoindex('lo');
-    const ps = mk(c.AF_PACKET!, k.SOCK_DGRAM, htons(ETH_P_ALL));
+    const ps = mk(c.AF_PACKET!, k.SOCK_DGRAM, ETH_P_ALL); // host order: ksock converts it (lib/packet.ts)
     expect(k.sobind(ps, { family: c.AF_PACKET!, protocol: ETH_P_ALL, ifindex: lo })).toBe(0);
     expect(ps._local()).toMatchObject({ family: c.AF_PACKET, ifindex: lo, protocol: ETH_P_ALL, hatype: c.ARPHRD_LOOPBACK });
     const rx = bound(k.AF_INET, k.SOCK_DGRAM), tx = bound(k.AF_INET, k.SOCK_DGRAM);

@@ -20,6 +20,7 @@ for (const [level, names] of [
     'IP_ORIGDSTADDR']],
   ['IPPROTO_IPV6', ['IPV6_PKTINFO', 'IPV6_HOPLIMIT', 'IPV6_TCLASS', 'IPV6_RECVERR', 'IPV6_ORIGDSTADDR']],
   ['IPPROTO_UDP', ['UDP_GRO', 'UDP_SEGMENT']],
+  ['SOL_PACKET', ['PACKET_AUXDATA']],
 ] as const) {
   const lv = constants[level];
   if (lv === undefined) continue;

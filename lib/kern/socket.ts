@@ -11,6 +11,7 @@
 // syscall. sosend/soreceive/soaccept sleep (return a Promise of the errno)
 // unless MSG_DONTWAIT is in the flags or the socket has SS_NBIO: then the
 // errno comes back synchronously, EWOULDBLOCK where the call would block.
+import { socketProtocol } from '../packet';
 import { native, type Cmsg, type Holder, type Sockaddr, type SockaddrOut } from '../native';
 import {
   AF_UNIX, AF_UNSPEC, EBADF, EINVAL, EISCONN, EOPNOTSUPP, EPIPE, EWOULDBLOCK, EALREADY, EINPROGRESS, ECONNABORTED,
@@ -66,7 +67,8 @@ export function socreate(dom: number, aso: Holder<Socket | null>, type: number, 
   checkInt(proto, 'socreate', 'proto');
   if (typeof aso !== 'object' || aso === null) throw new TypeError('socreate: aso must be a { value } holder');
   const base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const h = native.socket(dom, base, proto);
+  // AF_PACKET: the ethertype is given in host order and converted (lib/packet.ts).
+  const h = native.socket(dom, base, socketProtocol(dom, proto, 'socreate'));
   if (typeof h === 'number') return -h;
   aso.value = new Socket(dom, base, proto, h, SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) ? SS_NBIO : 0);
   return 0;
