@@ -11,7 +11,7 @@ const root = join(__dirname, '..');
 const c = k.constants;
 const isRoot = process.getuid?.() === 0;
 
-type Kind = 'tcp' | 'udp' | 'udp6' | 'tcp6' | 'unix';
+type Kind = 'tcp' | 'udp' | 'udp6' | 'tcp6' | 'unix' | 'netlink' | 'packet';
 interface Case { kind: Kind; value: k.OptValue; expect?: (got: k.OptValue) => void; setOnly?: boolean }
 
 const eq = (v: k.OptValue) => (got: k.OptValue) => expect(got).toEqual(v);
@@ -63,6 +63,24 @@ const CASES: Record<string, Case> = {
   TCP_NOTSENT_LOWAT: { kind: 'tcp', value: 4096 }, TCP_DEFER_ACCEPT: { kind: 'tcp', value: 5, expect: positive },
   TCP_SYNCNT: { kind: 'tcp', value: 3 }, TCP_CONGESTION: { kind: 'tcp', value: 'cubic' },
   UDP_SEGMENT: { kind: 'udp', value: 1000 }, UDP_GRO: { kind: 'udp', value: true }, UDP_CORK: { kind: 'udp', value: true },
+  // Classic BPF: a program that accepts everything reads back as itself.
+  SO_ATTACH_FILTER: { kind: 'udp', value: [{ code: 0x06, jt: 0, jf: 0, k: 0xffff }] },
+  SO_ATTACH_REUSEPORT_CBPF: { kind: 'udp', value: [{ code: 0x06, jt: 0, jf: 0, k: 0 }], setOnly: true },
+  SO_DETACH_FILTER: { kind: 'udp', value: 1, setOnly: true }, SO_DETACH_REUSEPORT_BPF: { kind: 'udp', value: 1, setOnly: true },
+  SO_LOCK_FILTER: { kind: 'udp', value: true },
+  NETLINK_ADD_MEMBERSHIP: { kind: 'netlink', value: 1, setOnly: true }, NETLINK_DROP_MEMBERSHIP: { kind: 'netlink', value: 1, setOnly: true },
+  NETLINK_PKTINFO: { kind: 'netlink', value: true }, NETLINK_BROADCAST_ERROR: { kind: 'netlink', value: true },
+  NETLINK_NO_ENOBUFS: { kind: 'netlink', value: true }, NETLINK_LISTEN_ALL_NSID: { kind: 'netlink', value: true },
+  NETLINK_CAP_ACK: { kind: 'netlink', value: true }, NETLINK_EXT_ACK: { kind: 'netlink', value: true },
+  NETLINK_GET_STRICT_CHK: { kind: 'netlink', value: true },
+  PACKET_ADD_MEMBERSHIP: { kind: 'packet', value: { ifindex: 1, type: 'allmulti' }, setOnly: true },
+  PACKET_DROP_MEMBERSHIP: { kind: 'packet', value: { ifindex: 1, type: 'allmulti' }, setOnly: true },
+  PACKET_AUXDATA: { kind: 'packet', value: true }, PACKET_IGNORE_OUTGOING: { kind: 'packet', value: true },
+  PACKET_QDISC_BYPASS: { kind: 'packet', value: true }, PACKET_VERSION: { kind: 'packet', value: 1 },
+  PACKET_ORIGDEV: { kind: 'packet', value: true }, PACKET_LOSS: { kind: 'packet', value: true },
+  PACKET_RESERVE: { kind: 'packet', value: 4 }, PACKET_TIMESTAMP: { kind: 'packet', value: 1 },
+  PACKET_VNET_HDR: { kind: 'packet', value: true },
+  PACKET_FANOUT: { kind: 'packet', value: { group: 4321, mode: 'hash' }, expect: eq({ group: 4321, mode: 'hash', flags: [] }) },
 };
 
 function socketFor(kind: Kind): k.Socket {
@@ -72,6 +90,13 @@ function socketFor(kind: Kind): k.Socket {
     case 'udp': return mk(k.AF_INET, k.SOCK_DGRAM);
     case 'udp6': return mk(k.AF_INET6, k.SOCK_DGRAM);
     case 'unix': return mk(k.AF_UNIX, k.SOCK_DGRAM);
+    case 'netlink': return mk(c.AF_NETLINK!, k.SOCK_RAW, c.NETLINK_ROUTE);
+    // Bound to lo: PACKET_FANOUT needs a running socket.
+    case 'packet': {
+      const so = k.Socket.create('AF_PACKET', 'SOCK_RAW', 'ETH_P_ALL');
+      so.bind({ family: c.AF_PACKET!, ifname: 'lo', protocol: c.ETH_P_ALL });
+      return so;
+    }
   }
 }
 
@@ -94,6 +119,7 @@ describe('the option table', () => {
       // A round trip of 0 or false would pass on a socket that ignored the set.
       if (cs.value === 0 || cs.value === false) expect(['IP_MTU_DISCOVER', 'IPV6_MTU_DISCOVER', 'SO_INCOMING_CPU', 'IP_MULTICAST_LOOP', 'IP_MULTICAST_ALL', 'IPV6_MULTICAST_LOOP']).toContain(s.optName);
       if (cs.kind.endsWith('6') && !k.features.ipv6) continue;
+      if (cs.kind === 'packet' && !k.features.raw_sockets) continue; // AF_PACKET needs CAP_NET_RAW
       const so = socketFor(cs.kind);
       try {
         try {
