@@ -688,6 +688,9 @@ proto.toNetSocket = function toNetSocket(this: Socket, options: net.SocketConstr
   if (this.so_type !== SOCK_STREAM) throw new TypeError('toNetSocket: only stream sockets can become a net.Socket');
   if (typeof options !== 'object' || options === null) throw new TypeError('toNetSocket: options must be an object');
   const opts = { readable: true, writable: true, ...options }; // getters run now, before anything is handed over
+  // An aborted signal would destroy the net.Socket at once with an 'error' nobody listens to yet: refuse it
+  // here, while the descriptor is still this Socket's.
+  if (opts.signal instanceof AbortSignal && opts.signal.aborted) throw abortReason(opts.signal);
   const fd = this.detach();
   try {
     return new net.Socket({ ...opts, fd });
