@@ -51,5 +51,5 @@ describe('argument fuzzer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // the fuzzer has up to 60 s of calls (KSOCK_FUZZ_MS) and the spawn 90 s in all
 });
