@@ -5,3 +5,7 @@ export {
   type AttrKind, type AttrValue, type Attrs, type AttrSpec, type AttrDecl, type NlMsg, type NlError, type FieldKind,
 } from './codec';
 export { Netlink, NetlinkError, messageTypeName, type NetlinkOptions, type RequestOptions } from './socket';
+export {
+  GenericNetlink, resolveFamily, listFamilies, decodeGenl, genlmsghdr, GENL_HDRLEN, ctrlAttrs, ctrlOpAttrs, ctrlMcastGrpAttrs,
+  type GenlFamily, type GenlMessage, type GenlMsgHdr, type GenlRequestOptions, type GenericNetlinkOptions,
+} from './generic';
