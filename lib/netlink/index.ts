@@ -9,3 +9,9 @@ export {
   GenericNetlink, resolveFamily, listFamilies, decodeGenl, genlmsghdr, GENL_HDRLEN, ctrlAttrs, ctrlOpAttrs, ctrlMcastGrpAttrs,
   type GenlFamily, type GenlMessage, type GenlMsgHdr, type GenlRequestOptions, type GenericNetlinkOptions,
 } from './generic';
+export {
+  RouteNetlink, ifinfomsg, ifaddrmsg, rtmsg, ndmsg, linkAttrs, addrAttrs, routeAttrs, neighAttrs, netnsPath,
+  decodeLink, decodeAddress, decodeRoute, decodeNeighbour,
+  type Link, type Address, type Route, type Neighbour, type RouteEvent, type LinkSpec, type LinkChange, type RouteSpec,
+  type ListFilter, type Dev, type NetnsTarget,
+} from './route';
