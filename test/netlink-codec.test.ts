@@ -395,3 +395,119 @@ describe('netlink codec: hostile buffers', () => {
     expect(runs).toBeGreaterThan(100);
   });
 });
+
+const whyIp = !linux ? 'skipped: no netlink on this platform' : !hasIp ? 'skipped: no ip(8) to compare with' : 'ip(8) is the peer';
+const ifinfo = (v: { index?: number } = {}) => { const b = Buffer.alloc(k.ifinfomsg.size); k.ifinfomsg.encode(v, b); return b; };
+
+describe.runIf(linux)('netlink codec: a real NETLINK_ROUTE session', () => {
+  it.runIf(hasIp)(`a link dump gives the ifindex list of \`ip -j link show\` (${whyIp})`, async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    const ours: Array<[number, string]> = [];
+    for await (const m of nl.dump(c.RTM_GETLINK!, ifinfo())) {
+      expect(m.type).toBe(c.RTM_NEWLINK);
+      const h = k.ifinfomsg.decode(m.data);
+      const a = k.decodeAttrs(m.data, k.ifinfomsg.size, m.data.length, k.linkAttrs);
+      ours.push([h.index, a.IFLA_IFNAME as string]);
+    }
+    const ip = JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8', timeout: 10_000 })) as Array<{ ifindex: number; ifname: string }>;
+    expect(ours).toEqual(ip.map((l) => [l.ifindex, l.ifname]));
+  });
+
+  it('RTM_GETLINK for an ifindex that does not exist: NetlinkError ENODEV', async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    const e = await nl.request(c.RTM_GETLINK!, ifinfo({ index: 0x7ffffff0 })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(k.NetlinkError);
+    expect(e).toBeInstanceOf(k.SocketError);
+    expect(e).toMatchObject({ code: 'ENODEV', errno: c.ENODEV, syscall: 'RTM_GETLINK' });
+    // The same session answers the next request: lo is ifindex 1.
+    const [lo] = await nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }));
+    expect(k.decodeAttrs(lo!.data, k.ifinfomsg.size, lo!.data.length, k.linkAttrs).IFLA_IFNAME).toBe('lo');
+  });
+
+  it.runIf(hasIp)(`the extended-ack text is what ip prints after "Error: " for the same request (${whyIp})`, async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    // `ip neigh get 192.0.2.77 dev lo`: RTM_GETNEIGH for an entry that does not exist (a read; nothing changes).
+    const ip = spawnSync('ip', ['neigh', 'get', '192.0.2.77', 'dev', 'lo'], { encoding: 'utf8', timeout: 10_000 });
+    const said = /^Error: (.*)$/m.exec(ip.stderr)?.[1];
+    expect(said, ip.stderr).toBeTruthy();
+    const nd = Buffer.alloc(k.ndmsg.size);
+    k.ndmsg.encode({ family: c.AF_INET, ifindex: 1 }, nd);
+    const e = await nl.request(c.RTM_GETNEIGH!, [nd, k.encodeAttrs({ NDA_DST: '192.0.2.77' }, k.neighAttrs)]).catch((x: unknown) => x) as k.NetlinkError;
+    expect(e).toBeInstanceOf(k.NetlinkError);
+    expect(e.code).toBe('ENOENT');
+    // iproute2 adds a full stop when the kernel's text has none.
+    expect(e.extack!.endsWith('.') ? e.extack : `${e.extack}.`).toBe(said);
+    expect(e.message).toBe(`RTM_GETNEIGH ENOENT: ${e.extack}`);
+    // Strict checking (on by default for NETLINK_ROUTE): an attribute GETLINK does not know is refused,
+    // with the kernel's text and the offset of the attribute in the request (16 + 16: after the ifinfomsg).
+    const s = await nl.request(c.RTM_GETLINK!, [ifinfo({ index: 1 }), k.encodeAttrs({ 9999: Buffer.alloc(4) }, undefined)]).catch((x: unknown) => x) as k.NetlinkError;
+    expect(s).toBeInstanceOf(k.NetlinkError);
+    expect(s.code).toBe('EINVAL');
+    expect(s.extack).toBeTruthy();
+    expect(s.offset).toBe(32);
+  });
+
+  it('a dump abandoned with break lets the next request on the session succeed; a request during a dump is EBUSY at once', async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    for (let round = 0; round < 3; round++) {
+      let n = 0;
+      for await (const m of nl.dump(c.RTM_GETLINK!, ifinfo())) { expect(m.type).toBe(c.RTM_NEWLINK); n++; break; }
+      expect(n).toBe(1);
+      const [lo] = await nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }), { timeout: 5000 });
+      expect(k.ifinfomsg.decode(lo!.data).index).toBe(1);
+    }
+    // A request, or a second dump, while a dump is being read: EBUSY at once, never a wait for itself.
+    const it = nl.dump(c.RTM_GETLINK!, ifinfo());
+    expect((await it.next()).done).toBe(false);
+    const t0 = Date.now();
+    await expect(nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }))).rejects.toMatchObject({ code: 'EBUSY' });
+    const second = nl.dump(c.RTM_GETADDR!, Buffer.alloc(8));
+    await expect(second.next()).rejects.toMatchObject({ code: 'EBUSY' });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    let rest = 0;
+    for (let r = await it.next(); !r.done && rest < 100_000; r = await it.next()) rest++;
+    // Finished: the session serves again.
+    expect(await nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }))).toHaveLength(1);
+  });
+
+  it('an already-aborted signal rejects request() and dump() at once with its reason', async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    const reason = new Error('stop');
+    await expect(nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(nl.dump(c.RTM_GETLINK!, ifinfo(), { signal: AbortSignal.abort(reason) }).next()).rejects.toBe(reason);
+    // Nothing was sent: the session's next request gets its own answer.
+    expect(await nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }))).toHaveLength(1);
+  });
+
+  it('close() while requests are pending rejects them with EBADF; descriptor counts are unchanged', async () => {
+    const before = openFds().length;
+    for (let i = 0; i < 5; i++) {
+      const nl = k.Netlink.open('NETLINK_ROUTE');
+      const a = nl.request(c.RTM_GETLINK!, ifinfo(), { flags: c.NLM_F_DUMP });
+      const b = nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }));
+      await new Promise((r) => setImmediate(r));
+      await nl.close();
+      const [ra, rb] = await Promise.allSettled([a, b]);
+      for (const r of [ra, rb]) {
+        expect(r!.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'EBADF' });
+      }
+      await expect(nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }))).rejects.toMatchObject({ code: 'EBADF' });
+    }
+    expect(openFds().length).toBe(before);
+  });
+
+  it('bad request arguments are TypeErrors before anything is sent', async () => {
+    await using nl = k.Netlink.open('NETLINK_ROUTE');
+    expect(() => nl.request(-1, Buffer.alloc(0))).toThrow(TypeError);
+    expect(() => nl.request(0x10000, Buffer.alloc(0))).toThrow(TypeError);
+    expect(() => nl.request(c.RTM_GETLINK!, Buffer.alloc(0), { flags: 0x10000 })).toThrow(TypeError);
+    expect(() => nl.dump(1.5, Buffer.alloc(0))).toThrow(TypeError);
+    expect(() => k.Netlink.open('NOPE')).toThrow(TypeError);
+    expect(() => k.Netlink.open(99)).toThrow(TypeError);
+    expect(() => k.Netlink.open('NETLINK_ROUTE', null as unknown as k.NetlinkOptions)).toThrow(TypeError);
+    expect(() => nl.join('RTNLGRP_NOPE')).toThrow(TypeError);
+    expect(await nl.request(c.RTM_GETLINK!, ifinfo({ index: 1 }))).toHaveLength(1);
+  });
+});
