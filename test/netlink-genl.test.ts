@@ -222,6 +222,28 @@ describe.runIf(linux)('generic netlink: the controller', () => {
   });
 });
 
+describe.runIf(linux)('examples/genl-family.mjs', () => {
+  const example = join(__dirname, '..', 'examples', 'genl-family.mjs');
+  const runExample = (...args: string[]) => spawnSync(process.execPath, [example, ...args], { encoding: 'utf8', timeout: 20_000, cwd: join(__dirname, '..') });
+
+  it.runIf(hasGenl)(`prints nlctrl as \`genl ctrl get name nlctrl\` does (${whyGenl})`, () => {
+    const r = runExample();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const ours = parseGenl(r.stdout), theirs = parseGenl(run('genl', 'ctrl', 'get', 'name', 'nlctrl').stdout);
+    expect(ours.map((f) => ({ ...f, ops: f.ops.map((o) => o.id) }))).toEqual(theirs.map((f) => ({ ...f, ops: f.ops.map((o) => o.id) })));
+    const list = runExample('--list');
+    expect(list.status).toBe(0);
+    expect(parseGenl(list.stdout).map((f) => f.name)).toEqual(parseGenl(run('genl', 'ctrl', 'list').stdout).map((f) => f.name));
+  });
+
+  it('an unknown family: the error, exit status 1', () => {
+    const r = runExample('ksock-nonesuch');
+    expect(r.stdout).toBe('ksock-nonesuch: CTRL_CMD_GETFAMILY ENOENT: no generic netlink family "ksock-nonesuch"\n');
+    expect(r.status).toBe(1);
+  });
+});
+
 const whyEthtool = !hasEthtool ? 'the reply decodes; no ethtool(8) to compare with' : 'compared with ethtool(8)';
 
 describe.runIf(linux)('generic netlink: the ethtool family', () => {
