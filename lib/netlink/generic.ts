@@ -84,9 +84,11 @@ export interface GenlMessage {
   header?: Buffer;
   /** The attributes, by the names of the table given (unknown types by number). */
   attrs: Attrs;
-  /** nlmsg_flags, nlmsg_seq, nlmsg_pid of the message. */
+  /** nlmsg_flags (NLM_F_MULTI in a dump …). */
   flags: number;
+  /** nlmsg_seq: the request's sequence number (a notification's is 0 or the family's own count). */
   seq: number;
+  /** nlmsg_pid: 0 when the kernel sent it on its own behalf. */
   pid: number;
 }
 
