@@ -202,6 +202,7 @@ export class AttrTable {
 export function decodeAttrs(b: Buffer, off: number, end: number, table?: AttrTable, depth = 0): Attrs {
   const out: Attrs = {};
   end = Math.min(end, b.length);
+  if (!(off >= 0)) return out;
   while (off + NLA_HDRLEN <= end) {
     const len = rd16(b, off), rawType = rd16(b, off + 2);
     if (len < NLA_HDRLEN || off + len > end) break;
@@ -467,7 +468,9 @@ export function decodeError(m: NlMsg): NlError {
     out.requestType = rd16(d, 8);
     if (m.flags & NLM_F_ACK_TLVS) {
       const reqLen = rd32(d, 4);
-      const skip = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(reqLen);
+      // The echoed request's length is the sender's word: one that is short or runs past the
+      // message leaves no attributes to read (align4 of a length >= 2**31 would go negative).
+      const skip = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : reqLen >= NLMSG_HDRLEN && reqLen <= d.length ? align4(reqLen) : d.length;
       const a = decodeAttrs(d, 4 + skip, d.length, NLMSGERR_TABLE);
       if (typeof a.NLMSGERR_ATTR_MSG === 'string') out.message = a.NLMSGERR_ATTR_MSG;
       if (typeof a.NLMSGERR_ATTR_OFFS === 'number') out.offset = a.NLMSGERR_ATTR_OFFS;

@@ -198,6 +198,7 @@ export class Netlink {
     checkType(type);
     const flags = NLM_F_REQUEST | NLM_F_ACK | flagsOf(o.flags);
     const deadline = deadlineOf(o);
+    if (o.signal?.aborted) return Promise.reject(abortReason(o.signal));
     if (this.dumping) return Promise.reject(busy(messageTypeName(this.protocol, type)));
     return this.serial(async () => {
       const seq = await this.send(type, flags, payload);
@@ -244,6 +245,7 @@ export class Netlink {
     const self = this;
     const start = (): Promise<void> => {
       if (started === null) {
+        if (o.signal?.aborted) return Promise.reject(abortReason(o.signal));
         if (this.dumping) return Promise.reject(busy(messageTypeName(this.protocol, type)));
         this.dumping = true;
       }
@@ -323,6 +325,7 @@ export class Netlink {
    * SocketError ENOBUFS: the listener must then re-read the state it tracks.
    */
   async *notifications(o: { signal?: AbortSignal } = {}): AsyncGenerator<NlMsg> {
+    const own = this.closed ? -1 : this.portId;
     for (;;) {
       if (this.closed) return;
       let batch: NlMsg[];
@@ -333,7 +336,9 @@ export class Netlink {
         throw e;
       }
       for (const m of batch) {
-        if (m.seq !== 0 && m.type !== NLMSG_ERROR) continue; // a reply to someone's request
+        // A reply to this session's own request. (A notification can carry a sequence number:
+        // the requester's, for a change someone made with `ip addr add`; ethtool numbers its own.)
+        if (m.seq !== 0 && m.pid === own) continue;
         if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE || m.type === NLMSG_NOOP) continue;
         yield m;
       }
@@ -350,6 +355,11 @@ export class Netlink {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** What an aborted signal rejects with, as the socket's waits do. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
 /** A request made while this session's dump is still being read: it would wait for itself. */
