@@ -63,6 +63,12 @@ const CASES: Record<string, Case> = {
   TCP_NOTSENT_LOWAT: { kind: 'tcp', value: 4096 }, TCP_DEFER_ACCEPT: { kind: 'tcp', value: 5, expect: positive },
   TCP_SYNCNT: { kind: 'tcp', value: 3 }, TCP_CONGESTION: { kind: 'tcp', value: 'cubic' },
   UDP_SEGMENT: { kind: 'udp', value: 1000 }, UDP_GRO: { kind: 'udp', value: true }, UDP_CORK: { kind: 'udp', value: true },
+  // Classic BPF (test/bpf-*.test.ts): detaching with nothing attached is the kernel's ENOENT, a reuseport
+  // program without a reuseport group its EINVAL (refusals by errno, as allowed above).
+  SO_ATTACH_FILTER: { kind: 'udp', value: [k.bpf.ins.ldLen(), k.bpf.ins.retA()] },
+  SO_ATTACH_REUSEPORT_CBPF: { kind: 'udp', value: [k.bpf.ins.ret(0)], setOnly: true },
+  SO_DETACH_FILTER: { kind: 'udp', value: 1, setOnly: true }, SO_DETACH_REUSEPORT_BPF: { kind: 'udp', value: 1, setOnly: true },
+  SO_LOCK_FILTER: { kind: 'udp', value: true },
 };
 
 function socketFor(kind: Kind): k.Socket {

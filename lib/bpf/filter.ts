@@ -223,7 +223,7 @@ function proto6(ctx: Ctx, p: number): Node {
     AND(TEST([ins.ldAbs('b', n + 6)], 'jeq', 44), TEST([ins.ldAbs('b', n + 40)], 'jeq', p))));
 }
 
-function addrTests(ctx: Ctx, bytes: number[], prefix: number, off: number): Node {
+function addrTests(bytes: number[], prefix: number, off: number): Node {
   const tests: Node[] = [];
   for (let i = 0; i < bytes.length; i += 4) {
     const bits = Math.max(0, Math.min(32, prefix - i * 8));
@@ -239,13 +239,13 @@ function addrTests(ctx: Ctx, bytes: number[], prefix: number, off: number): Node
 function hostOrNet(ctx: Ctx, bytes: number[], prefix: number, dir: Dir, ipOnly: boolean): Node {
   const n = nh(ctx);
   if (bytes.length === 16) {
-    return AND(etherType(ctx, ETH.IP6), either(dir, () => addrTests(ctx, bytes, prefix, n + 8), () => addrTests(ctx, bytes, prefix, n + 24)));
+    return AND(etherType(ctx, ETH.IP6), either(dir, () => addrTests(bytes, prefix, n + 8), () => addrTests(bytes, prefix, n + 24)));
   }
-  const ip = AND(etherType(ctx, ETH.IP), either(dir, () => addrTests(ctx, bytes, prefix, n + 12), () => addrTests(ctx, bytes, prefix, n + 16)));
+  const ip = AND(etherType(ctx, ETH.IP), either(dir, () => addrTests(bytes, prefix, n + 12), () => addrTests(bytes, prefix, n + 16)));
   if (ctx.link === 'raw' || ipOnly) return ip;
   // ARP and RARP carry IPv4 addresses too (sender at 14, target at 24 of the ARP header).
   const arp = AND(OR(etherType(ctx, ETH.ARP), etherType(ctx, ETH.RARP)),
-    either(dir, () => addrTests(ctx, bytes, prefix, n + 14), () => addrTests(ctx, bytes, prefix, n + 24)));
+    either(dir, () => addrTests(bytes, prefix, n + 14), () => addrTests(bytes, prefix, n + 24)));
   return OR(ip, arp);
 }
 
