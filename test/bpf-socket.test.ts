@@ -189,6 +189,26 @@ describe.runIf(k.features.packet_sockets)('a compiled filter on an AF_PACKET soc
   });
 });
 
+describe.runIf(k.features.packet_sockets && c.PACKET_FANOUT_DATA !== undefined)('PACKET_FANOUT_DATA (needs CAP_NET_RAW)', () => {
+  it('takes a program for a PACKET_FANOUT_CBPF group the same way: instructions in, the sock_fprog built natively', async () => {
+    const s = k.Socket.create(c.AF_PACKET!, 'SOCK_RAW', htons(c.ETH_P_ALL!));
+    try {
+      s.bind({ family: c.AF_PACKET!, protocol: c.ETH_P_ALL!, ifindex: k.if_nametoindex('lo') });
+      const PACKET_FANOUT_CBPF = 6; // <linux/if_packet.h>
+      const group = Buffer.alloc(4);
+      group.writeUInt32LE(((process.pid & 0xffff) | (PACKET_FANOUT_CBPF << 16)) >>> 0);
+      s.setsockopt(c.SOL_PACKET!, c.PACKET_FANOUT!, group);
+      s.setsockopt(c.SOL_PACKET!, c.PACKET_FANOUT_DATA!, bpf.assemble([ins.ret(0)]));
+      // Bytes that are not whole instructions are not a program: passed as they are, and the kernel refuses them.
+      expect(() => s.setsockopt(c.SOL_PACKET!, c.PACKET_FANOUT_DATA!, Buffer.alloc(12))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => s.setsockopt(c.SOL_PACKET!, c.PACKET_FANOUT_DATA!, bpf.assemble([ins.ldLen(), ins.ldxImm(0), ins.aluX('div'), ins.retA()]).subarray(0, 12)))
+        .toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('examples/bpf-filter.mjs', () => {
   it(`captures only the wanted datagrams on lo, each with the VM's verdict ${k.features.packet_sockets ? '' : '(without CAP_NET_RAW: says so)'}`, () => {
     const root = join(__dirname, '..');

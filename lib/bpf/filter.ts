@@ -9,7 +9,7 @@
 // and `not` swaps the targets. The program accepts with `ret #snaplen`
 // (262144, tcpdump's) and drops with `ret #0`.
 import { isIPv4, isIPv6 } from 'node:net';
-import { type BpfInsn, type JmpOp, ins, BPF_JMP } from './insn';
+import { type BpfInsn, type JmpOp, ins, BPF_JMP, BPF_MAXINSNS } from './insn';
 import { validate } from './asm';
 
 /** Which address or port of a packet: the source, the destination, or either. */
@@ -173,8 +173,14 @@ type Node =
   | { t: 'const'; v: boolean }
   | { t: 'test'; loads: BpfInsn[]; op: JmpOp; k: number };
 
-const AND = (...xs: Node[]): Node => xs.reduce((a, b) => ({ t: 'and', a, b }));
-const OR = (...xs: Node[]): Node => xs.reduce((a, b) => ({ t: 'or', a, b }));
+// Balanced trees (and/or are associative; the order of the operands is kept): recursion depth stays logarithmic.
+function tree(t: 'and' | 'or', xs: Node[]): Node {
+  if (xs.length === 1) return xs[0]!;
+  const mid = xs.length >> 1;
+  return { t, a: tree(t, xs.slice(0, mid)), b: tree(t, xs.slice(mid)) };
+}
+const AND = (...xs: Node[]): Node => tree('and', xs);
+const OR = (...xs: Node[]): Node => tree('or', xs);
 const NOT = (a: Node): Node => ({ t: 'not', a });
 const TEST = (loads: BpfInsn[], op: JmpOp, k: number): Node => ({ t: 'test', loads, op, k: k >>> 0 });
 const word = (b: number[], i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
@@ -217,7 +223,7 @@ function proto6(ctx: Ctx, p: number): Node {
     AND(TEST([ins.ldAbs('b', n + 6)], 'jeq', 44), TEST([ins.ldAbs('b', n + 40)], 'jeq', p))));
 }
 
-function addrTests(ctx: Ctx, bytes: number[], prefix: number, off: number): Node {
+function addrTests(bytes: number[], prefix: number, off: number): Node {
   const tests: Node[] = [];
   for (let i = 0; i < bytes.length; i += 4) {
     const bits = Math.max(0, Math.min(32, prefix - i * 8));
@@ -233,13 +239,13 @@ function addrTests(ctx: Ctx, bytes: number[], prefix: number, off: number): Node
 function hostOrNet(ctx: Ctx, bytes: number[], prefix: number, dir: Dir, ipOnly: boolean): Node {
   const n = nh(ctx);
   if (bytes.length === 16) {
-    return AND(etherType(ctx, ETH.IP6), either(dir, () => addrTests(ctx, bytes, prefix, n + 8), () => addrTests(ctx, bytes, prefix, n + 24)));
+    return AND(etherType(ctx, ETH.IP6), either(dir, () => addrTests(bytes, prefix, n + 8), () => addrTests(bytes, prefix, n + 24)));
   }
-  const ip = AND(etherType(ctx, ETH.IP), either(dir, () => addrTests(ctx, bytes, prefix, n + 12), () => addrTests(ctx, bytes, prefix, n + 16)));
+  const ip = AND(etherType(ctx, ETH.IP), either(dir, () => addrTests(bytes, prefix, n + 12), () => addrTests(bytes, prefix, n + 16)));
   if (ctx.link === 'raw' || ipOnly) return ip;
   // ARP and RARP carry IPv4 addresses too (sender at 14, target at 24 of the ARP header).
   const arp = AND(OR(etherType(ctx, ETH.ARP), etherType(ctx, ETH.RARP)),
-    either(dir, () => addrTests(ctx, bytes, prefix, n + 14), () => addrTests(ctx, bytes, prefix, n + 24)));
+    either(dir, () => addrTests(bytes, prefix, n + 14), () => addrTests(bytes, prefix, n + 24)));
   return OR(ip, arp);
 }
 
@@ -270,62 +276,83 @@ function vlanTests(ctx: Ctx, id: number | undefined): { anc: Node; inline: Node 
   return { anc, inline };
 }
 
-function lower(e: FilterExpr, ctx: Ctx): Node {
+function lower(e: FilterExpr, ctx: Ctx, depth = 0): Node {
+  if (depth > 256) throw new RangeError('the filter expression is nested deeper than 256');
+  if (typeof e !== 'object' || e === null) throw new TypeError('not a filter expression');
+  const sub = (a: FilterExpr, c: Ctx = ctx): Node => lower(a, c, depth + 1);
+  const list = (xs: unknown): readonly FilterExpr[] => {
+    if (!Array.isArray(xs) || xs.length === 0) throw new TypeError(`'${e.type}' needs a non-empty array of expressions`);
+    return xs as FilterExpr[];
+  };
   switch (e.type) {
     case 'and': {
-      const i = e.args.findIndex((a) => a.type === 'vlan');
-      if (i < 0) return AND(...e.args.map((a) => lower(a, ctx)));
+      const args = list(e.args);
+      const i = args.findIndex((a) => a?.type === 'vlan');
+      if (i < 0) return AND(...args.map((a) => sub(a)));
       if (ctx.link !== 'ethernet') linkErr(ctx, 'vlan');
       // A tag the device took out of the frame (Linux: ancillary data), or
       // one still inline, which moves everything after it by 4 bytes.
-      const before = e.args.slice(0, i).map((a) => lower(a, ctx));
-      const rest = e.args.slice(i + 1);
-      const v = e.args[i] as { id?: number };
-      const { anc, inline } = vlanTests(ctx, v.id);
-      const after = (c: Ctx): Node[] => rest.map((a) => lower(a, c));
+      const before = args.slice(0, i).map((a) => sub(a));
+      const rest = args.slice(i + 1);
+      const v = args[i] as { id?: number };
+      const { anc, inline } = vlanTests(ctx, v.id === undefined ? undefined : uint(v.id, 4095, 'VLAN id'));
+      const after = (c: Ctx): Node[] => rest.map((a) => sub(a, c));
       const shifted = { ...ctx, shift: ctx.shift + 4 };
       return AND(...before, OR(AND(anc, ...after(ctx)), AND(inline, ...after(shifted))));
     }
     case 'or': {
       // Neighbouring ports of the same kind share one header check.
       const groups: FilterExpr[][] = [];
-      for (const a of e.args) {
+      for (const a of list(e.args)) {
         const g = groups[groups.length - 1];
         const p = g?.[0];
         if (a.type === 'port' && p?.type === 'port' && p.dir === a.dir && p.proto === a.proto && p.family === a.family) g!.push(a);
         else groups.push([a]);
       }
-      return OR(...groups.map((g) => g.length === 1 ? lower(g[0]!, ctx)
+      return OR(...groups.map((g) => g.length === 1 ? sub(g[0]!)
         : portNode(ctx, { ...(g[0] as FilterExpr & { type: 'port' }), ports: g.map((x) => (x as { port: number }).port) })));
     }
-    case 'not': return NOT(lower(e.arg, ctx));
-    case 'const': return { t: 'const', v: e.value };
+    case 'not': return NOT(sub(e.arg));
+    case 'const': return { t: 'const', v: e.value === true };
     case 'ether':
+      uint(e.proto, 0xffff, 'ether type');
       if (ctx.link === 'raw' && e.proto !== ETH.IP && e.proto !== ETH.IP6) linkErr(ctx, `ether proto 0x${e.proto.toString(16)}`);
       return etherType(ctx, e.proto);
     case 'etherHost': {
+      dirOf(e.dir);
       if (ctx.link !== 'ethernet') linkErr(ctx, 'ether host');
       const m = mac(e.addr);
       const at = (off: number): Node => AND(TEST([ins.ldAbs('w', off + 2)], 'jeq', word(m, 2)), TEST([ins.ldAbs('h', off)], 'jeq', (m[0]! << 8) | m[1]!));
       return either(e.dir, () => at(6), () => at(0));
     }
     case 'proto':
+      uint(e.proto, 255, 'IP protocol');
+      if (e.family !== undefined) fam(e.family);
       return e.family === 4 ? proto4(ctx, e.proto) : e.family === 6 ? proto6(ctx, e.proto) : OR(proto4(ctx, e.proto), proto6(ctx, e.proto));
     case 'host': {
+      dirOf(e.dir);
       const b = ipBytes(e.addr);
       return hostOrNet(ctx, b, b.length * 8, e.dir, e.family !== undefined);
     }
     case 'net': {
+      dirOf(e.dir);
       const { bytes, len } = cidrOf(e.net);
       return hostOrNet(ctx, bytes, len, e.dir, e.family !== undefined);
     }
-    case 'port': return portNode(ctx, { ...e, ports: [e.port] });
+    case 'port':
+      uint(e.port, 0xffff, 'port');
+      dirOf(e.dir);
+      if (e.proto !== undefined && e.proto !== 6 && e.proto !== 17 && e.proto !== 132) throw new TypeError('port: proto must be 6, 17 or 132');
+      if (e.family !== undefined) fam(e.family);
+      return portNode(ctx, { ...e, ports: [e.port] });
     case 'vlan': {
       if (ctx.link !== 'ethernet') linkErr(ctx, 'vlan');
-      const { anc, inline } = vlanTests(ctx, e.id);
+      const { anc, inline } = vlanTests(ctx, e.id === undefined ? undefined : uint(e.id, 4095, 'VLAN id'));
       return OR(anc, inline);
     }
-    case 'len': return TEST([ins.ldLen()], e.op, e.n);
+    case 'len':
+      if (e.op !== 'jgt' && e.op !== 'jge' && e.op !== 'jeq') throw new TypeError("len: op must be 'jgt', 'jge' or 'jeq'");
+      return TEST([ins.ldLen()], e.op, uint(e.n, 0xffffffff, 'length'));
     default:
       throw new TypeError(`not a filter expression: ${JSON.stringify((e as { type?: unknown }).type)}`);
   }
@@ -358,16 +385,17 @@ const keyOf = (loads: BpfInsn[]): string => loads.map((x) => `${x.code}:${x.k}`)
 
 function after(s: State, it: Item & { kind: 'test' }, taken: boolean): State {
   const key = keyOf(it.loads);
-  const seen = new Map(s.seen).set(`${key}|${it.op}|${it.k}`, taken);
-  if (it.op !== 'jeq') return { a: key, facts: s.facts, seen };
-  return { ...withFact(s, key, taken, it.k), seen };
+  // jeq outcomes live in `facts`; the others (jset, jgt, jge) are few.
+  if (it.op !== 'jeq') return { a: key, facts: s.facts, seen: new Map(s.seen).set(`${key}|${it.op}|${it.k}`, taken) };
+  return withFact(s, key, taken, it.k);
 }
 
 function withFact(s: State, key: string, eq: boolean, k: number): State {
   const facts = new Map(s.facts);
   const old = facts.get(key);
   if (eq) facts.set(key, { eq: k, ne: new Set() });
-  else facts.set(key, { ...(old?.eq === undefined ? {} : { eq: old.eq }), ne: new Set([...(old?.ne ?? []), k]) });
+  else if (old?.eq !== undefined) return { a: key, facts: s.facts, seen: s.seen }; // nothing new: it equals old.eq
+  else if ((old?.ne.size ?? 0) < 32) facts.set(key, { ne: new Set([...(old?.ne ?? []), k]) }); // bounded: fewer facts stay sound
   return { a: key, facts, seen: s.seen };
 }
 
@@ -429,7 +457,9 @@ function optimize(items: Item[]): Item[] {
   const incoming = new Map<number, State[]>();
   const arrive = (label: number, s: State): number => {
     const to = thread(label, s);
-    incoming.set(to, [...(incoming.get(to) ?? []), s]);
+    const list = incoming.get(to);
+    if (list) list.push(s);
+    else incoming.set(to, [s]);
     return to;
   };
   const out: Item[] = [];
@@ -483,27 +513,65 @@ function generate(root: Node, snaplen: number): BpfInsn[] {
     list = next;
   }
   const size = (it: Item): number => (it.kind === 'label' ? 0 : it.kind === 'test' ? (it.keep ? it.loads.length : 0) + 1 : 1);
-  // Drop `ja` to the very next instruction until none is left, then resolve.
-  for (;;) {
+  const layout = (xs: Item[]): Map<number, number> => {
     const pos = new Map<number, number>();
     let pc = 0;
-    for (const it of list) { if (it.kind === 'label') pos.set(it.id, pc); pc += size(it); }
-    const i = list.findIndex((it, j) => it.kind === 'ja' && pos.get(it.to) === list.slice(0, j).reduce((n, x) => n + size(x), 0) + 1);
-    if (i >= 0) { list = [...list.slice(0, i), ...list.slice(i + 1)]; continue; }
-    const out: BpfInsn[] = [];
-    for (const it of list) {
-      if (it.kind === 'label') continue;
-      if (it.kind === 'ret') out.push(ins.ret(it.k));
-      else if (it.kind === 'ja') out.push(ins.ja(pos.get(it.to)! - out.length - 1));
-      else {
-        if (it.keep) out.push(...it.loads);
-        const jt = pos.get(it.t)! - out.length - 1, jf = pos.get(it.f)! - out.length - 1;
-        if (jt > 255 || jf > 255) throw new RangeError('the filter is too large: a conditional jump spans more than 255 instructions');
-        out.push({ code: BPF_JMP | JOP[it.op], jt, jf, k: it.k });
-      }
-    }
-    return out;
+    for (const it of xs) { if (it.kind === 'label') pos.set(it.id, pc); pc += size(it); }
+    return pos;
+  };
+  // Drop every `ja` to the very next instruction, until none is left.
+  for (let n = 0; n < 64; n++) {
+    const pos = layout(list);
+    let pc = 0;
+    const next = list.filter((it) => {
+      const noop = it.kind === 'ja' && pos.get(it.to) === pc + 1;
+      pc += size(it);
+      return !noop;
+    });
+    if (next.length === list.length) break;
+    list = next;
   }
+  // A conditional jump reaches 255 instructions: a farther target gets a
+  // trampoline (`ja`, 32-bit) placed right after the jump. Each trampoline
+  // moves what follows by one, so repeat until none is needed (bounded: a
+  // jump gets at most one per target).
+  for (let round = 0; round < 64; round++) {
+    const pos = layout(list);
+    let pc = 0;
+    let added = 0;
+    const next: Item[] = [];
+    for (const it of list) {
+      const end = pc + size(it);
+      pc = end;
+      if (it.kind !== 'test') { next.push(it); continue; }
+      const fix = (to: number): number => {
+        if (pos.get(to)! - end <= 255 - 4) return to; // a margin for the trampolines this round adds before it
+        const tramp = labels++;
+        added++;
+        tramps.push({ kind: 'label', id: tramp }, { kind: 'ja', to });
+        return tramp;
+      };
+      const tramps: Item[] = [];
+      next.push({ ...it, t: fix(it.t), f: fix(it.f) }, ...tramps);
+    }
+    list = next;
+    if (added === 0) break;
+  }
+  const pos = layout(list);
+  const out: BpfInsn[] = [];
+  for (const it of list) {
+    if (it.kind === 'label') continue;
+    if (it.kind === 'ret') out.push(ins.ret(it.k));
+    else if (it.kind === 'ja') out.push(ins.ja(pos.get(it.to)! - out.length - 1));
+    else {
+      if (it.keep) out.push(...it.loads);
+      const jt = pos.get(it.t)! - out.length - 1, jf = pos.get(it.f)! - out.length - 1;
+      if (jt > 255 || jf > 255) throw new RangeError('the filter is too large: a conditional jump spans more than 255 instructions');
+      out.push({ code: BPF_JMP | JOP[it.op], jt, jf, k: it.k });
+    }
+    if (out.length > BPF_MAXINSNS) throw new RangeError(`the filter is too large: more than ${BPF_MAXINSNS} instructions`);
+  }
+  return out;
 }
 
 /**
@@ -550,8 +618,11 @@ interface Quals { proto?: string; dir?: Dir; kind?: 'host' | 'net' | 'port' }
  */
 export function parse(text: string): FilterExpr {
   if (typeof text !== 'string') throw new TypeError('parse: the filter must be a string');
+  if (text.length > 65536) throw new SyntaxError('filter: the expression is too long (more than 65536 characters)');
   const toks = tokenize(text);
+  if (toks.length > 8192) throw new SyntaxError('filter: the expression is too long (more than 8192 tokens)');
   let i = 0;
+  let depth = 0;
   let last: Quals | null = null;
   const peek = (): string | undefined => toks[i];
   const err = (msg: string): never => {
@@ -587,15 +658,20 @@ export function parse(text: string): FilterExpr {
   }
   function unary(): FilterExpr {
     const t = peek();
-    if (t === 'not' || t === '!') { i++; return { type: 'not', arg: unary() }; }
-    if (t === '(') {
-      i++;
-      const e = expr();
-      if (peek() !== ')') err("')' is expected");
-      i++;
-      return e;
+    if ((t === 'not' || t === '!' || t === '(') && ++depth > 256) err('nesting deeper than 256');
+    try {
+      if (t === 'not' || t === '!') { i++; return { type: 'not', arg: unary() }; }
+      if (t === '(') {
+        i++;
+        const e = expr();
+        if (peek() !== ')') err("')' is expected");
+        i++;
+        return e;
+      }
+      return primitive();
+    } finally {
+      if (t === 'not' || t === '!' || t === '(') depth--;
     }
-    return primitive();
   }
   function dirQual(): Dir | undefined {
     const t = peek();
