@@ -34,12 +34,26 @@ export function wr32(b: Buffer, v: number, o: number): void { if (LE) b.writeUIn
 export function wrs32(b: Buffer, v: number, o: number): void { if (LE) b.writeInt32LE(v, o); else b.writeInt32BE(v, o); }
 export function wr64(b: Buffer, v: bigint, o: number): void { if (LE) b.writeBigUInt64LE(v, o); else b.writeBigUInt64BE(v, o); }
 
+// ------------------------------------------------------------ arguments
+
+/** A TypeError unless `b` is a Buffer (or Uint8Array): every reader here walks one, never an array-like. */
+function checkBuf(b: unknown, what: string): asserts b is Buffer {
+  if (!Buffer.isBuffer(b)) throw new TypeError(`${what} must be a Buffer`);
+}
+
+/** An offset or length: an integer 0..2**32 (a TypeError/RangeError otherwise). */
+function checkOff(v: unknown, what: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer`);
+  if (v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be between 0 and 2**32`);
+}
+
 // ------------------------------------------------------------ addresses
 
 const AF_INET = C.AF_INET ?? 2, AF_INET6 = C.AF_INET6 ?? 10;
 
 /** An IPv4 or IPv6 address in text form as `ip` prints it (inet_ntop), from 4 or 16 bytes. */
 export function formatIp(b: Buffer): string {
+  checkBuf(b, 'formatIp: bytes');
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length === 16) {
     // The platform's sockaddr_in6 codec (inet_ntop underneath), so the text is what ip(8) prints.
@@ -79,6 +93,8 @@ export function ipFamily(s: string): number {
 
 /** "aa:bb:cc:dd:ee:ff" from link-layer bytes, as ip prints them. */
 export function formatMac(b: Buffer): string {
+  checkBuf(b, 'formatMac: bytes');
+  if (b.length > 32) throw new RangeError('formatMac: at most 32 bytes');
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
@@ -112,7 +128,12 @@ export class Struct<T extends Record<string, number>> {
   }
 
   /** Reads the header at `off` (fields past the end of a short message read as 0). */
-  decode(b: Buffer, off = 0, end = b.length): T {
+  decode(b: Buffer, off = 0, end?: number): T {
+    checkBuf(b, `${this.name}.decode: buffer`);
+    checkOff(off, `${this.name}.decode: offset`);
+    if (end === undefined) end = b.length;
+    checkOff(end, `${this.name}.decode: end`);
+    end = Math.min(end, b.length);
     const out: Record<string, number> = {};
     for (const [n, k, o] of this.fields) {
       const at = off + o;
@@ -125,6 +146,10 @@ export class Struct<T extends Record<string, number>> {
 
   /** Writes the header at `off`; fields not given are 0. */
   encode(v: Partial<T>, b: Buffer, off = 0): void {
+    if (typeof v !== 'object' || v === null) throw new TypeError(`${this.name}: the fields must be an object`);
+    checkBuf(b, `${this.name}.encode: buffer`);
+    checkOff(off, `${this.name}.encode: offset`);
+    if (off + this.size > b.length) throw new RangeError(`${this.name}.encode: ${this.size} bytes do not fit at offset ${off}`);
     for (const [n, k, o] of this.fields) {
       const x = v[n] ?? 0;
       if (typeof x !== 'number' || !Number.isInteger(x)) throw new TypeError(`${this.name}.${n} must be an integer`);
@@ -200,6 +225,9 @@ export class AttrTable {
  * ends the walk.
  */
 export function decodeAttrs(b: Buffer, off: number, end: number, table?: AttrTable, depth = 0): Attrs {
+  checkBuf(b, 'decodeAttrs: buffer');
+  if (typeof off !== 'number' || typeof end !== 'number' || Number.isNaN(off) || Number.isNaN(end)) throw new TypeError('decodeAttrs: offset and end must be numbers');
+  if (table !== undefined && !(table instanceof AttrTable)) throw new TypeError('decodeAttrs: table must be an AttrTable');
   const out: Attrs = {};
   end = Math.min(end, b.length);
   if (!(off >= 0)) return out;
@@ -403,9 +431,18 @@ export interface NlMsg {
 
 /** Frames one message: a 16-byte nlmsghdr, then `payload` (padded to 4). */
 export function encodeMessage(type: number, flags: number, seq: number, payload: Buffer | Buffer[], pid = 0): Buffer {
+  for (const [v, what, max] of [[type, 'type', 0xffff], [flags, 'flags', 0xffff], [seq, 'seq', 0xffffffff], [pid, 'pid', 0xffffffff]] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`encodeMessage: ${what} must be an integer`);
+    if (v < 0 || v > max) throw new RangeError(`encodeMessage: ${what} must be between 0 and ${max}`);
+  }
   const parts = Array.isArray(payload) ? payload : [payload];
+  if (parts.length > 4096) throw new RangeError('encodeMessage: at most 4096 payload parts');
   let body = 0;
-  for (const p of parts) body += p.length;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    checkBuf(p, `encodeMessage: payload[${i}]`);
+    body += p.length;
+  }
   const len = NLMSG_HDRLEN + body;
   if (len > 0x7fffffff) throw new RangeError('netlink message too large');
   const out = Buffer.alloc(align4(len));
@@ -424,14 +461,29 @@ export function encodeMessage(type: number, flags: number, seq: number, payload:
  * short or runs past the datagram ends the walk (the kernel never sends one;
  * a forged buffer must not be read past its end). Payloads are views of `b`.
  */
-export function* parseMessages(b: Buffer, len = b.length): Generator<NlMsg> {
-  const end = Math.min(len, b.length);
+export function parseMessages(b: Buffer, len?: number): Generator<NlMsg> {
+  checkBuf(b, 'parseMessages: buffer');
+  if (len === undefined) len = b.length;
+  checkOff(len, 'parseMessages: length');
+  return walkMessages(b, Math.min(len, b.length));
+}
+
+function* walkMessages(b: Buffer, end: number): Generator<NlMsg> {
   for (let off = 0; off + NLMSG_HDRLEN <= end;) {
     const mlen = rd32(b, off);
     if (mlen < NLMSG_HDRLEN || off + mlen > end) return;
     yield { type: rd16(b, off + 4), flags: rd16(b, off + 6), seq: rd32(b, off + 8), pid: rd32(b, off + 12), data: b.subarray(off + NLMSG_HDRLEN, off + mlen) };
     off += align4(mlen);
   }
+}
+
+/** The flags and data of a message, each read once (a getter is not asked twice). */
+function msgParts(m: unknown, what: string): { flags: number; data: Buffer } {
+  if (typeof m !== 'object' || m === null) throw new TypeError(`${what}: a message object ({ flags, data }) is needed`);
+  const { flags, data } = m as NlMsg;
+  if (typeof flags !== 'number') throw new TypeError(`${what}: message.flags must be a number`);
+  checkBuf(data, `${what}: message.data`);
+  return { flags, data };
 }
 
 /** What an NLMSG_ERROR (or a DONE carrying an error) says. */
@@ -460,17 +512,17 @@ const NLM_F_CAPPED = C.NLM_F_CAPPED ?? 0x100, NLM_F_ACK_TLVS = C.NLM_F_ACK_TLVS 
  * extended-ack attributes when NLM_F_ACK_TLVS).
  */
 export function decodeError(m: NlMsg): NlError {
-  const d = m.data;
+  const { flags, data: d } = msgParts(m, 'decodeError');
   if (d.length < 4) return { errno: 0 };
   const err = rds32(d, 0);
   const out: NlError = { errno: err < 0 ? -err : err };
   if (d.length >= 4 + NLMSG_HDRLEN) {
     out.requestType = rd16(d, 8);
-    if (m.flags & NLM_F_ACK_TLVS) {
+    if (flags & NLM_F_ACK_TLVS) {
       const reqLen = rd32(d, 4);
       // The echoed request's length is the sender's word: one that is short or runs past the
       // message leaves no attributes to read (align4 of a length >= 2**31 would go negative).
-      const skip = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : reqLen >= NLMSG_HDRLEN && reqLen <= d.length ? align4(reqLen) : d.length;
+      const skip = flags & NLM_F_CAPPED ? NLMSG_HDRLEN : reqLen >= NLMSG_HDRLEN && reqLen <= d.length ? align4(reqLen) : d.length;
       const a = decodeAttrs(d, 4 + skip, d.length, NLMSGERR_TABLE);
       if (typeof a.NLMSGERR_ATTR_MSG === 'string') out.message = a.NLMSGERR_ATTR_MSG;
       if (typeof a.NLMSGERR_ATTR_OFFS === 'number') out.offset = a.NLMSGERR_ATTR_OFFS;
@@ -481,11 +533,11 @@ export function decodeError(m: NlMsg): NlError {
 
 /** Decodes an NLMSG_DONE's payload: an int error, then extended-ack attributes. */
 export function decodeDone(m: NlMsg): NlError {
-  const d = m.data;
+  const { flags, data: d } = msgParts(m, 'decodeDone');
   if (d.length < 4) return { errno: 0 };
   const err = rds32(d, 0);
   const out: NlError = { errno: err < 0 ? -err : err };
-  if (m.flags & NLM_F_ACK_TLVS) {
+  if (flags & NLM_F_ACK_TLVS) {
     const a = decodeAttrs(d, 4, d.length, NLMSGERR_TABLE);
     if (typeof a.NLMSGERR_ATTR_MSG === 'string') out.message = a.NLMSGERR_ATTR_MSG;
   }
