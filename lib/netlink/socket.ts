@@ -344,7 +344,9 @@ export class Netlink {
         throw e;
       }
       for (const m of batch) {
-        if (m.seq !== 0 && m.type !== NLMSG_ERROR) continue; // a reply to someone's request
+        // A reply to this session's own request (a notification another
+        // process's request caused carries that process's port id and seq).
+        if (m.seq !== 0 && m.pid === this.portId && m.type !== NLMSG_ERROR) continue;
         if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE || m.type === NLMSG_NOOP) continue;
         yield m;
       }
