@@ -281,9 +281,12 @@ function decodeLink(m: NlMsg): Link {
 function nameLinks(l: Link, names: Map<number, string>): Link {
   const a = l.attrs;
   if (typeof a.IFLA_MASTER === 'number') l.master = names.get(a.IFLA_MASTER) ?? String(a.IFLA_MASTER);
-  if (typeof a.IFLA_LINK === 'number' && a.IFLA_LINK !== l.ifindex) {
-    if (l.link_netnsid !== undefined) l.link_index = a.IFLA_LINK;
-    else l.link = a.IFLA_LINK === 0 ? null : names.get(a.IFLA_LINK) ?? null;
+  // The kernel sends IFLA_LINK only when it differs from the link's own index,
+  // or always when the peer is in another namespace (where indexes may coincide).
+  if (typeof a.IFLA_LINK === 'number') {
+    if (a.IFLA_LINK === 0) l.link = null;
+    else if (l.link_netnsid !== undefined) l.link_index = a.IFLA_LINK;
+    else l.link = names.get(a.IFLA_LINK) ?? `if${a.IFLA_LINK}`;
   }
   return l;
 }
@@ -792,9 +795,14 @@ export class RouteNetlink {
           names.set(l.ifindex, l.ifname);
         }
       } finally { await side.close(); }
-      for await (const m of nl.notifications({ signal })) {
-        const ev = eventOf(m, names);
-        if (ev) yield ev;
+      try {
+        for await (const m of nl.notifications({ signal })) {
+          const ev = eventOf(m, names);
+          if (ev) yield ev;
+        }
+      } catch (e) {
+        if (signal?.aborted) return; // an abort ends the iteration; it is not an error
+        throw e;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
