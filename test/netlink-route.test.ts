@@ -9,18 +9,15 @@
 // the host's links, addresses and routes are only read.
 //
 // ksock runs inside a namespace through `ks(ns, fn, args)`: the function
-// runs on a RouteNetlink session opened in that namespace. It must use only
-// its parameters (rt, args, lib): it is sent as source to
-// test/fixtures/rtnl-eval.mjs under `ip netns exec`.
+// runs on a RouteNetlink session opened in that namespace with
+// `RouteNetlink.open({ netns })` (this process never changes namespace).
 //
 // The kernel here may lack some link kinds (dummy: CONFIG_DUMMY, vlan:
 // CONFIG_VLAN_8021Q); the tests that create them skip with that reason, and
 // the topology uses veth, bridge and ifb links, which it has.
 // Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN) and ip(8).
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index';
 
@@ -36,8 +33,6 @@ const why = !hasNetlink ? 'skipped: no netlink on this platform' : !hasIp ? 'ski
 const whyNs = !hasCaps ? 'skipped: needs CAP_NET_ADMIN and CAP_SYS_ADMIN' : why;
 
 const A = `ksock-${process.pid}-a`, B = `ksock-${process.pid}-b`;
-const fixture = join(__dirname, 'fixtures', 'rtnl-eval.mjs');
-const monitorFixture = join(__dirname, 'fixtures', 'rtnl-monitor.mjs');
 
 type Json = Record<string, any>;
 
@@ -73,25 +68,20 @@ function asIpPrints(e: { extack?: string; errno?: number }): string | null {
   return text === null ? null : `RTNETLINK answers: ${text}`;
 }
 
-/** An error as ks() rejects with: what the user reads off a NetlinkError. */
-interface KsError extends Error { code?: string; errno?: number; extack?: string; netlinkError?: boolean }
+/** What a test reads off a NetlinkError. */
+type KsError = k.NetlinkError;
 
 /**
- * Runs `f(rt, args, lib)` on a RouteNetlink session in namespace `ns` (a
- * child process under `ip netns exec`); resolves with its JSON result or
- * rejects with the error's fields.
+ * Runs `f(rt, args, lib)` on a RouteNetlink session opened in namespace
+ * `ns`, and closes the session whatever happens.
  */
-function ks<T = any>(ns: string, f: (rt: k.RouteNetlink, args: any, lib: typeof k) => Promise<T>, args: unknown = null): Promise<T> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, fixture, f.toString(), JSON.stringify(args)],
-      { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-        const line = stdout.trim().split('\n').pop() ?? '';
-        let r: { ok?: T; error?: Json };
-        try { r = JSON.parse(line); } catch { reject(new Error(`rtnl-eval: ${err?.message ?? ''} ${stderr} ${stdout}`)); return; }
-        if (r.error) reject(Object.assign(new Error(r.error.message), r.error));
-        else resolve(r.ok as T);
-      });
-  });
+async function ks<T = any>(ns: string, f: (rt: k.RouteNetlink, args: any, lib: typeof k) => Promise<T>, args: unknown = null): Promise<T> {
+  const rt = k.RouteNetlink.open({ netns: ns });
+  try {
+    return await f(rt, args, k);
+  } finally {
+    await rt.close();
+  }
 }
 
 /** The sockets this process holds (readlinks of /proc/self/fd that are `socket:[…]`). */
@@ -485,7 +475,7 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
       // Then the kernel's refusal is ip's, word for word.
       const said = ipFails('-n', A, 'link', 'add', 'link', 'va', 'name', 'va.7', 'type', 'vlan', 'id', '7');
       const e: KsError = await ks(A, async (rt) => rt.addLink({ ifname: 'va.7', kind: 'vlan', link: 'va', id: 7 })).catch((x) => x);
-      expect(e.netlinkError).toBe(true);
+      expect(e).toBeInstanceOf(k.NetlinkError);
       expect(said).toBe(`Error: ${e.extack}.`);
       ctx.skip(); // skipped: this kernel has no vlan links (CONFIG_VLAN_8021Q)
     }
@@ -536,7 +526,8 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     // A duplicate: EEXIST, and what ip prints for it (here the kernel explains).
     const said = ipFails('-n', A, 'addr', 'add', '10.1.2.3/20', 'dev', 'va');
     const dup: KsError = await ks(A, async (rt) => rt.addAddress('va', '10.1.2.3/20')).catch((e) => e);
-    expect(dup).toMatchObject({ netlinkError: true, code: 'EEXIST', errno: 17 });
+    expect(dup).toBeInstanceOf(k.NetlinkError);
+    expect(dup).toMatchObject({ code: 'EEXIST', errno: 17 });
     const text = asIpPrints(dup);
     if (text !== null) expect(said).toBe(text);
 
@@ -549,7 +540,7 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     // Deleting it again: the kernel's errno, as ip gets it.
     const again = ipFails('-n', A, 'addr', 'del', '10.1.2.3/20', 'dev', 'va');
     const gone: KsError = await ks(A, async (rt) => rt.deleteAddress('va', '10.1.2.3/20')).catch((e) => e);
-    expect(gone.netlinkError).toBe(true);
+    expect(gone).toBeInstanceOf(k.NetlinkError);
     expect(gone.code).toBe('EADDRNOTAVAIL');
     const t2 = asIpPrints(gone);
     if (t2 !== null) expect(again).toBe(t2);
@@ -600,7 +591,8 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     // A duplicate add: EEXIST, and what ip prints for it.
     const said = ipFails('-n', A, 'route', 'add', '10.21.0.0/16', 'dev', 'va');
     const dup: KsError = await ks(A, async (rt) => rt.addRoute({ dst: '10.21.0.0/16', dev: 'va' })).catch((e) => e);
-    expect(dup).toMatchObject({ netlinkError: true, code: 'EEXIST', errno: 17 });
+    expect(dup).toBeInstanceOf(k.NetlinkError);
+    expect(dup).toMatchObject({ code: 'EEXIST', errno: 17 });
     const text = asIpPrints(dup);
     if (text !== null) expect(said).toBe(text);
 
@@ -622,7 +614,8 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     // Deleting what is not there: the kernel's errno (ESRCH), as ip's "RTNETLINK answers: No such process".
     const none = ipFails('-n', A, 'route', 'del', '10.20.0.0/16');
     const gone: KsError = await ks(A, async (rt) => rt.deleteRoute({ dst: '10.20.0.0/16' })).catch((e) => e);
-    expect(gone).toMatchObject({ netlinkError: true, code: 'ESRCH' });
+    expect(gone).toBeInstanceOf(k.NetlinkError);
+    expect(gone).toMatchObject({ code: 'ESRCH' });
     const t2 = asIpPrints(gone);
     if (t2 !== null) expect(none).toBe(t2);
   });
@@ -677,71 +670,74 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
       const said = ipFails('-n', A, ...c.ip);
       expect(said, `ip ${c.ip.join(' ')}`).toMatch(/^Error: .+\.$/);
       const e: KsError = await ks(A, c.f).catch((x) => x);
-      expect(e.netlinkError, c.ip.join(' ')).toBe(true);
+      expect(e, c.ip.join(' ')).toBeInstanceOf(k.NetlinkError);
       expect(`Error: ${e.extack}.`, c.ip.join(' ')).toBe(said);
       expect(e.code, c.ip.join(' ')).toBe(c.code);
       expect(e.message).toContain(e.extack);
     }
   });
 
-  it('a ksock monitor sees ip -n NS link add/up/del, addr add/del, route add/del, in order', async () => {
+  it('RouteNetlink.monitor({ netns, signal }) sees ip -n NS link add/up/del, addr add/del, route add/del, in order; abort ends it', async () => {
     netns(A);
-    const child = spawn('ip', ['netns', 'exec', A, process.execPath, monitorFixture, 'link,address,route'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: Json[] = [];
-    let waiters: Array<() => void> = [];
-    const rl = createInterface({ input: child.stdout! });
-    rl.on('line', (l) => { lines.push(JSON.parse(l)); for (const w of waiters.splice(0)) w(); });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += String(d); });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    /** Waits (bounded) until `pred` holds for the lines so far. */
+    const ac = new AbortController();
+    const events: Json[] = [];
+    const it = k.RouteNetlink.monitor(['link', 'address', 'route'], { netns: A, signal: ac.signal })[Symbol.asyncIterator]();
+    // The generator opens and subscribes its session when first asked; read in the background from then on.
+    let wake: (() => void) | null = null;
+    const reader = (async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return 'done';
+        events.push(r.value);
+        wake?.();
+      }
+    })();
+    /** Waits (bounded) until `pred` holds for the events so far. */
     async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
       const end = Date.now() + ms;
       while (!pred()) {
         const left = end - Date.now();
-        if (left <= 0) throw new Error(`monitor: timed out waiting for ${what}; got ${JSON.stringify(lines)} ${stderr}`);
-        await new Promise<void>((r) => { const t = setTimeout(r, left); waiters.push(() => { clearTimeout(t); r(); }); });
+        if (left <= 0) throw new Error(`monitor: timed out waiting for ${what}; got ${JSON.stringify(events)}`);
+        await new Promise<void>((r) => { const t = setTimeout(r, Math.min(left, 200)); wake = () => { clearTimeout(t); r(); }; });
       }
     }
-    const events = () => lines.filter((l) => l.event).map((l) => l.event as Json);
     try {
-      await until(() => lines.some((l) => l.ready), 'ready');
+      await new Promise((r) => setTimeout(r, 100)); // the side session's link listing
       ip('-n', A, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
-      await until(() => events().some((e) => e.kind === 'link' && e.link.ifname === 'vb'), 'the veth');
       ip('-n', A, 'link', 'set', 'va', 'up');
       ip('-n', A, 'addr', 'add', '10.1.0.1/24', 'dev', 'va');
       ip('-n', A, 'route', 'add', '10.2.0.0/16', 'via', '10.1.0.2');
       ip('-n', A, 'route', 'del', '10.2.0.0/16');
       ip('-n', A, 'addr', 'del', '10.1.0.1/24', 'dev', 'va');
       ip('-n', A, 'link', 'del', 'va');
-      await until(() => events().some((e) => e.kind === 'link' && e.deleted && e.link.ifname === 'va'), 'the deletion');
-      const evs = events();
+      await until(() => events.some((e) => e.kind === 'link' && e.deleted && e.link.ifname === 'va'), 'the deletion');
       const at = (pred: (e: Json) => boolean, what: string): number => {
-        const i = evs.findIndex(pred);
+        const i = events.findIndex(pred);
         expect(i, what).toBeGreaterThanOrEqual(0);
         return i;
       };
       const added = at((e) => e.kind === 'link' && !e.deleted && e.link.ifname === 'va', 'link va added');
-      expect(evs[added]).toMatchObject({ link: { linkinfo: { info_kind: 'veth' } } });
+      expect(events[added]).toMatchObject({ link: { linkinfo: { info_kind: 'veth' }, link: 'vb' } });
       const up = at((e) => e.kind === 'link' && !e.deleted && e.link.ifname === 'va' && e.link.flags.includes('UP'), 'link va up');
       const addr = at((e) => e.kind === 'address' && !e.deleted && e.address.local === '10.1.0.1', 'address added');
-      expect(evs[addr]).toMatchObject({ address: { ifname: 'va', prefixlen: 24, family: 'inet' } });
+      expect(events[addr]).toMatchObject({ address: { ifname: 'va', prefixlen: 24, family: 'inet', scope: 'global' } });
       const route = at((e) => e.kind === 'route' && !e.deleted && e.route.dst === '10.2.0.0/16', 'route added');
-      expect(evs[route]).toMatchObject({ route: { gateway: '10.1.0.2', dev: 'va', table: 'main', type: 'unicast', protocol: 'boot' } });
+      expect(events[route]).toMatchObject({ route: { gateway: '10.1.0.2', dev: 'va', table: 'main', type: 'unicast', protocol: 'boot' } });
       const routeDel = at((e) => e.kind === 'route' && e.deleted && e.route.dst === '10.2.0.0/16', 'route deleted');
       const addrDel = at((e) => e.kind === 'address' && e.deleted && e.address.local === '10.1.0.1', 'address deleted');
       const linkDel = at((e) => e.kind === 'link' && e.deleted && e.link.ifname === 'va', 'link deleted');
-      expect([added, up, addr, route, routeDel, addrDel, linkDel]).toEqual([...[added, up, addr, route, routeDel, addrDel, linkDel]].sort((x, y) => x - y));
-      expect(new Set([added, up, addr, route, routeDel, addrDel, linkDel]).size).toBe(7);
-      // Abort ends the iterator: {"end":true}, exit 0.
-      child.kill('SIGTERM');
-      await until(() => lines.some((l) => l.end || l.error), 'the end after abort');
-      expect(lines.find((l) => l.end || l.error)).toEqual({ end: true });
-      expect(await exited).toBe(0);
+      const order = [added, up, addr, route, routeDel, addrDel, linkDel];
+      expect(order).toEqual([...order].sort((x, y) => x - y));
+      expect(new Set(order).size).toBe(7);
+      // The kernel's own changes come too: the prefix route the address brought.
+      expect(events.some((e) => e.kind === 'route' && !e.deleted && e.route.dst === '10.1.0.0/24' && e.route.protocol === 'kernel')).toBe(true);
+      // Abort ends the iterator (no error); nothing else arrives.
+      ac.abort();
+      const ended = await Promise.race([reader, new Promise((r) => setTimeout(() => r('still running'), 5000))]);
+      expect(ended).toBe('done');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-      rl.close();
+      ac.abort();
+      await Promise.race([reader.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     }
   });
 });
