@@ -677,6 +677,37 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     }
   });
 
+  it('a dump of many datagrams abandoned with break: the next requests on the session work; no descriptor left open', async () => {
+    netns(A);
+    const batch = Array.from({ length: 60 }, (_, i) => `link add va${i} type veth peer name vb${i}`);
+    execFileSync('ip', ['-n', A, '-batch', '-'], { input: batch.join('\n') + '\n', timeout: 20_000, stdio: ['pipe', 'ignore', 'pipe'] });
+    const fds = readdirSync('/proc/self/fd').length, sockets = socketCount();
+    const rt = k.RouteNetlink.open({ netns: A });
+    expect(socketCount()).toBe(sockets + 1);
+    try {
+      // The whole dump is more than one datagram (the kernel fills at most 32 KiB each).
+      let bytes = 0, count = 0;
+      for await (const m of rt.nl.dump(k.constants.RTM_GETLINK!, Buffer.alloc(k.ifinfomsg.size))) { bytes += m.data.length; count++; }
+      expect(count).toBe(121);
+      expect(bytes).toBeGreaterThan(65536);
+      for (let round = 0; round < 3; round++) {
+        const seen: string[] = [];
+        for await (const m of rt.nl.dump(k.constants.RTM_GETLINK!, Buffer.alloc(k.ifinfomsg.size))) {
+          seen.push(k.decodeLink(m).ifname);
+          if (seen.length === 1 + round * 50) break;
+        }
+        expect(seen[0]).toBe('lo');
+        // The same session answers the next request, and its next dump is whole and equals ip's.
+        expect((await rt.link('va7')).link).toBe('vb7');
+        compareLinks(await rt.links() as unknown as Json[], ipj('-n', A, '-d', 'link', 'show'), true);
+      }
+    } finally {
+      await rt.close();
+    }
+    expect(socketCount()).toBe(sockets);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+  });
+
   it('RouteNetlink.monitor({ netns, signal }) sees ip -n NS link add/up/del, addr add/del, route add/del, in order; abort ends it', async () => {
     netns(A);
     const ac = new AbortController();
