@@ -166,7 +166,10 @@ export interface Link {
   promiscuity?: number;
   min_mtu?: number;
   max_mtu?: number;
-  linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+  /** The link's kind, and (for a bridge or bond port) its master's kind, as `ip -d` prints them. */
+  linkinfo?: { info_kind: string; info_data?: Record<string, unknown>; info_slave_kind?: string };
+  gso_max_size?: number;
+  gso_max_segs?: number;
   num_tx_queues?: number;
   num_rx_queues?: number;
   ifalias?: string;
@@ -264,11 +267,14 @@ function decodeLink(m: NlMsg): Link {
   if (typeof a.IFLA_MAX_MTU === 'number') l.max_mtu = a.IFLA_MAX_MTU;
   if (typeof a.IFLA_NUM_TX_QUEUES === 'number') l.num_tx_queues = a.IFLA_NUM_TX_QUEUES;
   if (typeof a.IFLA_NUM_RX_QUEUES === 'number') l.num_rx_queues = a.IFLA_NUM_RX_QUEUES;
+  if (typeof a.IFLA_GSO_MAX_SIZE === 'number') l.gso_max_size = a.IFLA_GSO_MAX_SIZE;
+  if (typeof a.IFLA_GSO_MAX_SEGS === 'number') l.gso_max_segs = a.IFLA_GSO_MAX_SEGS;
   if (typeof a.IFLA_IFALIAS === 'string') l.ifalias = a.IFLA_IFALIAS;
   if (typeof a.IFLA_LINK_NETNSID === 'number') l.link_netnsid = a.IFLA_LINK_NETNSID;
   const info = a.IFLA_LINKINFO as Attrs | undefined;
   if (info && typeof info.IFLA_INFO_KIND === 'string') {
     l.linkinfo = { info_kind: info.IFLA_INFO_KIND };
+    if (typeof info.IFLA_INFO_SLAVE_KIND === 'string') l.linkinfo.info_slave_kind = info.IFLA_INFO_SLAVE_KIND;
     const d = info.IFLA_INFO_DATA as Attrs | undefined;
     if (d && info.IFLA_INFO_KIND === 'vlan') {
       l.linkinfo.info_data = { protocol: d.IFLA_VLAN_PROTOCOL === 0x88a8 ? '802.1ad' : '802.1Q', id: d.IFLA_VLAN_ID };
