@@ -119,7 +119,7 @@ async function snapshot<T>(ipSide: () => Json[], ours: () => Promise<T>): Promis
 /** Keys ip prints for a link that we must print too (when ip does). */
 const LINK_KEYS = ['ifindex', 'ifname', 'flags', 'mtu', 'qdisc', 'operstate', 'linkmode', 'group', 'txqlen', 'link_type', 'address',
   'broadcast', 'permaddr', 'master', 'link', 'link_index', 'link_netnsid', 'promiscuity', 'min_mtu', 'max_mtu', 'num_tx_queues',
-  'num_rx_queues', 'ifalias', 'linkinfo'];
+  'num_rx_queues', 'ifalias', 'gso_max_size', 'gso_max_segs', 'linkinfo'];
 
 /** Every link ip prints equals ours on each key both have (and on LINK_KEYS); returns how many were compared. */
 function compareLinks(ours: Json[], theirs: Json[], exact: boolean): number {
@@ -136,7 +136,7 @@ function compareLinks(ours: Json[], theirs: Json[], exact: boolean): number {
         for (const [dk, dv] of Object.entries(o.linkinfo?.info_data ?? {})) {
           expect(dv, `${t.ifname} linkinfo.info_data.${dk}`).toEqual(t.linkinfo.info_data?.[dk]);
         }
-        if (o.linkinfo?.info_slave_kind !== undefined) expect(o.linkinfo.info_slave_kind).toBe(t.linkinfo.info_slave_kind);
+        if (t.linkinfo.info_kind !== undefined) expect(o.linkinfo?.info_slave_kind, `${t.ifname} linkinfo.info_slave_kind`).toBe(t.linkinfo.info_slave_kind);
         continue;
       }
       expect(o[key], `${t.ifname}.${key}`).toEqual(t[key]);
@@ -368,6 +368,7 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     const byName = new Map<string, Json>(ours.links.map((l: Json) => [l.ifname, l]));
     expect(byName.get('va')!.link).toBe('vb');
     expect(byName.get('vc')!.master).toBe('br0');
+    expect(byName.get('vc')!.linkinfo).toEqual({ info_kind: 'veth', info_slave_kind: 'bridge' });
     expect(byName.get('ifb0')!.master).toBe('br0');
     expect(byName.get('vb')!.mtu).toBe(1400);
     expect(byName.get('va')!.ifalias).toBe('uplink');
@@ -647,6 +648,13 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
     }
     // Nothing was created on the way.
     expect(ipj('-n', A, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+    // A namespace that does not exist: ENOENT from opening it (before any request), as ip's "No such file or directory"; nothing left open.
+    ip('-n', A, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
+    const fds = readdirSync('/proc/self/fd').length;
+    const e = await ks(A, async (rt) => rt.setLink('va', { netns: `ksock-${process.pid}-nosuch` })).catch((x) => x);
+    expect(e).toMatchObject({ code: 'ENOENT' });
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
+    expect(ipj('-n', A, 'link', 'show').map((l) => l.ifname)).toContain('va');
   });
 
   it('extended ack: err.extack is the text ip prints after "Error: ", err.code the errno name', async () => {
@@ -665,6 +673,12 @@ describe.runIf(hasCaps && hasNetlink && hasIp)(`RouteNetlink in a namespace, aga
       { ip: ['link', 'add', 'x0', 'type', 'nosuchkind'], f: async (rt) => rt.addLink({ ifname: 'x0', kind: 'nosuchkind' }), code: 'EOPNOTSUPP' },
       // Enslaving a bridge to itself.
       { ip: ['link', 'set', 'br0', 'master', 'br0'], f: async (rt) => rt.setLink('br0', { master: 'br0' }), code: 'ELOOP' },
+      // Deleting from a table that does not exist, IPv4 and IPv6.
+      { ip: ['route', 'del', '10.0.0.0/8', 'table', '200'], f: async (rt) => rt.deleteRoute({ dst: '10.0.0.0/8', table: 200 }), code: 'ESRCH' },
+      { ip: ['-6', 'route', 'del', 'fd00::/64', 'table', '200'], f: async (rt) => rt.deleteRoute({ dst: 'fd00::/64', table: 200 }), code: 'ESRCH' },
+      // A route through a link that is down (br0 is).
+      { ip: ['route', 'add', '10.0.0.0/8', 'dev', 'br0', 'table', '7'], f: async (rt) => rt.addRoute({ dst: '10.0.0.0/8', dev: 'br0', table: 7 }), code: 'ENETDOWN' },
+      { ip: ['route', 'add', '10.0.0.0/8', 'via', '10.0.0.1', 'dev', 'br0', 'onlink'], f: async (rt) => rt.addRoute({ dst: '10.0.0.0/8', gateway: '10.0.0.1', dev: 'br0', onlink: true }), code: 'ENETDOWN' },
     ];
     for (const c of cases) {
       const said = ipFails('-n', A, ...c.ip);
