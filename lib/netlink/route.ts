@@ -166,7 +166,10 @@ export interface Link {
   promiscuity?: number;
   min_mtu?: number;
   max_mtu?: number;
-  linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+  /** The link's kind, and (for a bridge or bond port) its master's kind, as `ip -d` prints them. */
+  linkinfo?: { info_kind: string; info_data?: Record<string, unknown>; info_slave_kind?: string };
+  gso_max_size?: number;
+  gso_max_segs?: number;
   num_tx_queues?: number;
   num_rx_queues?: number;
   ifalias?: string;
@@ -264,11 +267,14 @@ function decodeLink(m: NlMsg): Link {
   if (typeof a.IFLA_MAX_MTU === 'number') l.max_mtu = a.IFLA_MAX_MTU;
   if (typeof a.IFLA_NUM_TX_QUEUES === 'number') l.num_tx_queues = a.IFLA_NUM_TX_QUEUES;
   if (typeof a.IFLA_NUM_RX_QUEUES === 'number') l.num_rx_queues = a.IFLA_NUM_RX_QUEUES;
+  if (typeof a.IFLA_GSO_MAX_SIZE === 'number') l.gso_max_size = a.IFLA_GSO_MAX_SIZE;
+  if (typeof a.IFLA_GSO_MAX_SEGS === 'number') l.gso_max_segs = a.IFLA_GSO_MAX_SEGS;
   if (typeof a.IFLA_IFALIAS === 'string') l.ifalias = a.IFLA_IFALIAS;
   if (typeof a.IFLA_LINK_NETNSID === 'number') l.link_netnsid = a.IFLA_LINK_NETNSID;
   const info = a.IFLA_LINKINFO as Attrs | undefined;
   if (info && typeof info.IFLA_INFO_KIND === 'string') {
     l.linkinfo = { info_kind: info.IFLA_INFO_KIND };
+    if (typeof info.IFLA_INFO_SLAVE_KIND === 'string') l.linkinfo.info_slave_kind = info.IFLA_INFO_SLAVE_KIND;
     const d = info.IFLA_INFO_DATA as Attrs | undefined;
     if (d && info.IFLA_INFO_KIND === 'vlan') {
       l.linkinfo.info_data = { protocol: d.IFLA_VLAN_PROTOCOL === 0x88a8 ? '802.1ad' : '802.1Q', id: d.IFLA_VLAN_ID };
@@ -277,13 +283,22 @@ function decodeLink(m: NlMsg): Link {
   return l;
 }
 
-/** Fills in the names that need the other links: master, link. */
-function nameLinks(l: Link, names: Map<number, string>): Link {
+/**
+ * Fills in what needs the other links: master, link, and (given which links
+ * are up) ip's M-DOWN flag for a link whose lower link is down.
+ */
+function nameLinks(l: Link, names: Map<number, string>, up?: ReadonlySet<number>): Link {
   const a = l.attrs;
   if (typeof a.IFLA_MASTER === 'number') l.master = names.get(a.IFLA_MASTER) ?? String(a.IFLA_MASTER);
-  if (typeof a.IFLA_LINK === 'number' && a.IFLA_LINK !== l.ifindex) {
-    if (l.link_netnsid !== undefined) l.link_index = a.IFLA_LINK;
-    else l.link = a.IFLA_LINK === 0 ? null : names.get(a.IFLA_LINK) ?? null;
+  // The kernel sends IFLA_LINK only when it differs from the link's own index,
+  // or always when the peer is in another namespace (where indexes may coincide).
+  if (typeof a.IFLA_LINK === 'number') {
+    if (a.IFLA_LINK === 0) l.link = null;
+    else if (l.link_netnsid !== undefined) l.link_index = a.IFLA_LINK;
+    else {
+      l.link = names.get(a.IFLA_LINK) ?? `if${a.IFLA_LINK}`;
+      if (up && !up.has(a.IFLA_LINK)) l.flags.push('M-DOWN');
+    }
   }
   return l;
 }
@@ -518,12 +533,14 @@ export class RouteNetlink {
     return out;
   }
 
-  private async names(): Promise<Map<number, string>> {
+  /** The links' names by index (and, into `up`, the indexes of those that are up). */
+  private async names(up?: Set<number>): Promise<Map<number, string>> {
     const names = new Map<number, string>();
     for await (const m of this.nl.dump(RTM_GETLINK, hdr(ifinfomsg, {}))) {
       const h = ifinfomsg.decode(m.data);
       const a = decodeAttrs(m.data, ifinfomsg.size, m.data.length, linkAttrs);
       if (typeof a.IFLA_IFNAME === 'string') names.set(h.index, a.IFLA_IFNAME);
+      if (up && h.flags & IFF_UP) up.add(h.index);
     }
     return names;
   }
@@ -532,7 +549,8 @@ export class RouteNetlink {
   async links(o?: RequestOptions): Promise<Link[]> {
     const links = await this.collect(RTM_GETLINK, hdr(ifinfomsg, {}), decodeLink, o);
     const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
-    return links.map((l) => nameLinks(l, names));
+    const up = new Set(links.filter((l) => l.flags.includes('UP')).map((l) => l.ifindex));
+    return links.map((l) => nameLinks(l, names, up));
   }
 
   /** One link by name or index (`ip link show dev X`); NetlinkError ENODEV when there is none. */
@@ -541,7 +559,10 @@ export class RouteNetlink {
     if (!m) throw new NetlinkError({ errno: K('ENODEV', 19) }, 'RTM_GETLINK');
     const l = decodeLink(m);
     const a = l.attrs;
-    if (typeof a.IFLA_MASTER === 'number' || typeof a.IFLA_LINK === 'number') return nameLinks(l, await this.names());
+    if (typeof a.IFLA_MASTER === 'number' || typeof a.IFLA_LINK === 'number') {
+      const up = new Set<number>();
+      return nameLinks(l, await this.names(up), up);
+    }
     return l;
   }
 
@@ -781,6 +802,7 @@ export class RouteNetlink {
     const { signal, ...open } = o;
     const nl = Netlink.open('NETLINK_ROUTE', { ...open, groups: [...(open.groups ?? []), ...groups] });
     const names = new Map<number, string>();
+    const up = new Set<number>();
     const onAbort = (): void => { void nl.close(); };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -790,11 +812,17 @@ export class RouteNetlink {
         for await (const m of side.dump(RTM_GETLINK, hdr(ifinfomsg, {}))) {
           const l = decodeLink(m);
           names.set(l.ifindex, l.ifname);
+          if (l.flags.includes('UP')) up.add(l.ifindex);
         }
       } finally { await side.close(); }
-      for await (const m of nl.notifications({ signal })) {
-        const ev = eventOf(m, names);
-        if (ev) yield ev;
+      try {
+        for await (const m of nl.notifications({ signal })) {
+          const ev = eventOf(m, names, up);
+          if (ev) yield ev;
+        }
+      } catch (e) {
+        if (signal?.aborted) return; // an abort ends the iteration; it is not an error
+        throw e;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -803,11 +831,12 @@ export class RouteNetlink {
   }
 }
 
-function eventOf(m: NlMsg, names: Map<number, string>): RouteEvent | null {
+function eventOf(m: NlMsg, names: Map<number, string>, up: Set<number>): RouteEvent | null {
   switch (m.type) {
     case RTM_NEWLINK: case RTM_DELLINK: {
-      const link = nameLinks(decodeLink(m), names);
+      const link = nameLinks(decodeLink(m), names, up);
       if (m.type === RTM_NEWLINK) names.set(link.ifindex, link.ifname);
+      if (m.type === RTM_NEWLINK && link.flags.includes('UP')) up.add(link.ifindex); else up.delete(link.ifindex);
       return { kind: 'link', deleted: m.type === RTM_DELLINK, link };
     }
     case RTM_NEWADDR: case RTM_DELADDR: return { kind: 'address', deleted: m.type === RTM_DELADDR, address: decodeAddress(m, names) };
