@@ -582,8 +582,8 @@ const IP_RT_FLAGS = ['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify',
 const RTAX_NAMES = { RTAX_MTU: 'mtu', RTAX_WINDOW: 'window', RTAX_ADVMSS: 'advmss', RTAX_HOPLIMIT: 'hoplimit' };
 const RTAX_BITS = { RTAX_MTU: 2, RTAX_WINDOW: 3, RTAX_ADVMSS: 8, RTAX_HOPLIMIT: 10 };
 
-/** A link as `ip -j link` (mode: true) or the link part of `ip -j addr` (mode: false) prints it; `byIndex` for M-DOWN and @peer. */
-function ipLink(l, byIndex, { mode, family }) {
+/** A link as `ip -j link` (mode: true) or the link part of `ip -j addr` (mode: false) prints it; `byIndex` (every link by index) for M-DOWN and @peer. */
+function ipLink(l, byIndex, { mode, family, monitor = false }) {
   const a = l.attrs;
   const j = { ifindex: l.ifindex };
   let shown = l.ifname;
@@ -608,7 +608,7 @@ function ipLink(l, byIndex, { mode, family }) {
   if (typeof a.IFLA_OPERSTATE === 'number') j.operstate = l.operstate;
   if (mode && l.linkmode !== undefined) j.linkmode = l.linkmode;
   if (l.group !== undefined) j.group = l.group;
-  if (l.txqlen) j.txqlen = l.txqlen;
+  if (l.txqlen && !monitor) j.txqlen = l.txqlen; // ip monitor leaves qlen out
   if (family === undefined) {
     j.link_type = l.link_type;
     if (l.address !== undefined) j.address = l.address;
@@ -807,7 +807,14 @@ async function ipShow(q) {
 
 /** ip monitor: each change as ip prints it ("Deleted " before a removal); with -j, one JSON object a line. */
 async function ipMonitor(q) {
-  if (q.netns !== undefined) await ipOpen(q).close(); // the same checks and message as the listings
+  // ip's link cache, for @peer and M-DOWN: the links now, then kept current by the link events.
+  const byIndex = new Map();
+  const rt = ipOpen(q);
+  try {
+    for (const l of await rt.links()) byIndex.set(l.ifindex, l);
+  } finally {
+    await rt.close();
+  }
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
@@ -816,7 +823,11 @@ async function ipMonitor(q) {
     const o = { signal: ac.signal, ...(q.netns !== undefined ? { netns: q.netns } : {}) };
     for await (const ev of k.RouteNetlink.monitor(q.kinds, o)) {
       let x;
-      if (ev.kind === 'link') x = ipLink(ev.link, null, { mode: false });
+      if (ev.kind === 'link') {
+        if (ev.deleted) byIndex.delete(ev.link.ifindex);
+        else byIndex.set(ev.link.ifindex, ev.link);
+        x = ipLink(ev.link, byIndex, { mode: false, monitor: true });
+      }
       else if (ev.kind === 'address') {
         if (q.family && ev.address.family !== q.family) continue;
         const a = ipAddr(ev.address);

@@ -334,6 +334,7 @@ export class Netlink {
    * SocketError ENOBUFS: the listener must then re-read the state it tracks.
    */
   async *notifications(o: { signal?: AbortSignal } = {}): AsyncGenerator<NlMsg> {
+    const me = this.portId;
     for (;;) {
       if (this.closed) return;
       let batch: NlMsg[];
@@ -344,7 +345,9 @@ export class Netlink {
         throw e;
       }
       for (const m of batch) {
-        if (m.seq !== 0 && m.type !== NLMSG_ERROR) continue; // a reply to someone's request
+        // A reply to this session's own request. A change another process asked for (`ip addr add`)
+        // is announced with that process's seq and port id: a notification like any other.
+        if (m.seq !== 0 && m.pid === me && m.type !== NLMSG_ERROR) continue;
         if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE || m.type === NLMSG_NOOP) continue;
         yield m;
       }
