@@ -523,15 +523,15 @@ const IP_MONITOR = [['link', 'link'], ['address', 'address'], ['route', 'route']
 
 function ipArgs(p, o, raw) {
   const cmd = 'ip';
-  if (o.ipv4 && o.ipv6) throw new UsageError(`${raw.ipv4} and ${raw.ipv6} cannot both be given`, cmd);
+  if (o.ipv4 && o.ipv6) throw new UsageError(`ip: ${raw.ipv4} and ${raw.ipv6} cannot both be given`, cmd);
   const family = o.ipv4 ? 'inet' : o.ipv6 ? 'inet6' : undefined;
   const [objWord, ...args] = p;
-  if (objWord === undefined) throw new UsageError('an object is required: link, addr, route, neigh or monitor', cmd);
+  if (objWord === undefined) throw new UsageError('ip: an object is required: link, addr, route, neigh or monitor', cmd);
   const found = objWord === '' ? undefined : IP_OBJECTS.find(([full]) => full.startsWith(objWord));
-  if (!found) throw new UsageError(`unknown object '${objWord}' (link, addr, route, neigh, monitor)`, cmd);
+  if (!found) throw new UsageError(`ip: unknown object '${objWord}' (link, addr, route, neigh, monitor)`, cmd);
   const object = found[1] ?? found[0];
   if (o.netns !== undefined && (o.netns === '' || o.netns === '.' || o.netns === '..' || o.netns.includes('\0') || (!o.netns.startsWith('/') && o.netns.includes('/')))) {
-    throw new UsageError(`${raw.netns}: '${o.netns}' is not a namespace name (a name under /run/netns, or a path)`, cmd);
+    throw new UsageError(`ip ${raw.netns}: '${o.netns}' is not a namespace name (a name under /run/netns, or a path)`, cmd);
   }
   const q = { object, family, json: !!o.json, pretty: !!o.pretty, netns: o.netns, dev: undefined, table: undefined, kinds: [] };
   if (object === 'monitor') {
@@ -562,7 +562,7 @@ function ipArgs(p, o, raw) {
         }
         q.table = v;
       } else q.dev = checkIfArg(v, q.dev, cmd);
-    } else if ((object === 'link' || object === 'addr') && q.dev === undefined && !/^(dev|table|up|type)$/.test(a)) {
+    } else if ((object === 'link' || object === 'addr') && !/^(dev|table|up|type)$/.test(a)) {
       q.dev = checkIfArg(a, q.dev, cmd); // `ip link show lo`
     } else {
       throw new UsageError(`ip ${object}: unknown argument '${a}' (${keys})`, cmd);
@@ -753,13 +753,31 @@ function ipOpen(q) {
 class NoDevice extends Error {}
 function ipDevice(links, dev) {
   const l = links.find((x) => x.ifname === dev);
-  if (!l) throw new NoDevice(`Device "${dev}" does not exist.`);
+  if (!l) throw new NoDevice(`ip: device "${dev}" does not exist`);
   return l;
 }
 
 function ipPrint(q, items, text) {
   if (q.json) console.log(JSON.stringify(items, null, q.pretty ? 4 : undefined));
   else for (const s of text) console.log(s);
+}
+
+/**
+ * The links as `ip -6 addr` lists them: ip asks for an AF_INET6 link dump,
+ * which the kernel answers from IPv6's own table (name, address, MTU, link,
+ * operstate: no qdisc, group or master); the queue length ip reads by ioctl.
+ */
+async function ipLinks6(rt, byIndex) {
+  const h = Buffer.alloc(k.ifinfomsg.size);
+  k.ifinfomsg.encode({ family: c.AF_INET6 }, h);
+  const out = [];
+  for await (const m of rt.nl.dump(c.RTM_GETLINK, h)) {
+    const l = k.decodeLink(m);
+    const full = byIndex.get(l.ifindex);
+    if (full?.txqlen !== undefined) l.txqlen = full.txqlen;
+    out.push(l);
+  }
+  return out;
 }
 
 async function ipShow(q) {
@@ -775,7 +793,7 @@ async function ipShow(q) {
     if (q.object === 'addr') {
       const addrs = await rt.addresses(q.family ? { family: q.family } : {});
       const json = [], text = [];
-      for (const l of dev ? [dev] : links) {
+      for (const l of dev ? [dev] : q.family === 'inet6' ? await ipLinks6(rt, byIndex) : links) {
         const mine = addrs.filter((x) => x.ifindex === l.ifindex && (x.family === 'inet' || x.family === 'inet6'));
         if (q.family && mine.length === 0) continue;
         const head = ipLink(l, byIndex, { mode: false, family: q.family });
@@ -858,7 +876,7 @@ async function ipCommand(p, o, raw) {
     return await ipShow(q);
   } catch (e) {
     if (e instanceof NoDevice || e?.code === 'ENODEV') {
-      console.error(e instanceof NoDevice ? e.message : `Device "${q.dev}" does not exist.`);
+      console.error(`ksock: ${e instanceof NoDevice ? e.message : `ip: device "${q.dev}" does not exist`}`);
       process.exitCode = 1;
       return;
     }
