@@ -20,6 +20,7 @@ export type {
 } from './native';
 export { RightsCmsg, cmsgName } from './core/rights';
 export { internetChecksum } from './checksum';
+export { netns, sysctlPath, NETNS_RUN_DIR, type Netns, type NetnsRef, type SysctlValue } from './netns';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
@@ -67,3 +68,4 @@ for (const [name, value] of Object.entries(platformConstants)) {
   }
 }
 export * from './netlink/index';
+export { Topology, type TopologySpec, type HostSpec, type LinkEnd, type Host } from './topology';

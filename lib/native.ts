@@ -94,6 +94,9 @@ export type NativeHandle = object & { readonly __handle: unique symbol };
 /** The native owner of received descriptors not yet claimed (an opaque external). */
 export type NativeHeld = object & { readonly __held: unique symbol };
 
+/** Where a namespace operation failed: the syscall's name, and the path it concerned when there was one. */
+export interface NsWhere { value?: string; path?: string }
+
 export interface Native {
   /** Result slots of the last receive; index them with `slotNames`. */
   readonly slots: Int32Array;
@@ -150,6 +153,20 @@ export interface Native {
   pollStop(h: NativeHandle): void;
   heldClaim(held: NativeHeld): number;
   heldClose(held: NativeHeld): number;
+  // Network namespaces (native/netns.cc). `target` is a path or a descriptor the caller owns; on failure
+  // the failing syscall's name ('open', 'setns', 'unshare', 'mount' …) goes into `where.value`, its path into `where.path`.
+  /** Whether this build has network namespaces (setns, unshare, bind mounts); without them every call is -ENOSYS. */
+  readonly netnsSupported: boolean;
+  /** A nonblocking, close-on-exec socket created inside the target namespace by a helper thread. */
+  socketIn(target: string | number, domain: number, type: number, protocol: number, where?: NsWhere | null): NativeHandle | number;
+  /** The bytes of a file (at most 64 KiB) opened inside the target namespace. */
+  nsReadFile(target: string | number, path: string, where?: NsWhere | null): Buffer | number;
+  /** Writes a file (at most 64 KiB) opened inside the target namespace: the bytes written. */
+  nsWriteFile(target: string | number, path: string, data: Buffer | Uint8Array, where?: NsWhere | null): number;
+  /** `ip netns add NAME`: a new network namespace bound at /run/netns/NAME. */
+  netnsAdd(name: string, where?: NsWhere | null): number;
+  /** `ip netns delete NAME`: unmounts and removes /run/netns/NAME. */
+  netnsDelete(name: string, where?: NsWhere | null): number;
 }
 
 function load(): Native {

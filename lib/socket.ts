@@ -20,6 +20,7 @@ import {
 import { checkAddr, isBufferList } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
+import { socketIn, type NetnsRef } from './netns';
 import {
   type GetValue, type SetValue, decodeOption, encodeOption, optSpec, optionSize,
 } from './options';
@@ -137,6 +138,8 @@ export class RecvBatch {
 export interface CreateOptions {
   /** Set SS_NBIO: the kernel face returns EWOULDBLOCK instead of sleeping. */
   nonblocking?: boolean;
+  /** Create the socket inside this network namespace (Linux), as `netns.socket` does; the calling thread stays where it is. */
+  netns?: NetnsRef;
 }
 
 export interface FromFdOptions {
@@ -285,6 +288,7 @@ Socket.create = function create(domain: number | string, type: number | string, 
   const d = named(domain, 'Socket.create: domain', DOMAIN);
   const t = named(type, 'Socket.create: type', TYPE);
   const p = named(protocol, 'Socket.create: protocol', PROTOCOL);
+  if (options.netns !== undefined) return socketIn(options.netns, d, t, p, options, 'Socket.create');
   const aso: { value: Socket | null } = { value: null };
   const e = socreate(d, aso, t | (options.nonblocking ? SOCK_NONBLOCK : 0), p);
   if (e !== 0) throw new SocketError(e, 'socket');

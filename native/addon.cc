@@ -13,6 +13,9 @@ namespace ksock {
 
 Instance* GetInstance(const Napi::Env& env) { return env.GetInstanceData<Instance>(); }
 
+// Network namespaces (netns.cc).
+void InitNetns(napi_env env, napi_value exports);
+
 namespace {
 
 void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
@@ -73,6 +76,7 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitSockopt(env, exports);
   InitHandles(env, exports, inst);
   InitMsgIo(env, exports);
+  InitNetns(env, exports);
   return exports;
 }
 

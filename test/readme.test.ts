@@ -10,7 +10,10 @@
 //       this line is printed (a whole line of stdout; several expects must
 //       appear in their order). Every block has at least one.
 //   <!-- readme-test: needs CAP_NET_RAW -->
-//       skipped, with that reason, where raw sockets cannot be created.
+//       skipped, with that reason, where raw sockets cannot be created
+//       (CAP_NET_ADMIN: where namespaces and links cannot be made — it
+//       also asks for CAP_SYS_ADMIN; CAP_SYS_ADMIN: network
+//       namespaces; iproute2: the ip command).
 //   <!-- readme-test: peer python3 -u -m http.server 8080 --bind 127.0.0.1 -->
 //       started first, in the block's directory (the command is split on
 //       spaces; any lines after the first are the peer's stdin, e.g. a script
@@ -22,7 +25,7 @@
 // Each block runs in a fresh temporary directory whose node_modules/ksock is a
 // symlink to this checkout (what `npm install ksock` gives a reader), so
 // relative paths in a block (a socket file, a log) stay in that directory.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,7 +40,7 @@ const childEnv: NodeJS.ProcessEnv = {
   ...(process.env.KSOCK_NATIVE ? { KSOCK_NATIVE: resolve(process.env.KSOCK_NATIVE) } : {}),
 };
 /** The JavaScript blocks README.md has today: a new one must be counted here, so none slips in untested. */
-const BLOCK_COUNT = 9;
+const BLOCK_COUNT = 12;
 const BLOCK_TIMEOUT = 10_000;
 const PEER_READY_TIMEOUT = 10_000;
 
@@ -167,8 +170,24 @@ async function startPeer(peer: NonNullable<Block['peer']>, cwd: string) {
   return { stop };
 }
 
-/** Whether this process can create raw sockets (root, or CAP_NET_RAW). */
-const capable: Record<string, boolean> = { CAP_NET_RAW: k.features.raw_sockets };
+/** The effective capability set of this process (/proc/self/status CapEff). */
+function capEff(): bigint {
+  try {
+    const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt('0x' + m[1]) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+const caps = capEff();
+/** What a block may need: raw sockets (root, or CAP_NET_RAW); namespaces and links (CAP_NET_ADMIN with CAP_SYS_ADMIN). */
+const capable: Record<string, boolean> = {
+  CAP_NET_RAW: k.features.raw_sockets,
+  CAP_NET_ADMIN: ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n,
+};
+// Network namespaces: CAP_SYS_ADMIN in effect and a build that has them; ip(8) for blocks that call it.
+capable.CAP_SYS_ADMIN = k.netns.supported && ((caps >> 21n) & 1n) === 1n;
+capable.iproute2 = spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
 
 const blocks = parseReadme(readFileSync(join(root, 'README.md'), 'utf8'));
 

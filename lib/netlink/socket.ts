@@ -5,6 +5,7 @@
 import { constants as c } from '../constants';
 import { SocketError } from '../errors';
 import { Socket, type WaitOptions } from '../socket';
+import type { NetnsRef } from '../netns';
 import { decodeDone, decodeError, encodeMessage, parseMessages, type NlError, type NlMsg } from './codec';
 
 const C = c as Readonly<Record<string, number | undefined>>;
@@ -13,12 +14,6 @@ const NLM_F_DUMP = C.NLM_F_DUMP ?? 0x300, NLM_F_DUMP_INTR = C.NLM_F_DUMP_INTR ??
 const NLMSG_ERROR = C.NLMSG_ERROR ?? 2, NLMSG_DONE = C.NLMSG_DONE ?? 3, NLMSG_NOOP = C.NLMSG_NOOP ?? 1, NLMSG_OVERRUN = C.NLMSG_OVERRUN ?? 4;
 const MSG_PEEK = C.MSG_PEEK ?? 2, MSG_TRUNC = C.MSG_TRUNC ?? 0x20;
 const EINTR = C.EINTR ?? 4, ETIMEDOUT = C.ETIMEDOUT ?? 110, EPROTO = C.EPROTO ?? 71;
-
-/** Where a namespace-aware opener creates the socket; set by lib/netns when present. */
-export type NetnsOpener = (ns: unknown, domain: number, type: number, protocol: number) => Socket;
-let netnsOpener: NetnsOpener | null = null;
-/** @internal lib/netns registers how to create a socket inside a namespace. */
-export function setNetnsOpener(f: NetnsOpener): void { netnsOpener = f; }
 
 /** The name of a message type, for error messages: 'RTM_NEWLINK', or the number. */
 export function messageTypeName(protocol: number, type: number): string {
@@ -54,7 +49,7 @@ export class NetlinkError extends SocketError {
 /** How to open a netlink session. */
 export interface NetlinkOptions {
   /** Create the socket inside this network namespace (a name under /run/netns, a path, `{ fd }`); see `netns`. */
-  netns?: unknown;
+  netns?: NetnsRef;
   /** Multicast groups to join at once (RTNLGRP_* numbers or names), for `notifications()`. */
   groups?: ReadonlyArray<number | string>;
   /** SO_RCVBUF in bytes (a monitor on a busy host wants more than the default). */
@@ -103,13 +98,7 @@ export class Netlink {
     if (!Number.isInteger(p) || p! < 0 || p! > 31) throw new TypeError('Netlink.open: protocol must be a NETLINK_* number or name');
     const AF_NETLINK = C.AF_NETLINK;
     if (AF_NETLINK === undefined) throw new SocketError(C.EAFNOSUPPORT ?? 97, 'socket', undefined, 'socket EAFNOSUPPORT: no netlink on this platform');
-    let sock: Socket;
-    if (o.netns !== undefined) {
-      if (!netnsOpener) throw new TypeError('Netlink.open: network namespaces are not supported here');
-      sock = netnsOpener(o.netns, AF_NETLINK, C.SOCK_RAW!, p!);
-    } else {
-      sock = Socket.create(AF_NETLINK, C.SOCK_RAW!, p!);
-    }
+    const sock = Socket.create(AF_NETLINK, C.SOCK_RAW!, p!, o.netns !== undefined ? { netns: o.netns } : {});
     try {
       return new Netlink(sock, p!, o);
     } catch (e) {

@@ -21,7 +21,8 @@
 //
 // Safety: socket creation never gets AF_NETLINK or AF_PACKET, nor SOCK_RAW or
 // SOCK_PACKET (the fuzzer must not send random frames or netlink requests
-// anywhere); addresses come from a loopback-only pool; the working directory is
+// anywhere); named network namespaces are never created or removed (netnsAdd and
+// netnsDelete only get names they refuse); addresses come from a loopback-only pool; the working directory is
 // a fresh temporary directory (AF_UNIX binds create files there).
 const fs = require('node:fs');
 const os = require('node:os');
@@ -457,6 +458,15 @@ function sanitizeCreation(args) {
   return args;
 }
 
+/**
+ * netnsAdd/netnsDelete create and remove host-wide named namespaces (/run/netns/NAME): a string
+ * name gets a '/' appended, so that it is always refused (test/netns.test.ts covers valid names).
+ */
+function sanitizeNetnsName(args) {
+  if (typeof args[0] === 'string') args[0] += '/';
+  return args;
+}
+
 // ---------------------------------------------------------------- targets
 
 const targets = [];
@@ -585,7 +595,7 @@ for (const name of Object.keys(native)) {
     continue;
   }
   const fn = nativeOrig[name] ?? v;
-  add(`native.${name}`, (args) => fn(...(/socket/.test(name) ? sanitizeCreation(args) : args)));
+  add(`native.${name}`, (args) => fn(...(/socket/.test(name) ? sanitizeCreation(args) : /^netns(Add|Delete)$/.test(name) ? sanitizeNetnsName(args) : args)));
 }
 
 // ------------------------------------------------------------------- run
