@@ -573,7 +573,7 @@ function ipArgs(p, o, raw) {
 
 function checkIfArg(v, prev, cmd) {
   if (prev !== undefined) throw new UsageError(`ip: more than one device given ('${prev}', '${v}')`, cmd);
-  if (v.length > 15 || /[\s/:\0]/.test(v)) throw new UsageError(`ip: '${v}' is not an interface name`, cmd);
+  if (Buffer.byteLength(v) > 127 || /[\s/:\0]/.test(v)) throw new UsageError(`ip: '${v}' is not an interface name`, cmd);
   return v;
 }
 
@@ -621,6 +621,8 @@ function ipLink(l, byIndex, { mode, family, monitor = false }) {
   if (typeof a.IFLA_LINK_NETNSID === 'number') j.link_netnsid = a.IFLA_LINK_NETNSID;
   if (a.IFLA_PROTO_DOWN) j.proto_down = true;
   if (mode && l.ifalias !== undefined) j.ifalias = l.ifalias;
+  const alt = altnames(l);
+  if (alt) j.altnames = alt;
 
   let t = `${l.ifindex}: ${shown}: <${flags.join(',')}> `;
   if (j.mtu !== undefined) t += `mtu ${j.mtu} `;
@@ -639,7 +641,25 @@ function ipLink(l, byIndex, { mode, family, monitor = false }) {
   if (j.link_netnsid !== undefined) t += ` link-netnsid ${j.link_netnsid}`;
   if (j.proto_down) t += ' protodown on ';
   if (j.ifalias !== undefined) t += `\n    alias ${j.ifalias}`;
+  for (const n of alt ?? []) t += `\n    altname ${n}`;
   return { json: j, text: t };
+}
+
+/** The IFLA_ALT_IFNAME entries of IFLA_PROP_LIST (kept undecoded by the library: a name may repeat the type). */
+function altnames(l) {
+  const list = c.IFLA_PROP_LIST === undefined ? undefined : l.attrs[String(c.IFLA_PROP_LIST)];
+  if (!Buffer.isBuffer(list)) return undefined;
+  const names = [];
+  for (let off = 0; off + 4 <= list.length;) {
+    const len = list.readUInt16LE(off), type = list.readUInt16LE(off + 2) & 0x3fff;
+    if (len < 4 || off + len > list.length) break;
+    if (type === c.IFLA_ALT_IFNAME) {
+      const z = list.indexOf(0, off + 4);
+      names.push(list.toString('utf8', off + 4, z >= 0 && z < off + len ? z : off + len));
+    }
+    off += (len + 3) & ~3;
+  }
+  return names;
 }
 
 const IFA_FLAG_ORDER = ['secondary', 'temporary', 'nodad', 'optimistic', 'dadfailed', 'home', 'deprecated', 'tentative', 'dynamic',
@@ -673,7 +693,7 @@ function ipAddr(x) {
 }
 
 /** A route as `ip -j route` prints it; `tableShown`: whether ip prints the table (not when one was asked for). */
-function ipRoute(r, { tableShown, devShown }) {
+function ipRoute(r, { tableShown, devShown, names }) {
   const a = r.attrs;
   const j = {};
   if (r.type !== 'unicast') j.type = r.type;
@@ -718,8 +738,33 @@ function ipRoute(r, { tableShown, devShown }) {
   }
   if (typeof a.RTA_IIF === 'number') { j.iif = String(a.RTA_IIF); t += `iif ${j.iif} `; }
   if (r.pref !== undefined) { j.pref = r.pref; t += `pref ${j.pref}`; }
+  const mp = a.RTA_MULTIPATH;
+  if (Buffer.isBuffer(mp)) {
+    j.nexthops = [];
+    // struct rtnexthop { u16 len; u8 flags; u8 hops; s32 ifindex; } then its RTA_* attributes, each hop 4-aligned.
+    for (let off = 0; off + 8 <= mp.length;) {
+      const len = mp.readUInt16LE(off), nhFlags = mp[off + 2], hops = mp[off + 3], ifindex = mp.readInt32LE(off + 4);
+      if (len < 8 || off + len > mp.length) break;
+      const nh = {};
+      t += '\n\tnexthop ';
+      for (let p = off + 8; p + 4 <= off + len;) {
+        const alen = mp.readUInt16LE(p), atype = mp.readUInt16LE(p + 2) & 0x3fff;
+        if (alen < 4 || p + alen > off + len) break;
+        if (atype === c.RTA_GATEWAY && (alen === 8 || alen === 20)) { nh.gateway = k.formatIp(mp.subarray(p + 4, p + alen)); t += `via ${nh.gateway} `; }
+        p += (alen + 3) & ~3;
+      }
+      nh.dev = names?.get(ifindex) ?? String(ifindex);
+      nh.weight = hops + 1;
+      t += `dev ${nh.dev} weight ${nh.weight} `;
+      nh.flags = IP_RT_FLAGS.filter((f) => nhFlags & RTNH_BITS[f]);
+      for (const f of nh.flags) t += `${f} `;
+      j.nexthops.push(nh);
+      off += (len + 3) & ~3;
+    }
+  }
   return { json: j, text: t };
 }
+const RTNH_BITS = { dead: 1, pervasive: 2, onlink: 4, offload: 8, linkdown: 16, unresolved: 32, trap: 64 };
 
 /** A neighbour as `ip -j neigh` prints it (router and proxy are JSON null, as ip writes them). */
 function ipNeigh(n, { devShown }) {
@@ -752,7 +797,7 @@ function ipOpen(q) {
 
 class NoDevice extends Error {}
 function ipDevice(links, dev) {
-  const l = links.find((x) => x.ifname === dev);
+  const l = links.find((x) => x.ifname === dev) ?? links.find((x) => altnames(x)?.includes(dev));
   if (!l) throw new NoDevice(`ip: device "${dev}" does not exist`);
   return l;
 }
@@ -809,7 +854,8 @@ async function ipShow(q) {
       const table = q.table === undefined ? 'main' : q.table === 'all' ? undefined : q.table;
       const routes = (await rt.routes({ ...(family ? { family } : {}), ...(table !== undefined ? { table: /^\d+$/.test(table) ? Number(table) : table } : {}) }))
         .filter((r) => !dev || r.attrs.RTA_OIF === dev.ifindex);
-      const out = routes.map((r) => ipRoute(r, { tableShown: q.table === undefined || q.table === 'all', devShown: !dev }));
+      const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
+      const out = routes.map((r) => ipRoute(r, { tableShown: q.table === undefined || q.table === 'all', devShown: !dev, names }));
       return ipPrint(q, out.map((x) => x.json), out.map((x) => x.text));
     }
     if (q.object === 'neigh') {
@@ -852,7 +898,7 @@ async function ipMonitor(q) {
         x = { json: { ifindex: ev.address.ifindex, ifname: ev.address.ifname, ...a.json }, text: `${ev.address.ifindex}: ${ev.address.ifname ?? `if${ev.address.ifindex}`}${a.text}` };
       } else if (ev.kind === 'route') {
         if (q.family && ev.route.family !== q.family) continue;
-        x = ipRoute(ev.route, { tableShown: true, devShown: true });
+        x = ipRoute(ev.route, { tableShown: true, devShown: true, names: new Map([...byIndex].map(([i, l]) => [i, l.ifname])) });
       } else {
         if (q.family && ev.neighbour.family !== q.family) continue;
         x = ipNeigh(ev.neighbour, { devShown: true });
