@@ -788,6 +788,9 @@ function ipOpen(q) {
   try {
     return k.RouteNetlink.open({ netns: q.netns });
   } catch (e) {
+    if (e instanceof k.SocketError && e.code === 'EINVAL' && e.syscall === 'setns') {
+      throw new Error(`ip -n: ${path} is not a network namespace (setns EINVAL)`);
+    }
     if (e instanceof TypeError && /namespaces are not supported/.test(e.message)) {
       throw new Error(`ip -n: this build of ksock cannot open a netlink socket inside a namespace (${e.message}); run it under 'ip netns exec ${q.netns}'`);
     }
@@ -917,6 +920,11 @@ async function ipMonitor(q) {
 async function ipCommand(p, o, raw) {
   if (k.RouteNetlink === undefined || c.AF_NETLINK === undefined) throw new Error('ip: this platform has no rtnetlink (AF_NETLINK)');
   const q = ipArgs(p, o, raw);
+  // A reader that goes away (`ksock ip monitor | head -1`) ends the command, as SIGPIPE ends ip.
+  process.stdout.on('error', (e) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   try {
     if (q.object === 'monitor') return await ipMonitor(q);
     return await ipShow(q);

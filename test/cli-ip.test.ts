@@ -151,6 +151,12 @@ describe('ksock ip: bad usage exits 2 with a message that names the mistake', ()
     expect(r.stderr).toContain(`cannot open network namespace "ksock-${process.pid}-none"`);
   });
 
+  it('-n with a file that is not a namespace: exit 1, named', async () => {
+    const r = await ksock('-n', '/proc/self/status', 'link');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('ksock: ip -n: /proc/self/status is not a network namespace (setns EINVAL)\n');
+  });
+
   it('ksock help ip describes the subcommand', async () => {
     const r = await run(process.execPath, [bin, 'help', 'ip']);
     expect(r.status).toBe(0);
@@ -239,6 +245,31 @@ describe.runIf(nsOk)(`ksock ip in a network namespace (${nsWhy})`, () => {
       expect(JSON.parse(r.ksock)).toEqual(JSON.parse(r.ip));
     }
   });
+
+  it('a monitor whose reader goes away (ksock ip monitor | head -1) ends with exit 0 and nothing on stderr', async () => {
+    const child = spawn(process.execPath, [bin, 'ip', '-n', ns, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', code: number | null | undefined;
+    child.stdout!.on('data', (d) => {
+      out += d;
+      child.stdout!.destroy(); // the reader leaves after its first line
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('close', (c) => (code = c));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      // A change of lo's MTU every 250 ms until it has printed once and then ended (at most 60 steps).
+      for (let i = 0; i < 60 && code === undefined; i++) {
+        await must(ip('-n', ns, 'link', 'set', 'lo', 'mtu', String(64000 + i)));
+        await sleep(250);
+      }
+    } finally {
+      if (code === undefined) child.kill('SIGKILL');
+      for (let i = 0; i < 40 && code === undefined; i++) await sleep(50);
+    }
+    expect(out).toMatch(/^1: lo: /);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
 
   it('ksock ip monitor link prints what ip monitor link prints when ip adds a veth', async () => {
     const start = (cmd: string, args: string[]) => {
