@@ -33,7 +33,7 @@ packet sockets, and unprivileged ICMP (with the reason when it is refused).
   --require NAME,…     exit 1 unless every named probe says yes (for CI jobs); names: see --json`,
   },
   ip: {
-    synopsis: 'ksock ip [-n NETNS] [-4|-6] [-j [-p]] link|addr|route|neigh [show] [dev IF] [table T] | monitor [link|addr|route|neigh|all]…',
+    synopsis: 'ksock ip [-n NETNS] [-4|-6] [-j [-p]] link|addr|route|neigh [show] [dev IF] [up] [table T] | monitor [link|addr|route|neigh|all]…',
     about: 'links, addresses, routes and neighbours as ip(8) prints them, from rtnetlink',
     options: { netns: { type: 'string', short: 'n' }, ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' },
       json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' } },
@@ -47,6 +47,7 @@ ip(8) or RouteNetlink. \`monitor\` prints each change the kernel announces, as \
   -4, -6      IPv4 / IPv6 only (ip route lists IPv4 unless -6 or \`table all\`)
   -j, --json  JSON as ip -j prints it;  -p, --pretty  indented
   dev IF      one link, or the addresses, routes or neighbours of IF (\`ip link show lo\` works too)
+  up          link, addr: only the links that are up
   table T     route: main (default), local, default, all, or a number`,
   },
   ping: {
@@ -550,7 +551,7 @@ function ipArgs(p, o, raw) {
   else if (args[0] !== undefined && /^(add|del|delete|change|replace|set|flush|get|append|prepend|save|restore)$/.test(args[0])) {
     throw new UsageError(`ip ${objWord} ${args[0]}: ksock ip only shows; to change the network use ip(8) or RouteNetlink`, cmd);
   }
-  const keys = object === 'route' ? "dev IF, table T" : 'dev IF';
+  const keys = object === 'route' ? 'dev IF, table T' : object === 'neigh' ? 'dev IF' : 'dev IF, up';
   for (; i < args.length; i++) {
     const a = args[i];
     if (a === 'dev' || (object === 'route' && (a === 'table' || a === 'oif'))) {
@@ -562,7 +563,9 @@ function ipArgs(p, o, raw) {
         }
         q.table = v;
       } else q.dev = checkIfArg(v, q.dev, cmd);
-    } else if ((object === 'link' || object === 'addr') && !/^(dev|table|up|type)$/.test(a)) {
+    } else if ((object === 'link' || object === 'addr') && a === 'up') {
+      q.up = true; // only the links that are up
+    } else if ((object === 'link' || object === 'addr') && !/^(dev|table|type)$/.test(a)) {
       q.dev = checkIfArg(a, q.dev, cmd); // `ip link show lo`
     } else {
       throw new UsageError(`ip ${object}: unknown argument '${a}' (${keys})`, cmd);
@@ -577,7 +580,8 @@ function checkIfArg(v, prev, cmd) {
   return v;
 }
 
-/** An ip(8) line builder: each field as ip's format string writes it (most end in a space). */
+// Each formatter below returns { json, text }: the object as ip -j prints it, and the text as ip's
+// format strings write it (most fields end in a space, as ip's do).
 const IP_RT_FLAGS = ['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed'];
 const RTAX_NAMES = { RTAX_MTU: 'mtu', RTAX_WINDOW: 'window', RTAX_ADVMSS: 'advmss', RTAX_HOPLIMIT: 'hoplimit' };
 const RTAX_BITS = { RTAX_MTU: 2, RTAX_WINDOW: 3, RTAX_ADVMSS: 8, RTAX_HOPLIMIT: 10 };
@@ -835,13 +839,14 @@ async function ipShow(q) {
     const byIndex = new Map(links.map((l) => [l.ifindex, l]));
     const dev = q.dev === undefined ? undefined : ipDevice(links, q.dev);
     if (q.object === 'link') {
-      const out = (dev ? [dev] : links).map((l) => ipLink(l, byIndex, { mode: true }));
+      const out = (dev ? [dev] : links).filter((l) => !q.up || l.flags.includes('UP')).map((l) => ipLink(l, byIndex, { mode: true }));
       return ipPrint(q, out.map((x) => x.json), out.map((x) => x.text));
     }
     if (q.object === 'addr') {
       const addrs = await rt.addresses(q.family ? { family: q.family } : {});
       const json = [], text = [];
       for (const l of dev ? [dev] : q.family === 'inet6' ? await ipLinks6(rt, byIndex) : links) {
+        if (q.up && !l.flags.includes('UP')) continue;
         const mine = addrs.filter((x) => x.ifindex === l.ifindex && (x.family === 'inet' || x.family === 'inet6'));
         if (q.family && mine.length === 0) continue;
         const head = ipLink(l, byIndex, { mode: false, family: q.family });

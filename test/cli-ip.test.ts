@@ -206,7 +206,7 @@ describe.runIf(nsOk)(`ksock ip in a network namespace (${nsWhy})`, () => {
   });
 
   for (const args of [['link'], ['addr'], ['route'], ['-6', 'route'], ['route', 'show', 'table', 'all'], ['route', 'show', 'table', '100'],
-    ['route', 'show', 'dev', 'va'], ['neigh'], ['link', 'show', 'va'], ['-4', 'addr', 'show', 'dev', 'va'], ['-6', 'addr']]) {
+    ['route', 'show', 'dev', 'va'], ['neigh'], ['link', 'show', 'va'], ['-4', 'addr', 'show', 'dev', 'va'], ['-6', 'addr'], ['link', 'show', 'up']]) {
     it(`ip -j ${args.join(' ')}: the same JSON, and the same text`, async () => {
       const j = await sideBySide(() => ip('-n', ns, '-j', ...args), () => ksockIn('-j', ...args));
       expect(JSON.parse(j.ksock)).toEqual(JSON.parse(j.ip));
