@@ -246,6 +246,31 @@ describe.runIf(nsOk)(`ksock ip in a network namespace (${nsWhy})`, () => {
     }
   });
 
+  it('ksock ip monitor address route sees the changes another process asks for (ip addr add: its seq and port id)', async () => {
+    const child = spawn(process.execPath, [bin, 'ip', '-n', ns, 'monitor', 'address', 'route'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', code: number | null | undefined;
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('close', (c) => (code = c));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      // An address on lo every 250 ms until one is announced (at most 40).
+      for (let i = 1; i <= 40 && !/10\.77\.0\./.test(out); i++) {
+        await must(ip('-n', ns, 'addr', 'add', `10.77.0.${i}/32`, 'dev', 'lo'));
+        await sleep(250);
+      }
+      await sleep(250);
+    } finally {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 40 && code === undefined; i++) await sleep(50);
+      if (code === undefined) child.kill('SIGKILL');
+    }
+    expect(out).toMatch(/^1: lo    inet 10\.77\.0\.\d+\/32 scope global lo\n {7}valid_lft forever preferred_lft forever$/m);
+    expect(out).toMatch(/^local 10\.77\.0\.\d+ dev lo table local proto kernel scope host src 10\.77\.0\.\d+ $/m);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
+
   it('a monitor whose reader goes away (ksock ip monitor | head -1) ends with exit 0 and nothing on stderr', async () => {
     const child = spawn(process.execPath, [bin, 'ip', '-n', ns, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '', code: number | null | undefined;

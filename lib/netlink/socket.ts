@@ -323,9 +323,10 @@ export class Netlink {
    * SocketError ENOBUFS: the listener must then re-read the state it tracks.
    */
   async *notifications(o: { signal?: AbortSignal } = {}): AsyncGenerator<NlMsg> {
-    const me = this.portId;
+    let me: number | undefined;
     for (;;) {
       if (this.closed) return;
+      me ??= this.portId;
       let batch: NlMsg[];
       try {
         batch = await this.receive(Infinity, { signal: o.signal });
