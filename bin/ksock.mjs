@@ -32,6 +32,24 @@ packet sockets, and unprivileged ICMP (with the reason when it is refused).
   --json               the whole report as JSON; "probes" lists every probe with ok and reason
   --require NAME,…     exit 1 unless every named probe says yes (for CI jobs); names: see --json`,
   },
+  ip: {
+    synopsis: 'ksock ip [-n NETNS] [-4|-6] [-j [-p]] link|addr|route|neigh [show] [dev IF] [up] [table T] | monitor [link|addr|route|neigh|all]…',
+    about: 'links, addresses, routes and neighbours as ip(8) prints them, from rtnetlink',
+    options: { netns: { type: 'string', short: 'n' }, ipv4: { type: 'boolean', short: '4' }, ipv6: { type: 'boolean', short: '6' },
+      json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' } },
+    help: `Lists what \`ip link\`, \`ip addr\`, \`ip route\` and \`ip neigh\` list, printed as iproute2 prints it:
+the same lines, or with -j the same JSON as \`ip -j\` (the fields ip prints without -d). Objects and
+\`show\` may be abbreviated as ip allows (ip a, ip r, ip l). Read-only: to change the network use
+ip(8) or RouteNetlink. \`monitor\` prints each change the kernel announces, as \`ip monitor\`
+("Deleted " before a removal; with -j one {kind, deleted, …} object a line) until Ctrl-C.
+
+  -n NETNS    inside the named network namespace (/run/netns/NETNS, or a path)
+  -4, -6      IPv4 / IPv6 only (ip route lists IPv4 unless -6 or \`table all\`)
+  -j, --json  JSON as ip -j prints it;  -p, --pretty  indented
+  dev IF      one link, or the addresses, routes or neighbours of IF (\`ip link show lo\` works too)
+  up          link, addr: only the links that are up
+  table T     route: main (default), local, default, all, or a number`,
+  },
   ping: {
     synopsis: 'ksock ping HOST [-c N] [-i SEC] [-W SEC] [-t TTL] [-4|-6]',
     about: 'ICMP echo with kernel-timestamped round trips, printed like ping(8)',
@@ -508,6 +526,439 @@ function doctor(o, raw) {
   if (missing.length) {
     console.error(`ksock: doctor: required but missing: ${missing.map((n) => `${n} (${all[n].reason})`).join(', ')}`);
     process.exitCode = 1;
+  }
+}
+
+// ------------------------------------------------------------------ ip
+
+/**
+ * `ksock ip`: links, addresses, routes and neighbours printed as iproute2's
+ * `ip` prints them (text, or with -j the JSON of `ip -j`, key for key), and
+ * `ip monitor`. Everything comes from lib/netlink's RouteNetlink; this block
+ * only chooses and orders the fields the way ip does (ip/ipaddress.c,
+ * ip/iproute.c, ip/ipneigh.c), leaving out what ip prints only with -d.
+ */
+const IP_OBJECTS = [['address', 'addr'], ['route'], ['neighbour', 'neigh'], ['neighbor', 'neigh'], ['link'], ['monitor']];
+const IP_MONITOR = [['link', 'link'], ['address', 'address'], ['route', 'route'], ['neighbour', 'neighbour'], ['neighbor', 'neighbour'], ['all', 'all']];
+
+function ipArgs(p, o, raw) {
+  const cmd = 'ip';
+  if (o.ipv4 && o.ipv6) throw new UsageError(`ip: ${raw.ipv4} and ${raw.ipv6} cannot both be given`, cmd);
+  const family = o.ipv4 ? 'inet' : o.ipv6 ? 'inet6' : undefined;
+  const [objWord, ...args] = p;
+  if (objWord === undefined) throw new UsageError('ip: an object is required: link, addr, route, neigh or monitor', cmd);
+  const found = objWord === '' ? undefined : IP_OBJECTS.find(([full]) => full.startsWith(objWord));
+  if (!found) throw new UsageError(`ip: unknown object '${objWord}' (link, addr, route, neigh, monitor)`, cmd);
+  const object = found[1] ?? found[0];
+  if (o.netns !== undefined && (o.netns === '' || o.netns === '.' || o.netns === '..' || o.netns.includes('\0') || (!o.netns.startsWith('/') && o.netns.includes('/')))) {
+    throw new UsageError(`ip ${raw.netns}: '${o.netns}' is not a namespace name (a name under /run/netns, or a path)`, cmd);
+  }
+  const q = { object, family, json: !!o.json, pretty: !!o.pretty, netns: o.netns, dev: undefined, table: undefined, kinds: [] };
+  if (object === 'monitor') {
+    for (const a of args) {
+      const kind = IP_MONITOR.find(([full]) => a !== '' && full.startsWith(a))?.[1];
+      if (!kind) throw new UsageError(`ip monitor: unknown object '${a}' (link, address, route, neigh, all)`, cmd);
+      if (kind === 'all') q.kinds.push('link', 'address', 'route', 'neighbour');
+      else q.kinds.push(kind);
+    }
+    if (q.kinds.length === 0) q.kinds.push('link', 'address', 'route', 'neighbour');
+    q.kinds = [...new Set(q.kinds)];
+    return q;
+  }
+  let i = 0;
+  if (args[0] !== undefined && ['show', 'list', 'lst'].some((w) => args[0] !== '' && w.startsWith(args[0]))) i = 1;
+  else if (args[0] !== undefined && /^(add|del|delete|change|replace|set|flush|get|append|prepend|save|restore)$/.test(args[0])) {
+    throw new UsageError(`ip ${objWord} ${args[0]}: ksock ip only shows; to change the network use ip(8) or RouteNetlink`, cmd);
+  }
+  const keys = object === 'route' ? 'dev IF, table T' : object === 'neigh' ? 'dev IF' : 'dev IF, up';
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === 'dev' || (object === 'route' && (a === 'table' || a === 'oif'))) {
+      const v = args[++i];
+      if (v === undefined || v === '') throw new UsageError(`ip ${object}: '${a}' needs a value`, cmd);
+      if (a === 'table') {
+        if (!/^(all|main|local|default|unspec|\d{1,10})$/.test(v) || Number(v) > 0xffffffff) {
+          throw new UsageError(`ip route: table '${v}' is not a table (all, main, local, default, or a number)`, cmd);
+        }
+        q.table = v;
+      } else q.dev = checkIfArg(v, q.dev, cmd);
+    } else if ((object === 'link' || object === 'addr') && a === 'up') {
+      q.up = true; // only the links that are up
+    } else if ((object === 'link' || object === 'addr') && !/^(dev|table|type)$/.test(a)) {
+      q.dev = checkIfArg(a, q.dev, cmd); // `ip link show lo`
+    } else {
+      throw new UsageError(`ip ${object}: unknown argument '${a}' (${keys})`, cmd);
+    }
+  }
+  return q;
+}
+
+function checkIfArg(v, prev, cmd) {
+  if (prev !== undefined) throw new UsageError(`ip: more than one device given ('${prev}', '${v}')`, cmd);
+  if (Buffer.byteLength(v) > 127 || /[\s/:\0]/.test(v)) throw new UsageError(`ip: '${v}' is not an interface name`, cmd);
+  return v;
+}
+
+// Each formatter below returns { json, text }: the object as ip -j prints it, and the text as ip's
+// format strings write it (most fields end in a space, as ip's do).
+const IP_RT_FLAGS = ['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed'];
+const RTAX_NAMES = { RTAX_MTU: 'mtu', RTAX_WINDOW: 'window', RTAX_ADVMSS: 'advmss', RTAX_HOPLIMIT: 'hoplimit' };
+const RTAX_BITS = { RTAX_MTU: 2, RTAX_WINDOW: 3, RTAX_ADVMSS: 8, RTAX_HOPLIMIT: 10 };
+
+/** A link as `ip -j link` (mode: true) or the link part of `ip -j addr` (mode: false) prints it; `byIndex` (every link by index) for M-DOWN and @peer. */
+function ipLink(l, byIndex, { mode, family, monitor = false }) {
+  const a = l.attrs;
+  const j = { ifindex: l.ifindex };
+  let shown = l.ifname;
+  const flags = [...l.flags];
+  if (typeof a.IFLA_LINK === 'number') {
+    const iflink = a.IFLA_LINK;
+    if (iflink === 0) { j.link = null; shown += '@NONE'; }
+    else if (typeof a.IFLA_LINK_NETNSID === 'number') { j.link_index = iflink; shown += `@if${iflink}`; }
+    else {
+      const peer = byIndex?.get(iflink);
+      const name = peer?.ifname ?? l.link ?? `if${iflink}`;
+      j.link = name;
+      shown += `@${name}`;
+      if (byIndex && !peer?.flags.includes('UP')) flags.push('M-DOWN');
+    }
+  }
+  j.ifname = l.ifname;
+  j.flags = flags;
+  if (l.mtu !== undefined) j.mtu = l.mtu;
+  if (l.qdisc !== undefined) j.qdisc = l.qdisc;
+  if (l.master !== undefined) j.master = l.master;
+  if (typeof a.IFLA_OPERSTATE === 'number') j.operstate = l.operstate;
+  if (mode && l.linkmode !== undefined) j.linkmode = l.linkmode;
+  if (l.group !== undefined) j.group = l.group;
+  if (l.txqlen && !monitor) j.txqlen = l.txqlen; // ip monitor leaves qlen out
+  if (family === undefined) {
+    j.link_type = l.link_type;
+    if (l.address !== undefined) j.address = l.address;
+    if (l.broadcast !== undefined) {
+      if (l.flags.includes('POINTOPOINT')) j.link_pointtopoint = true;
+      j.broadcast = l.broadcast;
+    }
+    if (l.permaddr !== undefined) j.permaddr = l.permaddr;
+  }
+  if (typeof a.IFLA_LINK_NETNSID === 'number') j.link_netnsid = a.IFLA_LINK_NETNSID;
+  if (a.IFLA_PROTO_DOWN) j.proto_down = true;
+  if (mode && l.ifalias !== undefined) j.ifalias = l.ifalias;
+  const alt = altnames(l);
+  if (alt) j.altnames = alt;
+
+  let t = `${l.ifindex}: ${shown}: <${flags.join(',')}> `;
+  if (j.mtu !== undefined) t += `mtu ${j.mtu} `;
+  if (j.qdisc !== undefined) t += `qdisc ${j.qdisc} `;
+  if (j.master !== undefined) t += `master ${j.master} `;
+  if (j.operstate !== undefined) t += `state ${j.operstate} `;
+  if (j.linkmode !== undefined) t += `mode ${j.linkmode} `;
+  if (j.group !== undefined) t += `group ${j.group} `;
+  if (j.txqlen) t += `qlen ${j.txqlen}`;
+  if (family === undefined) {
+    t += `\n    link/${j.link_type} `;
+    if (j.address !== undefined) t += j.address;
+    if (j.broadcast !== undefined) t += `${j.link_pointtopoint ? ' peer ' : ' brd '}${j.broadcast}`;
+    if (j.permaddr !== undefined) t += ` permaddr ${j.permaddr}`;
+  }
+  if (j.link_netnsid !== undefined) t += ` link-netnsid ${j.link_netnsid}`;
+  if (j.proto_down) t += ' protodown on ';
+  if (j.ifalias !== undefined) t += `\n    alias ${j.ifalias}`;
+  for (const n of alt ?? []) t += `\n    altname ${n}`;
+  return { json: j, text: t };
+}
+
+/** The IFLA_ALT_IFNAME entries of IFLA_PROP_LIST (kept undecoded by the library: a name may repeat the type). */
+function altnames(l) {
+  const list = c.IFLA_PROP_LIST === undefined ? undefined : l.attrs[String(c.IFLA_PROP_LIST)];
+  if (!Buffer.isBuffer(list)) return undefined;
+  const names = [];
+  for (let off = 0; off + 4 <= list.length;) {
+    const len = list.readUInt16LE(off), type = list.readUInt16LE(off + 2) & 0x3fff;
+    if (len < 4 || off + len > list.length) break;
+    if (type === c.IFLA_ALT_IFNAME) {
+      const z = list.indexOf(0, off + 4);
+      names.push(list.toString('utf8', off + 4, z >= 0 && z < off + len ? z : off + len));
+    }
+    off += (len + 3) & ~3;
+  }
+  return names;
+}
+
+const IFA_FLAG_ORDER = ['secondary', 'temporary', 'nodad', 'optimistic', 'dadfailed', 'home', 'deprecated', 'tentative', 'dynamic',
+  'mngtmpaddr', 'noprefixroute', 'autojoin', 'stable-privacy'];
+const lifetime = (n) => (n === 0xffffffff ? 'forever' : `${n}sec`);
+
+/** One entry of `ip -j addr`'s addr_info, and its two text lines. */
+function ipAddr(x) {
+  const j = { family: x.family, local: x.local };
+  if (x.address !== undefined) j.address = x.address;
+  j.prefixlen = x.prefixlen;
+  if (x.broadcast !== undefined) j.broadcast = x.broadcast;
+  if (x.anycast !== undefined) j.anycast = x.anycast;
+  j.scope = x.scope;
+  const flags = IFA_FLAG_ORDER.filter((f) => x[f] === true);
+  for (const f of flags) j[f] = true;
+  if (x.label !== undefined) j.label = x.label;
+  let t = `    ${j.family} ${j.local}`;
+  if (j.address !== undefined) t += ` peer ${j.address}`;
+  t += `/${j.prefixlen} `;
+  if (j.broadcast !== undefined) t += `brd ${j.broadcast} `;
+  t += `scope ${j.scope} `;
+  for (const f of flags) t += `${f} `;
+  if (j.label !== undefined) t += j.label;
+  if (x.valid_life_time !== undefined) {
+    j.valid_life_time = x.valid_life_time;
+    j.preferred_life_time = x.preferred_life_time;
+    t += `\n       valid_lft ${lifetime(x.valid_life_time)} preferred_lft ${lifetime(x.preferred_life_time)}`;
+  }
+  return { json: j, text: t };
+}
+
+/** A route as `ip -j route` prints it; `tableShown`: whether ip prints the table (not when one was asked for). */
+function ipRoute(r, { tableShown, devShown, names }) {
+  const a = r.attrs;
+  const j = {};
+  if (r.type !== 'unicast') j.type = r.type;
+  j.dst = r.dst;
+  let t = j.type !== undefined ? `${j.type} ` : '';
+  t += `${r.dst} `;
+  if (r.src !== undefined) {
+    const full = r.family === 'inet6' ? '/128' : '/32';
+    j.src = r.src.endsWith(full) ? r.src.slice(0, -full.length) : r.src;
+    t += `from ${j.src} `;
+  }
+  if (typeof a.RTA_NH_ID === 'number') { j.nhid = a.RTA_NH_ID; t += `nhid ${j.nhid} `; }
+  if (r.tos !== undefined) { j.tos = `0x${r.tos.toString(16).padStart(2, '0')}`; t += `tos ${j.tos} `; }
+  if (r.gateway !== undefined) { j.gateway = r.gateway; t += `via ${j.gateway} `; }
+  if (r.dev !== undefined && devShown) { j.dev = r.dev; t += `dev ${j.dev} `; }
+  if (tableShown && r.table !== 'main') { j.table = r.table; t += `table ${j.table} `; }
+  if (r.protocol !== 'boot') { j.protocol = r.protocol; t += `proto ${j.protocol} `; }
+  if (r.scope !== 'global') { j.scope = r.scope; t += `scope ${j.scope} `; }
+  if (r.prefsrc !== undefined) { j.prefsrc = r.prefsrc; t += `src ${j.prefsrc} `; }
+  if (r.metric !== undefined) { j.metric = r.metric; t += `metric ${j.metric} `; }
+  j.flags = IP_RT_FLAGS.filter((f) => r.flags.includes(f));
+  for (const f of j.flags) t += `${f} `;
+  if (typeof a.RTA_MARK === 'number') { j.mark = a.RTA_MARK; t += `mark 0x${a.RTA_MARK.toString(16)} `; }
+  const ci = a.RTA_CACHEINFO;
+  if (Buffer.isBuffer(ci) && ci.length >= 16) {
+    // struct rta_cacheinfo: clntref, lastuse, expires (clock ticks, USER_HZ 100), error.
+    const expires = ci.readInt32LE(8), error = ci.readUInt32LE(12);
+    if (expires !== 0) { j.expires = Math.trunc(expires / 100); t += `expires ${j.expires}sec `; }
+    if (error !== 0) { j.error = error; t += `error ${error} `; }
+  }
+  const mx = a.RTA_METRICS;
+  if (mx && typeof mx === 'object' && !Buffer.isBuffer(mx)) {
+    const lock = typeof mx.RTAX_LOCK === 'number' ? mx.RTAX_LOCK : 0;
+    const m = {};
+    for (const [n, name] of Object.entries(RTAX_NAMES).sort((x, y) => RTAX_BITS[x[0]] - RTAX_BITS[y[0]])) {
+      if (typeof mx[n] !== 'number') continue;
+      if (n === 'RTAX_HOPLIMIT' && (mx[n] | 0) === -1) continue;
+      m[name] = mx[n];
+      t += `${name} ${lock & (1 << RTAX_BITS[n]) ? 'lock ' : ''}${mx[n]} `;
+    }
+    j.metrics = [m];
+  }
+  if (typeof a.RTA_IIF === 'number') { j.iif = String(a.RTA_IIF); t += `iif ${j.iif} `; }
+  if (r.pref !== undefined) { j.pref = r.pref; t += `pref ${j.pref}`; }
+  const mp = a.RTA_MULTIPATH;
+  if (Buffer.isBuffer(mp)) {
+    j.nexthops = [];
+    // struct rtnexthop { u16 len; u8 flags; u8 hops; s32 ifindex; } then its RTA_* attributes, each hop 4-aligned.
+    for (let off = 0; off + 8 <= mp.length;) {
+      const len = mp.readUInt16LE(off), nhFlags = mp[off + 2], hops = mp[off + 3], ifindex = mp.readInt32LE(off + 4);
+      if (len < 8 || off + len > mp.length) break;
+      const nh = {};
+      t += '\n\tnexthop ';
+      for (let p = off + 8; p + 4 <= off + len;) {
+        const alen = mp.readUInt16LE(p), atype = mp.readUInt16LE(p + 2) & 0x3fff;
+        if (alen < 4 || p + alen > off + len) break;
+        if (atype === c.RTA_GATEWAY && (alen === 8 || alen === 20)) { nh.gateway = k.formatIp(mp.subarray(p + 4, p + alen)); t += `via ${nh.gateway} `; }
+        p += (alen + 3) & ~3;
+      }
+      nh.dev = names?.get(ifindex) ?? String(ifindex);
+      nh.weight = hops + 1;
+      t += `dev ${nh.dev} weight ${nh.weight} `;
+      nh.flags = IP_RT_FLAGS.filter((f) => nhFlags & RTNH_BITS[f]);
+      for (const f of nh.flags) t += `${f} `;
+      j.nexthops.push(nh);
+      off += (len + 3) & ~3;
+    }
+  }
+  return { json: j, text: t };
+}
+const RTNH_BITS = { dead: 1, pervasive: 2, onlink: 4, offload: 8, linkdown: 16, unresolved: 32, trap: 64 };
+
+/** A neighbour as `ip -j neigh` prints it (router and proxy are JSON null, as ip writes them). */
+function ipNeigh(n, { devShown }) {
+  const j = { dst: n.dst };
+  let t = `${n.dst} `;
+  if (devShown && n.dev !== undefined) { j.dev = n.dev; t += `dev ${n.dev} `; }
+  if (n.lladdr !== undefined) { j.lladdr = n.lladdr; t += `lladdr ${n.lladdr} `; }
+  if (n.router) { j.router = null; t += 'router '; }
+  if (n.proxy) { j.proxy = null; t += 'proxy '; }
+  if (!(n.state.length === 1 && n.state[0] === 'NONE')) { j.state = n.state; for (const s of n.state) t += `${s} `; }
+  return { json: j, text: t };
+}
+
+/** Opens the rtnetlink session, inside NETNS for -n (lib/netns), with errors that say what to do. */
+function ipOpen(q) {
+  if (q.netns === undefined) return k.RouteNetlink.open();
+  const path = q.netns.startsWith('/') ? q.netns : `/run/netns/${q.netns}`;
+  if (!fs.existsSync(path)) {
+    throw new Error(`ip -n: cannot open network namespace "${q.netns}": ${path} does not exist (see ip netns list)`);
+  }
+  try {
+    return k.RouteNetlink.open({ netns: q.netns });
+  } catch (e) {
+    if (e instanceof k.SocketError && e.code === 'EINVAL' && e.syscall === 'setns') {
+      throw new Error(`ip -n: ${path} is not a network namespace (setns EINVAL)`);
+    }
+    if (e instanceof TypeError && /namespaces are not supported/.test(e.message)) {
+      throw new Error(`ip -n: this build of ksock cannot open a netlink socket inside a namespace (${e.message}); run it under 'ip netns exec ${q.netns}'`);
+    }
+    throw e;
+  }
+}
+
+class NoDevice extends Error {}
+function ipDevice(links, dev) {
+  const l = links.find((x) => x.ifname === dev) ?? links.find((x) => altnames(x)?.includes(dev));
+  if (!l) throw new NoDevice(`ip: device "${dev}" does not exist`);
+  return l;
+}
+
+function ipPrint(q, items, text) {
+  if (q.json) console.log(JSON.stringify(items, null, q.pretty ? 4 : undefined));
+  else for (const s of text) console.log(s);
+}
+
+/**
+ * The links as `ip -6 addr` lists them: ip asks for an AF_INET6 link dump,
+ * which the kernel answers from IPv6's own table (name, address, MTU, link,
+ * operstate: no qdisc, group or master); the queue length ip reads by ioctl.
+ */
+async function ipLinks6(rt, byIndex) {
+  const h = Buffer.alloc(k.ifinfomsg.size);
+  k.ifinfomsg.encode({ family: c.AF_INET6 }, h);
+  const out = [];
+  for await (const m of rt.nl.dump(c.RTM_GETLINK, h)) {
+    const l = k.decodeLink(m);
+    const full = byIndex.get(l.ifindex);
+    if (full?.txqlen !== undefined) l.txqlen = full.txqlen;
+    out.push(l);
+  }
+  return out;
+}
+
+async function ipShow(q) {
+  const rt = ipOpen(q);
+  try {
+    const links = await rt.links();
+    const byIndex = new Map(links.map((l) => [l.ifindex, l]));
+    const dev = q.dev === undefined ? undefined : ipDevice(links, q.dev);
+    if (q.object === 'link') {
+      const out = (dev ? [dev] : links).filter((l) => !q.up || l.flags.includes('UP')).map((l) => ipLink(l, byIndex, { mode: true }));
+      return ipPrint(q, out.map((x) => x.json), out.map((x) => x.text));
+    }
+    if (q.object === 'addr') {
+      const addrs = await rt.addresses(q.family ? { family: q.family } : {});
+      const json = [], text = [];
+      for (const l of dev ? [dev] : q.family === 'inet6' ? await ipLinks6(rt, byIndex) : links) {
+        if (q.up && !l.flags.includes('UP')) continue;
+        const mine = addrs.filter((x) => x.ifindex === l.ifindex && (x.family === 'inet' || x.family === 'inet6'));
+        if (q.family && mine.length === 0) continue;
+        const head = ipLink(l, byIndex, { mode: false, family: q.family });
+        const infos = mine.map(ipAddr);
+        json.push({ ...head.json, addr_info: infos.map((x) => x.json) });
+        text.push([head.text, ...infos.map((x) => x.text)].join('\n'));
+      }
+      return ipPrint(q, json, text);
+    }
+    if (q.object === 'route') {
+      // ip route: IPv4 unless -6, and both only with `table all`; the main table unless `table`.
+      const family = q.family ?? (q.table === 'all' ? undefined : 'inet');
+      const table = q.table === undefined ? 'main' : q.table === 'all' ? undefined : q.table;
+      const routes = (await rt.routes({ ...(family ? { family } : {}), ...(table !== undefined ? { table: /^\d+$/.test(table) ? Number(table) : table } : {}) }))
+        .filter((r) => !dev || r.attrs.RTA_OIF === dev.ifindex);
+      const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
+      const out = routes.map((r) => ipRoute(r, { tableShown: q.table === undefined || q.table === 'all', devShown: !dev, names }));
+      return ipPrint(q, out.map((x) => x.json), out.map((x) => x.text));
+    }
+    if (q.object === 'neigh') {
+      const ns = (await rt.neighbours(q.family ? { family: q.family } : {}))
+        .filter((n) => (n.family === 'inet' || n.family === 'inet6') && (!dev || n.ifindex === dev.ifindex));
+      const out = ns.map((n) => ipNeigh(n, { devShown: !dev }));
+      return ipPrint(q, out.map((x) => x.json), out.map((x) => x.text));
+    }
+  } finally {
+    await rt.close();
+  }
+}
+
+/** ip monitor: each change as ip prints it ("Deleted " before a removal); with -j, one JSON object a line. */
+async function ipMonitor(q) {
+  // ip's link cache, for @peer and M-DOWN: the links now, then kept current by the link events.
+  const byIndex = new Map();
+  const rt = ipOpen(q);
+  try {
+    for (const l of await rt.links()) byIndex.set(l.ifindex, l);
+  } finally {
+    await rt.close();
+  }
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const o = { signal: ac.signal, ...(q.netns !== undefined ? { netns: q.netns } : {}) };
+    for await (const ev of k.RouteNetlink.monitor(q.kinds, o)) {
+      let x;
+      if (ev.kind === 'link') {
+        if (ev.deleted) byIndex.delete(ev.link.ifindex);
+        else byIndex.set(ev.link.ifindex, ev.link);
+        x = ipLink(ev.link, byIndex, { mode: false, monitor: true });
+      }
+      else if (ev.kind === 'address') {
+        if (q.family && ev.address.family !== q.family) continue;
+        const a = ipAddr(ev.address);
+        x = { json: { ifindex: ev.address.ifindex, ifname: ev.address.ifname, ...a.json }, text: `${ev.address.ifindex}: ${ev.address.ifname ?? `if${ev.address.ifindex}`}${a.text}` };
+      } else if (ev.kind === 'route') {
+        if (q.family && ev.route.family !== q.family) continue;
+        x = ipRoute(ev.route, { tableShown: true, devShown: true, names: new Map([...byIndex].map(([i, l]) => [i, l.ifname])) });
+      } else {
+        if (q.family && ev.neighbour.family !== q.family) continue;
+        x = ipNeigh(ev.neighbour, { devShown: true });
+      }
+      if (q.json) console.log(JSON.stringify({ kind: ev.kind, deleted: ev.deleted, [ev.kind]: x.json }));
+      else console.log(`${ev.deleted ? 'Deleted ' : ''}${x.text}`);
+    }
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function ipCommand(p, o, raw) {
+  if (k.RouteNetlink === undefined || c.AF_NETLINK === undefined) throw new Error('ip: this platform has no rtnetlink (AF_NETLINK)');
+  const q = ipArgs(p, o, raw);
+  // A reader that goes away (`ksock ip monitor | head -1`) ends the command, as SIGPIPE ends ip.
+  process.stdout.on('error', (e) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+  try {
+    if (q.object === 'monitor') return await ipMonitor(q);
+    return await ipShow(q);
+  } catch (e) {
+    if (e instanceof NoDevice || e?.code === 'ENODEV') {
+      console.error(`ksock: ${e instanceof NoDevice ? e.message : `ip: device "${q.dev}" does not exist`}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
   }
 }
 
@@ -1087,6 +1538,7 @@ async function main(argv) {
   if (p.length > most) throw new UsageError(`unexpected argument '${p[most]}'`, cmd);
   switch (cmd) {
     case 'doctor': return doctor(o, raw);
+    case 'ip': return ipCommand(p, o, raw);
     case 'ping':
       if (p.length !== 1) throw new UsageError('HOST is required', cmd);
       return ping(p[0], o, raw);

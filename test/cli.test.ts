@@ -187,8 +187,8 @@ describe('help, version, usage', () => {
       [['ping', 'a', 'b'], "ksock: unexpected argument 'b'"],
       [['recv', 'udp:127.0.0.1:0', '-n', 'many'], "ksock: -n: 'many' is not a positive integer"],
       [['recv', 'tcp:1.2.3.4:5'], "ksock: 'tcp:1.2.3.4:5' is not an address (udp:HOST:PORT, udp6:[HOST]:PORT, unix:/path, unix:@name)"],
-      [['bogus'], "ksock: unknown command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send, capture)"],
-      [['help', 'bogus'], "ksock: no command 'bogus' (commands: doctor, ping, recv, send, fd-recv, fd-send, capture)"],
+      [['bogus'], "ksock: unknown command 'bogus' (commands: doctor, ip, ping, recv, send, fd-recv, fd-send, capture)"],
+      [['help', 'bogus'], "ksock: no command 'bogus' (commands: doctor, ip, ping, recv, send, fd-recv, fd-send, capture)"],
     ];
     const results = await Promise.all(cases.map(([args]) => runAsync(args)));
     for (const [i, [args, first]] of cases.entries()) {
