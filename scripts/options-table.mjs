@@ -26,7 +26,11 @@ const TYPE = {
   xucred: '`{ uid, gid, groups }`', sockpeercred: '`{ pid, uid, gid }`', string: 'string', buffer: 'Buffer',
   tcp_info: '`{ state, stateName, rtt, snd_cwnd, bytes_acked, … }`',
   sock_fprog: 'BPF program: `[{ code, jt, jf, k }]` or its bytes',
+  packet_mreq: '`{ ifindex | ifname, type, address? }` (packet_mreq)', packet_fanout: '`{ group, mode, flags? }` or the int',
+  tpacket_stats: '`{ packets, drops, freeze_q_cnt? }`',
 };
+// Netlink and packet sockets are Linux's.
+for (const s of k.sockopts) if (s.levelName === 'SOL_NETLINK' || s.levelName === 'SOL_PACKET') WHERE[s.optName] = 'L';
 console.log('| level | option | value | get/set | platforms |');
 console.log('|---|---|---|---|---|');
 for (const s of k.sockopts) {
