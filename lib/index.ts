@@ -20,6 +20,9 @@ export type {
 } from './native';
 export { RightsCmsg, cmsgName } from './core/rights';
 export { internetChecksum } from './checksum';
+export {
+  openRing, Ring, Block, Frame, ReleasedError, type RingOptions, type RingWaitOptions, type RingStats,
+} from './ring';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */

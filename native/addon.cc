@@ -8,6 +8,7 @@
 
 #include "handle.h"
 #include "ksock.h"
+#include "ring.h"
 
 namespace ksock {
 
@@ -73,6 +74,7 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitSockopt(env, exports);
   InitHandles(env, exports, inst);
   InitMsgIo(env, exports);
+  InitRing(env, exports);
   return exports;
 }
 
