@@ -32,6 +32,7 @@ async function ring() {
     if (now() >= end) break;
   }
   const el = now() - t0;
+  if (process.env.BENCH_VERBOSE) console.error('ring stats', r.stats());
   r.close();
   return [Math.round(frames / el), bytes];
 }
@@ -42,20 +43,30 @@ async function recvmsg() {
   fs.writeFileSync(ready, '');
   // The first frame, sleeping; then drain, sleeping only when the queue is empty.
   if (await k.soreceive(s, null, uio.rewind(), null, null, null) !== 0) throw new Error('soreceive');
-  let frames = 1, bytes = uio.moved;
+  let frames = 1, bytes = uio.moved, sleepsTimedOut = 0, drained = 0;
   const t0 = now(), end = t0 + seconds;
   s.setsockopt('SOL_SOCKET', 'SO_RCVTIMEO', 100);
   for (;;) {
     for (let i = 0; i < 1024; i++) {
       flagsp.value = k.MSG_DONTWAIT;
-      if (k.soreceive(s, null, uio.rewind(), null, null, flagsp) !== 0) break;
+      if (k.soreceive(s, null, uio.rewind(), null, null, flagsp) !== 0) { drained++; break; }
       frames++;
       bytes += uio.moved;
     }
     if (now() >= end) break;
-    if (await k.soreceive(s, null, uio.rewind(), null, null, null) === 0) { frames++; bytes += uio.moved; }
+    const e = await k.soreceive(s, null, uio.rewind(), null, null, null);
+    if (e === 0) { frames++; bytes += uio.moved; } else sleepsTimedOut++;
   }
-  return [Math.round(frames / (now() - t0)), bytes];
+  const el = now() - t0;
+  if (process.env.BENCH_VERBOSE) {
+    const st = Buffer.alloc(8);
+    const so = new k.Sockopt();
+    k.sockopt_init(so, k.SOL_PACKET, k.PACKET_STATISTICS, 8);
+    k.sogetopt(s, so);
+    k.sockopt_get(so, st, 8);
+    console.error('recvmsg stats: packets', st.readUInt32LE(0), 'drops', st.readUInt32LE(4), 'read', frames, 'timed-out sleeps', sleepsTimedOut, 'drained empty', drained);
+  }
+  return [Math.round(frames / el), bytes];
 }
 
 (mode === 'ring' ? ring() : recvmsg()).then(([pps, bytes]) => {

@@ -135,10 +135,13 @@ function captureSetup() {
 async function capture(reader) {
   captureSetup();
   const ready = join(tmpdir(), `ksock-capture-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const r = run('ip', ['netns', 'exec', captureNs, ...reader(ready)]);
+  // The sender (and the kernel's delivery, in its softirq) on CPU 0, the reader on CPU 1 where
+  // taskset exists: a reader then cannot slow the flood down by taking the sender's CPU.
+  const cpu = (n) => (pin.length && cpus().length > 1 ? ['taskset', '-c', String(n)] : []);
+  const r = run('ip', ['netns', 'exec', captureNs, ...cpu(1), ...reader(ready)]);
   for (let i = 0; i < 500 && !existsSync(ready); i++) await new Promise((res) => setTimeout(res, 10));
   rmSync(ready, { force: true });
-  const sender = run('ip', ['netns', 'exec', captureNs, sendBin, 'ca', String(SECONDS + 1)]);
+  const sender = run('ip', ['netns', 'exec', captureNs, ...cpu(0), sendBin, 'ca', String(SECONDS + 1)]);
   const [got] = await Promise.all([r, sender]);
   return Number(got.split(/\s+/)[0]);
 }

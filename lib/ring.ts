@@ -23,6 +23,10 @@ import { SocketError } from './errors';
 
 const L = native.ringLayout;
 const HEADER = L.header, FIELDS = L.fields;
+// Field offsets as plain constants (the hot getters read no layout object).
+const MAC = L.mac, SNAPLEN = L.snaplen, LEN = L.len, SEC = L.sec, NSEC = L.nsec, STATUS = L.status;
+const VLAN_TCI = L.vlanTci, VLAN_TPID = L.vlanTpid, IFINDEX = L.ifindex, PROTOCOL = L.protocol;
+const PKTTYPE = L.pkttype, HATYPE = L.hatype, HALEN = L.halen, ADDR0 = L.addr0, NET = L.net;
 const ETIMEDOUT = constants.ETIMEDOUT!;
 const EBUSY = constants.EBUSY ?? 16;
 /** Back-off bounds (ms) of a wait made while the caller holds a block. */
@@ -72,57 +76,73 @@ export class ReleasedError extends Error {
  * The numbers stay readable after release; `data` does not.
  */
 export class Frame {
-  /** @internal */ constructor(private readonly block: Block, private readonly base: number) {}
+  /** @internal */ private readonly m: Uint32Array;
+  /** @internal */ constructor(private readonly block: Block, private readonly base: number) {
+    this.m = block._meta;
+  }
 
   /** The captured bytes from the link-layer header on: a zero-copy view, valid until the block is released. @throws ReleasedError after release */
   get data(): Buffer {
     const b = this.block;
     if (b.released) throw new ReleasedError('frame.data');
-    const m = b._meta;
-    return Buffer.from(b._buffer, m[this.base + L.mac]!, m[this.base + L.snaplen]!);
+    return Buffer.from(b._buffer, this.m[this.base + MAC]!, this.m[this.base + SNAPLEN]!);
   }
 
   /** The network-layer bytes (after the link-layer header); a view like `data`. @throws ReleasedError after release */
   get network(): Buffer {
     const b = this.block;
     if (b.released) throw new ReleasedError('frame.network');
-    const m = b._meta, mac = m[this.base + L.mac]!, net = m[this.base + L.net]!;
-    const end = mac + m[this.base + L.snaplen]!;
+    const m = this.m, mac = m[this.base + MAC]!, net = m[this.base + NET]!;
+    const end = mac + m[this.base + SNAPLEN]!;
     return Buffer.from(b._buffer, Math.min(net, end), Math.max(0, end - net));
   }
 
   /** Length on the wire (tp_len). */
-  get len(): number { return this.block._meta[this.base + L.len]!; }
+  get len(): number { return this.m[this.base + LEN]!; }
   /** Bytes captured (tp_snaplen): `data.length`. */
-  get snaplen(): number { return this.block._meta[this.base + L.snaplen]!; }
+  get snaplen(): number { return this.m[this.base + SNAPLEN]!; }
   /** Arrival time, seconds (tp_sec). */
-  get sec(): number { return this.block._meta[this.base + L.sec]!; }
+  get sec(): number { return this.m[this.base + SEC]!; }
   /** Arrival time, nanoseconds (tp_nsec). */
-  get nsec(): number { return this.block._meta[this.base + L.nsec]!; }
+  get nsec(): number { return this.m[this.base + NSEC]!; }
   /** tp_status bits (TP_STATUS_*: VLAN_VALID, CSUMNOTREADY, LOSING …). */
-  get status(): number { return this.block._meta[this.base + L.status]!; }
+  get status(): number { return this.m[this.base + STATUS]!; }
   /** The VLAN TCI the kernel took off the frame, when TP_STATUS_VLAN_VALID. */
   get vlanTci(): number | undefined {
-    return this.status & L.TP_STATUS_VLAN_VALID ? this.block._meta[this.base + L.vlanTci]! : undefined;
+    return this.status & L.TP_STATUS_VLAN_VALID ? this.m[this.base + VLAN_TCI]! : undefined;
   }
   /** The VLAN TPID (0x8100, 0x88a8), when the kernel reports it (TP_STATUS_VLAN_TPID_VALID). */
   get vlanTpid(): number | undefined {
     const v = L.TP_STATUS_VLAN_TPID_VALID;
-    return v !== undefined && this.status & v ? this.block._meta[this.base + L.vlanTpid]! : undefined;
+    return v !== undefined && this.status & v ? this.m[this.base + VLAN_TPID]! : undefined;
   }
   /** The interface it was seen on (sll_ifindex). */
-  get ifindex(): number { return this.block._meta[this.base + L.ifindex]! | 0; }
+  get ifindex(): number { return this.m[this.base + IFINDEX]! | 0; }
   /** The ethertype, host order (sll_protocol). */
-  get protocol(): number { return this.block._meta[this.base + L.protocol]!; }
+  get protocol(): number { return this.m[this.base + PROTOCOL]!; }
   /** PACKET_HOST, PACKET_OUTGOING … (sll_pkttype). */
-  get pkttype(): number { return this.block._meta[this.base + L.pkttype]!; }
+  get pkttype(): number { return this.m[this.base + PKTTYPE]!; }
   /** ARPHRD_* (sll_hatype). */
-  get hatype(): number { return this.block._meta[this.base + L.hatype]!; }
+  get hatype(): number { return this.m[this.base + HATYPE]!; }
   /** The link-layer source address (a copy: valid after release). */
   get addr(): Buffer {
-    const m = this.block._meta;
-    const off = (this.base + L.addr0) * 4;
-    return Buffer.from(new Uint8Array(m.buffer, m.byteOffset + off, m[this.base + L.halen]!));
+    const m = this.m;
+    return Buffer.from(new Uint8Array(m.buffer, m.byteOffset + (this.base + ADDR0) * 4, m[this.base + HALEN]!));
+  }
+}
+
+/** The frames of a block, in order (an iterator without a generator's cost). */
+class FrameIterator implements IterableIterator<Frame> {
+  private i = 0;
+  constructor(private readonly block: Block) {}
+  next(): IteratorResult<Frame, undefined> {
+    const i = this.i;
+    if (i >= this.block.count) return { done: true, value: undefined };
+    this.i = i + 1;
+    return { done: false, value: new Frame(this.block, HEADER + i * FIELDS) };
+  }
+  [Symbol.iterator](): IterableIterator<Frame> {
+    return this;
   }
 }
 
@@ -165,8 +185,8 @@ export class Block implements Iterable<Frame> {
     return new Frame(this, HEADER + i * FIELDS);
   }
 
-  *[Symbol.iterator](): IterableIterator<Frame> {
-    for (let i = 0; i < this.count; i++) yield new Frame(this, HEADER + i * FIELDS);
+  [Symbol.iterator](): IterableIterator<Frame> {
+    return new FrameIterator(this);
   }
 
   /** Gives the block back to the kernel; its frames' `data` can no longer be read. Idempotent. */
