@@ -179,6 +179,8 @@ export interface Native {
   ringClose(ring: NativeRing): number;
   /** The mapping's length while it exists, else 0. */
   ringMapped(ring: NativeRing): number;
+  /** Blocks handed out and not yet released (explicitly, by close, or by the collector). */
+  ringHeld(ring: NativeRing): number;
   /** The frame walk of ringNext over any bytes laid out as a block: a frame table (tests, fuzzing), or -ENOSYS. */
   ringParseBlock(bytes: Uint8Array): ArrayBuffer | number;
   readonly ringLayout: RingLayout;

@@ -191,7 +191,7 @@ export class Block implements Iterable<Frame> {
 
   /** Gives the block back to the kernel; its frames' `data` can no longer be read. Idempotent. */
   release(): void {
-    if (this._released) return;
+    if (this.released) return;
     this._released = true;
     this.ring._released(this);
   }
@@ -246,7 +246,6 @@ export class Ring implements AsyncIterable<Block> {
   readonly timeout: number;
   private readonly r: NativeRing;
   private _closed = false;
-  private _held = 0;
   private readonly _totals: RingStats = { packets: 0, drops: 0, freezeQueueCount: 0 };
   private readonly _closing = new AbortController();
 
@@ -270,14 +269,13 @@ export class Ring implements AsyncIterable<Block> {
     return native.ringMapped(this.r);
   }
 
-  /** Blocks handed out and not yet released. */
+  /** Blocks handed out and not yet released (a Block the collector took counts as released). */
   get held(): number {
-    return this._held;
+    return native.ringHeld(this.r);
   }
 
   /** @internal a block was released. */
   _released(b: Block): void {
-    this._held--;
     native.ringRelease(this.r, b._buffer);
   }
 
@@ -288,7 +286,6 @@ export class Ring implements AsyncIterable<Block> {
       if (v === -EAGAIN || v === -EBUSY) return null;
       throw new SocketError(-v, 'ring.next');
     }
-    this._held++;
     return new Block(this, v[0], new Uint32Array(v[1]));
   }
 
@@ -311,7 +308,7 @@ export class Ring implements AsyncIterable<Block> {
       const so = this.socket;
       if (so.closed) throw new SocketError(EBADF, 'ring.next'); // nothing more will come
       const both = signal ? AbortSignal.any([signal, closing]) : closing;
-      if (this._held > 0) {
+      if (this.held > 0) {
         // The kernel says readable while a block is ours: check on a timer.
         await pause(Math.min(backoff, left), both);
         backoff = Math.min(backoff * 2, HELD_MAX_MS);
@@ -401,7 +398,6 @@ export class Ring implements AsyncIterable<Block> {
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    this._held = 0;
     native.ringClose(this.r);
     this._closing.abort();
     if (!this.socket.closed) {

@@ -454,6 +454,16 @@ napi_value RingMapped(napi_env env, napi_callback_info info) {
   return arg::Number(env, r->map == nullptr ? 0 : static_cast<long>(r->map_len));
 }
 
+// ringHeld(ring) -> how many blocks are handed out and not yet released
+// (released explicitly, at close, or by the collector).
+napi_value RingHeld(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  arg::Args(env, info, 1, argv);
+  Ring* r = nullptr;
+  if (!GetRing(env, argv[0], &r)) return nullptr;
+  return arg::Number(env, static_cast<long>(r->live));
+}
+
 #ifndef KSOCK_HAVE_TPACKET_V3
 napi_value NoRing(napi_env env, napi_callback_info) { return arg::Number(env, -ENOSYS); }
 #endif
@@ -482,12 +492,12 @@ void InitRing(napi_env env, napi_value exports) {
 #ifdef KSOCK_HAVE_TPACKET_V3
   const Fn fns[] = {{"ringOpen", RingOpen}, {"ringNext", RingNext}, {"ringRelease", RingRelease},
                     {"ringClose", RingClose}, {"ringMapped", RingMapped},
-                    {"ringParseBlock", RingParseBlock}};
+                    {"ringParseBlock", RingParseBlock}, {"ringHeld", RingHeld}};
   const bool supported = true;
 #else
   const Fn fns[] = {{"ringOpen", NoRing}, {"ringNext", NoRing}, {"ringRelease", NoRing},
                     {"ringClose", RingClose}, {"ringMapped", RingMapped},
-                    {"ringParseBlock", NoRing}};
+                    {"ringParseBlock", NoRing}, {"ringHeld", RingHeld}};
   const bool supported = false;
 #endif
   for (const Fn& f : fns) {

@@ -289,6 +289,21 @@ describe.runIf(hasRaw)(`the capture ring on lo (${whyRaw})`, () => {
       expect(again.count).toBeGreaterThan(0);
       expect(again.frame(0).data.length).toBeGreaterThan(0);
       again.release();
+      // A block dropped without release() goes back to the kernel when the collector takes it.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc !== undefined) {
+        await tx.sendmsg({ data: Buffer.from('dropped'), to: { family: c.AF_INET!, address: '127.0.0.1', port: 9 } });
+        await (async () => {
+          const b = await ring.next({ timeout: 5000 });
+          expect(ring.held).toBe(1);
+          return b.count;
+        })();
+        for (let i = 0; i < 50 && ring.held !== 0; i++) {
+          gc();
+          await sleep(10);
+        }
+        expect(ring.held).toBe(0);
+      }
     } finally {
       ring.close();
       await s.close();
@@ -310,9 +325,12 @@ describe.runIf(hasRaw)(`the capture ring on lo (${whyRaw})`, () => {
     expect(socketMaps()).toBe(maps0 + 1);
     await expect(ring.next({ timeout: 2000 })).rejects.toMatchObject({ code: 'EBADF' });
     expect(() => ring.stats()).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(ring.held).toBe(1);
     ring.close();
+    expect(ring.held).toBe(0);
     expect(data.length).toBe(0);
     expect(block.released).toBe(true);
+    block.release(); // after close: nothing to give back
     expect(() => block.frame(0).data).toThrow(k.ReleasedError);
     expect(socketMaps()).toBe(maps0);
     ring.close(); // idempotent
