@@ -3,7 +3,7 @@
 // ratios to C (medians over interleaved passes) and writes bench/out/results.json.
 //   (a) drain a prefilled receive queue in one process
 //   (b) a sender and a receiver in two processes
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -104,6 +104,62 @@ contenders.rtt = {
   'node:dgram': () => rtt([process.execPath, join(here, 'dgram.js'), 'rtt-server'], [process.execPath, join(here, 'dgram.js'), 'rtt-client']),
 };
 
+// (f) Capture on a veth flooded by a C sender (both ends in a network
+// namespace made for the run and removed at exit): frames/s the reader sees,
+// counted from its first frame. Needs root (namespaces, packet sockets).
+const CAPTURE_RING = ['1048576', '64', '2048', '10']; // blockSize, blockCount, frameSize, timeout (ms): same for C and ksock
+const captureNs = `ksock-bench-${process.pid}`;
+let captureWhy = null;
+if (process.getuid?.() !== 0) captureWhy = 'not root';
+else if (spawnSync('ip', ['-V']).status !== 0) captureWhy = 'no ip(8)';
+else if (!haveC) captureWhy = 'no C compiler';
+const sendBin = join(out, 'ring-send'), readBin = join(out, 'ring-read');
+if (captureWhy === null) {
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', sendBin, join(here, 'ring-send.c')], { stdio: 'inherit' });
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', readBin, join(here, 'ring-read.c')], { stdio: 'inherit' });
+  } catch {
+    captureWhy = 'the capture sources do not compile here (no <linux/if_packet.h>?)';
+  }
+}
+let captureUp = false;
+function captureSetup() {
+  if (captureUp) return;
+  const ip = (...a) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'inherit'] });
+  captureUp = true;
+  process.on('exit', () => spawnSync('ip', ['netns', 'del', captureNs]));
+  ip('netns', 'add', captureNs);
+  ip('-n', captureNs, 'link', 'add', 'ca', 'type', 'veth', 'peer', 'name', 'cb');
+  for (const d of ['ca', 'cb', 'lo']) ip('-n', captureNs, 'link', 'set', d, 'up');
+}
+async function capture(reader) {
+  captureSetup();
+  const ready = join(tmpdir(), `ksock-capture-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  // The sender (and the kernel's delivery, in its softirq) on CPU 0, the reader on CPU 1 where
+  // taskset exists: a reader then cannot slow the flood down by taking the sender's CPU.
+  const cpu = (n) => (pin.length && cpus().length > 1 ? ['taskset', '-c', String(n)] : []);
+  const r = run('ip', ['netns', 'exec', captureNs, ...cpu(1), ...reader(ready)]);
+  for (let i = 0; i < 500 && !existsSync(ready); i++) await new Promise((res) => setTimeout(res, 10));
+  rmSync(ready, { force: true });
+  const sender = run('ip', ['netns', 'exec', captureNs, ...cpu(0), sendBin, 'ca', String(SECONDS + 1)]);
+  const [got] = await Promise.all([r, sender]);
+  return Number(got.split(/\s+/)[0]);
+}
+if (captureWhy === null) {
+  contenders.capture = {
+    'C TPACKET_V3 ring reader': () => capture((f) => [readBin, 'cb', f, String(SECONDS), ...CAPTURE_RING]),
+    'ksock openRing, every frame\'s len read': () => capture((f) => [process.execPath, join(here, 'ring.js'), 'ring', 'cb', f, String(SECONDS), ...CAPTURE_RING]),
+    'ksock soreceive per frame': () => capture((f) => [process.execPath, join(here, 'ring.js'), 'recvmsg', 'cb', f, String(SECONDS)]),
+  };
+} else {
+  console.log(`(f) capture on a flooded veth: skipped (${captureWhy})`);
+}
+
+// BENCH_ONLY=capture,rtt runs only the named groups.
+if (process.env.BENCH_ONLY) {
+  const only = new Set(process.env.BENCH_ONLY.split(','));
+  for (const name of Object.keys(contenders)) if (!only.has(name)) delete contenders[name];
+}
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const results = {};
 for (const [bench, set] of Object.entries(contenders)) {
@@ -126,6 +182,7 @@ const title = {
   drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API',
   pair: '(b) sender and receiver in two processes', fdpass: '(c) SCM_RIGHTS fd passing, one process (msgs/s)',
   stream: '(d) AF_UNIX stream, two processes (bytes/s)', rtt: '(e) UDP round trips on one CPU (round trips/s)',
+  capture: '(f) capture on a veth flooded by a C sender (frames/s)',
 };
 console.log(`\nUDP, 64-byte datagrams on loopback — ${cpus().length} CPUs, ${cpus()[0]?.model ?? ''}, Node ${process.version}`);
 console.log(`medians of ${PASSES} interleaved passes\n`);

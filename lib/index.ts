@@ -36,6 +36,9 @@ export {
   LINKTYPE_LINUX_SLL2, PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAX_RECORD_DEFAULT, PCAP_MAX_RECORD_LIMIT,
   type PcapHeader, type PcapRecord, type PcapWriterOptions, type PcapReadOptions, type PcapTime,
 } from './pcap';
+export {
+  openRing, Ring, Block, Frame, ReleasedError, type RingOptions, type RingWaitOptions, type RingStats,
+} from './ring';
 import { native, type Sockaddr, type SockaddrOut } from './native';
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */

@@ -98,6 +98,24 @@ export type NativeHeld = object & { readonly __held: unique symbol };
 
 /** Where a namespace operation failed: the syscall's name, and the path it concerned when there was one. */
 export interface NsWhere { value?: string; path?: string }
+/** A TPACKET_V3 capture ring's native owner: its mapping and the blocks handed out (an opaque external). */
+export type NativeRing = object & { readonly __ring: unique symbol };
+
+/** The layout of a ring block's frame table (a Uint32Array), the ring's limits and TP_STATUS_* bits, by name. */
+export interface RingLayout {
+  readonly supported: number;
+  readonly header: number; readonly fields: number;
+  readonly block: number; readonly count: number; readonly seq: number; readonly flags: number; readonly flagCorrupt: number;
+  readonly mac: number; readonly snaplen: number; readonly len: number; readonly sec: number; readonly nsec: number;
+  readonly status: number; readonly vlanTci: number; readonly vlanTpid: number; readonly ifindex: number;
+  readonly protocol: number; readonly pkttype: number; readonly hatype: number; readonly halen: number;
+  readonly addr0: number; readonly addr1: number; readonly net: number;
+  readonly pageSize: number; readonly maxBlockSize: number; readonly maxBlocks: number; readonly maxRingBytes: number;
+  readonly maxTimeout: number;
+  readonly frameAlign?: number; readonly hdrLen?: number;
+  readonly TP_STATUS_KERNEL?: number; readonly TP_STATUS_USER?: number;
+  readonly TP_STATUS_VLAN_VALID: number; readonly TP_STATUS_VLAN_TPID_VALID?: number;
+}
 
 export interface Native {
   /** Result slots of the last receive; index them with `slotNames`. */
@@ -169,6 +187,21 @@ export interface Native {
   netnsAdd(name: string, where?: NsWhere | null): number;
   /** `ip netns delete NAME`: unmounts and removes /run/netns/NAME. */
   netnsDelete(name: string, where?: NsWhere | null): number;
+  /** PACKET_VERSION TPACKET_V3 + PACKET_RX_RING + mmap: the ring, or -errno (-ENOSYS without TPACKET_V3). */
+  ringOpen(h: NativeHandle, blockSize: number, blockCount: number, frameSize: number, timeout: number): NativeRing | number;
+  /** The next block handed over by the kernel: [block memory, frame table], or -EAGAIN (not yet), -EBUSY (still held), -EBADF (closed). */
+  ringNext(ring: NativeRing): [ArrayBuffer, ArrayBuffer] | number;
+  /** Detaches a block's memory and gives the block back to the kernel: 1, or 0 if it was released already. */
+  ringRelease(ring: NativeRing, block: ArrayBuffer): number;
+  /** Detaches every block still out and unmaps: 0, or -EBADF if closed already. */
+  ringClose(ring: NativeRing): number;
+  /** The mapping's length while it exists, else 0. */
+  ringMapped(ring: NativeRing): number;
+  /** Blocks handed out and not yet released (explicitly, by close, or by the collector). */
+  ringHeld(ring: NativeRing): number;
+  /** The frame walk of ringNext over any bytes laid out as a block: a frame table (tests, fuzzing), or -ENOSYS. */
+  ringParseBlock(bytes: Uint8Array): ArrayBuffer | number;
+  readonly ringLayout: RingLayout;
 }
 
 function load(): Native {

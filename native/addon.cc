@@ -8,6 +8,7 @@
 
 #include "handle.h"
 #include "ksock.h"
+#include "ring.h"
 
 namespace ksock {
 
@@ -77,6 +78,7 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitHandles(env, exports, inst);
   InitMsgIo(env, exports);
   InitNetns(env, exports);
+  InitRing(env, exports);
   return exports;
 }
 
