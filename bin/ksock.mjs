@@ -610,7 +610,8 @@ function ipLink(l, byIndex, { mode, family, monitor = false }) {
   const a = l.attrs;
   const j = { ifindex: l.ifindex };
   let shown = l.ifname;
-  const flags = [...l.flags];
+  // M-DOWN is decided here, from this command's own link cache (kept current by the monitor's events).
+  const flags = l.flags.filter((f) => f !== 'M-DOWN');
   if (typeof a.IFLA_LINK === 'number') {
     const iflink = a.IFLA_LINK;
     if (iflink === 0) { j.link = null; shown += '@NONE'; }
