@@ -3,7 +3,7 @@
 // `ip netns exec`. Every namespace is named ksock-<pid>-… and removed after
 // each test, whatever happened. Needs CAP_SYS_ADMIN + CAP_NET_ADMIN and ip(8);
 // the argument checks run everywhere.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -40,11 +40,24 @@ function name(x: string): string {
   return n;
 }
 
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'], env: peerEnv });
+/**
+ * Runs a peer command; its stdout. Asynchronous: a synchronous child would block the vitest worker
+ * (and its RPC) for as long as the command takes on a loaded machine.
+ */
+function run(cmd: string, args: string[], timeout = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout, env: peerEnv, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}${stderr ? `\n${stderr}` : ''}`));
+      else resolve(stdout);
+    });
+  });
+}
+/** Whether a command fails (exits non-zero). */
+const fails = (cmd: string, args: string[]) => run(cmd, args).then(() => false, () => true);
 const ip = (...args: string[]) => run('ip', args);
 const inNs = (n: string, cmd: string, ...args: string[]) => run('ip', ['netns', 'exec', n, cmd, ...args]);
 /** The names `ip netns list` prints (it adds " (id: N)" to those with an id). */
-const ipList = () => ip('netns', 'list').split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
+const ipList = async () => (await ip('netns', 'list')).split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
 
 /** This process's namespace, for every thread of it: no thread is ever left elsewhere. */
 function threadNamespaces(): string[] {
@@ -179,8 +192,8 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     hostTasks = readdirSync('/proc/self/task').length;
   });
 
-  afterEach(() => {
-    for (const n of made) spawnSync('ip', ['netns', 'del', n], { timeout: 10_000, stdio: 'ignore', env: peerEnv });
+  afterEach(async () => {
+    for (const n of made) await fails('ip', ['netns', 'del', n]);
     made.clear();
   });
 
@@ -193,42 +206,42 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(hostTasks + 2);
   });
 
-  it('netns.add makes a namespace ip(8) lists and enters; it is not the host namespace', () => {
+  it('netns.add makes a namespace ip(8) lists and enters; it is not the host namespace', async () => {
     const a = name('a');
     expect(netns.exists(a)).toBe(false);
     netns.add(a);
     expect(netns.exists(a)).toBe(true);
-    expect(ipList()).toContain(a);
+    expect(await ipList()).toContain(a);
     // Other test files add and remove namespaces at the same time: compare this file's own.
     const own = (n: string) => n.startsWith(ns(''));
-    expect(netns.list().filter(own)).toEqual(ipList().filter(own).sort());
+    expect(netns.list().filter(own)).toEqual((await ipList()).filter(own).sort());
     // `ip netns exec` enters it: a fresh namespace has only lo, down.
-    const links = JSON.parse(inNs(a, 'ip', '-j', 'link', 'show')) as { ifname: string; operstate: string }[];
+    const links = JSON.parse(await inNs(a, 'ip', '-j', 'link', 'show')) as { ifname: string; operstate: string }[];
     expect(links.map((l) => l.ifname)).toEqual(['lo']);
-    expect(inNs(a, 'readlink', '/proc/self/ns/net').trim()).not.toBe(hostNs);
+    expect((await inNs(a, 'readlink', '/proc/self/ns/net')).trim()).not.toBe(hostNs);
     // A second add of the same name: EEXIST from open, with the path, as `ip netns add` refuses it.
     expect(() => netns.add(a)).toThrow(expect.objectContaining({ name: 'SocketError', code: 'EEXIST', syscall: 'open', path: `/run/netns/${a}` }));
-    expect(spawnSync('ip', ['netns', 'add', a], { timeout: 10_000, env: peerEnv }).status).not.toBe(0);
+    expect(await fails('ip', ['netns', 'add', a])).toBe(true);
   });
 
-  it('a namespace added by ip(8) is listed by ksock, and netns.delete removes it (ip agrees)', () => {
+  it('a namespace added by ip(8) is listed by ksock, and netns.delete removes it (ip agrees)', async () => {
     const b = name('b');
-    ip('netns', 'add', b);
+    await ip('netns', 'add', b);
     expect(netns.list()).toContain(b);
     expect(netns.exists(b)).toBe(true);
     netns.delete(b);
     expect(netns.list()).not.toContain(b);
-    expect(ipList()).not.toContain(b);
+    expect(await ipList()).not.toContain(b);
     expect(netns.exists(b)).toBe(false);
     // Nothing is left mounted on the name.
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/run/netns/${b} `);
     expect(() => netns.delete(b)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'unlink', errno: k.constants.ENOENT }));
   });
 
-  it.runIf(hasPython)(`UDP over the namespace's loopback to a CPython peer inside it, by name, path, fd and Socket.create; the host port is another${hasPython ? '' : ' (skipped: no python3)'}`, async () => {
+  it.runIf(hasPython)(`UDP over the namespace's loopback to a CPython peer inside it, by name, path, fd and Socket.create; the host port is another${hasPython ? '' : ' (skipped: no python3)'}`, { timeout: 30_000 }, async () => {
     const a = name('u');
     netns.add(a);
-    ip('-n', a, 'link', 'set', 'lo', 'up');
+    await ip('-n', a, 'link', 'set', 'lo', 'up');
     const peer = pythonEcho(a, 4);
     const port = await peer.port;
     // The same port is free in the host: the peer's socket is not there.
@@ -263,14 +276,14 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
   it('a socket in a namespace is a normal Socket: its own loopback, kept alive after netns.delete', async () => {
     const a = name('d');
     netns.add(a);
-    ip('-n', a, 'link', 'set', 'lo', 'up');
+    await ip('-n', a, 'link', 'set', 'lo', 'up');
     const r = netns.socket(a, 'AF_INET', 'SOCK_DGRAM').bind({ family: k.AF_INET, address: '127.0.0.1', port: 0 });
     const s = netns.socket(a, 'AF_INET', 'SOCK_DGRAM', 0, { nonblocking: true });
     try {
       expect(s.so_state & k.SS_NBIO).toBe(k.SS_NBIO);
       netns.delete(a);
       made.delete(a);
-      expect(ipList()).not.toContain(a);
+      expect(await ipList()).not.toContain(a);
       await s.sendmsg({ data: Buffer.from('still here'), to: r.address() as k.SockaddrIn });
       expect((await r.recvmsg({ timeout: 5000 })).data.toString()).toBe('still here');
       // The host has no socket on r's port: the host's loopback is another.
@@ -285,7 +298,7 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
   it('a netlink socket in a namespace dumps that namespace\'s links, as `ip -n NAME link` shows them', async () => {
     const a = name('n');
     netns.add(a);
-    ip('-n', a, 'link', 'add', 'ksd0', 'type', 'veth', 'peer', 'name', 'ksd1');
+    await ip('-n', a, 'link', 'add', 'ksd0', 'type', 'veth', 'peer', 'name', 'ksd1');
     const s = netns.socket(a, 'AF_NETLINK', 'SOCK_RAW', 'NETLINK_ROUTE');
     try {
       s.bind({ family: k.AF_NETLINK, pid: 0, groups: 0 });
@@ -316,7 +329,7 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
         }
       }
       expect(done).toBe(true);
-      const fromIp = (JSON.parse(ip('-n', a, '-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
+      const fromIp = (JSON.parse(await ip('-n', a, '-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname);
       expect(names).toEqual(fromIp);
       expect(names.sort()).toEqual(['ksd0', 'ksd1', 'lo']);
     } finally {
@@ -324,10 +337,10 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     }
   });
 
-  it.runIf(hasSysctl)(`sysctl inside a namespace equals \`ip netns exec NAME sysctl -n\`, and the host keeps its value${hasSysctl ? '' : ' (skipped: no sysctl(8))'}`, () => {
+  it.runIf(hasSysctl)(`sysctl inside a namespace equals \`ip netns exec NAME sysctl -n\`, and the host keeps its value${hasSysctl ? '' : ' (skipped: no sysctl(8))'}`, async () => {
     const a = name('s');
     netns.add(a);
-    ip('-n', a, 'link', 'add', 'ksd0.5', 'type', 'veth', 'peer', 'name', 'ksd1');
+    await ip('-n', a, 'link', 'add', 'ksd0.5', 'type', 'veth', 'peer', 'name', 'ksd1');
     // First make sure ksock's files are the namespace's (its interfaces, not the host's): a broken
     // build must fail here, before it writes anything, rather than change the host's settings.
     expect(netns.sysctl(a, 'net.ipv4.conf.ksd0/5.forwarding')).toBe('0');
@@ -335,31 +348,31 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     const hostValue = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
     const other = hostValue === '1' ? '0' : '1';
     netns.sysctl(a, 'net.ipv4.ip_forward', Number(other));
-    expect(inNs(a, 'sysctl', '-n', 'net.ipv4.ip_forward').trim()).toBe(other);
+    expect((await inNs(a, 'sysctl', '-n', 'net.ipv4.ip_forward')).trim()).toBe(other);
     expect(netns.sysctl(a, 'net.ipv4.ip_forward')).toBe(other);
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(hostValue);
     // A list, read back as sysctl(8) prints it; and a value set by sysctl(8) read by ksock.
     netns.sysctl(a, 'net.ipv4.ping_group_range', [0, 4242]);
-    expect(netns.sysctl(a, 'net.ipv4.ping_group_range')).toBe(inNs(a, 'sysctl', '-n', 'net.ipv4.ping_group_range').trim());
+    expect(netns.sysctl(a, 'net.ipv4.ping_group_range')).toBe((await inNs(a, 'sysctl', '-n', 'net.ipv4.ping_group_range')).trim());
     expect(netns.sysctl(a, 'net.ipv4.ping_group_range').split(/\s+/)).toEqual(['0', '4242']);
-    inNs(a, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=20000 20999');
-    expect(netns.sysctl(a, 'net.ipv4.ip_local_port_range')).toBe(inNs(a, 'sysctl', '-n', 'net.ipv4.ip_local_port_range').trim());
+    await inNs(a, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=20000 20999');
+    expect(netns.sysctl(a, 'net.ipv4.ip_local_port_range')).toBe((await inNs(a, 'sysctl', '-n', 'net.ipv4.ip_local_port_range')).trim());
     // A name with a dot, written with '/' in the dotted key, as sysctl(8) takes it.
     netns.sysctl(a, 'net.ipv4.conf.ksd0/5.forwarding', 1);
-    expect(inNs(a, 'sysctl', '-n', 'net.ipv4.conf.ksd0/5.forwarding').trim()).toBe('1');
+    expect((await inNs(a, 'sysctl', '-n', 'net.ipv4.conf.ksd0/5.forwarding')).trim()).toBe('1');
     expect(netns.sysctl({ path: `/run/netns/${a}` }, 'net/ipv4/conf/ksd0.5/forwarding')).toBe('1');
     // A value the kernel refuses is the kernel's errno, from write.
     expect(() => netns.sysctl(a, 'net.ipv4.ip_forward', 'nope')).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'write' }));
     expect(() => netns.sysctl(a, 'net.ipv4.no_such_key')).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
   });
 
-  it('readFile sees the namespace\'s own /proc/thread-self/net, as `ip netns exec` sees /proc/net', () => {
+  it('readFile sees the namespace\'s own /proc/thread-self/net, as `ip netns exec` sees /proc/net', async () => {
     const a = name('f');
     netns.add(a);
-    ip('-n', a, 'link', 'add', 'ksd0', 'type', 'veth', 'peer', 'name', 'ksd1');
+    await ip('-n', a, 'link', 'add', 'ksd0', 'type', 'veth', 'peer', 'name', 'ksd1');
     const ifaces = (text: string) => text.split('\n').slice(2).filter(Boolean).map((l) => l.split(':')[0]!.trim()).sort();
     const ours = ifaces(netns.readFile(a, '/proc/thread-self/net/dev').toString());
-    expect(ours).toEqual(ifaces(inNs(a, 'cat', '/proc/net/dev')));
+    expect(ours).toEqual(ifaces(await inNs(a, 'cat', '/proc/net/dev')));
     expect(ours).toEqual(['ksd0', 'ksd1', 'lo']);
     expect(ifaces(readFileSync('/proc/thread-self/net/dev', 'utf8'))).not.toContain('ksd0');
   });
@@ -385,8 +398,16 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     expect(() => netns.socket(a, 'AF_INET', 'SOCK_STREAM', 'IPPROTO_UDP')).toThrow(expect.objectContaining({ code: 'EPROTONOSUPPORT', syscall: 'socket' }));
   });
 
-  it('examples/netns.mjs runs as the README says, and leaves no namespace behind', () => {
-    const r = spawnSync(process.execPath, [join(__dirname, '..', 'examples', 'netns.mjs')], { encoding: 'utf8', timeout: 20_000, cwd: join(__dirname, '..') });
+  it('examples/netns.mjs runs as the README says, and leaves no namespace behind', { timeout: 30_000 }, async () => {
+    // The example runs with this process's environment (in the ASan pass, the sanitized addon).
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(__dirname, '..', 'examples', 'netns.mjs')], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const t = setTimeout(() => child.kill('SIGKILL'), 25_000);
+      child.on('close', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const name = /^added (\S+), listed as `ip netns list` lists it: true$/m.exec(r.stdout)?.[1];
@@ -396,7 +417,7 @@ describe.runIf(netns.supported && hasCaps && hasIp)(`netns: named namespaces and
     expect(r.stdout).toContain(`ip_forward: 1 inside, ${readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()} in the host`);
     expect(r.stdout).toContain('interfaces inside: lo\n');
     expect(r.stdout).toContain(`deleted ${name}: gone`);
-    expect(ipList()).not.toContain(name);
+    expect(await ipList()).not.toContain(name);
   });
 
   it('many sockets in a row: each helper thread is gone, every thread stays in the host namespace', async () => {
