@@ -133,6 +133,8 @@ interface Frame { data: Buffer; pkttype: number }
 function packetSocket(prog: k.BpfInsn[] | null): k.Socket {
   const s = k.Socket.create(c.AF_PACKET!, 'SOCK_RAW', 0);
   if (prog !== null) s.setsockopt('SOL_SOCKET', 'SO_ATTACH_FILTER', prog);
+  // Room for whatever else other tests send over lo meanwhile (4 MiB; CAP_NET_ADMIN may exceed rmem_max).
+  try { s.setsockopt('SOL_SOCKET', 'SO_RCVBUFFORCE', 4 << 20); } catch { s.setsockopt('SOL_SOCKET', 'SO_RCVBUF', 4 << 20); }
   s.bind({ family: c.AF_PACKET!, protocol: c.ETH_P_ALL!, ifindex: k.if_nametoindex('lo') });
   return s;
 }
