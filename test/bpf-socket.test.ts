@@ -10,7 +10,7 @@ import { k } from './helpers';
 const { bpf } = k;
 const { ins } = bpf;
 const c = k.constants;
-const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 5000 }).status === 0;
+const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 20_000 }).status === 0;
 const htons = (v: number): number => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
 const marker = `ksock-bpf-${process.pid}`;
 
