@@ -10,7 +10,7 @@ import { k } from './helpers';
 const { bpf } = k;
 const { ins } = bpf;
 
-const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 5000 }).status === 0;
+const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 20_000 }).status === 0;
 const tcpdump = (flag: string, expr: string): string => {
   const r = spawnSync('tcpdump', [flag, expr], { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`tcpdump ${flag} '${expr}': ${r.stderr}`);

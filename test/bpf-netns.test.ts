@@ -21,8 +21,8 @@ function capEff(): bigint {
 }
 const caps = capEff();
 const hasCaps = [12n, 13n, 21n].every((b) => ((caps >> b) & 1n) === 1n); // CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN
-const hasIp = spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
-const hasPython = spawnSync('python3', ['--version'], { timeout: 5000 }).status === 0;
+const hasIp = spawnSync('ip', ['-V'], { timeout: 20_000 }).status === 0;
+const hasPython = spawnSync('python3', ['--version'], { timeout: 20_000 }).status === 0;
 const runs = hasCaps && hasIp && hasPython && k.features.packet_sockets && c.PACKET_AUXDATA !== undefined;
 const why = !hasCaps ? 'skipped: needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN' : !hasIp ? 'skipped: no ip(8)'
   : !hasPython ? 'skipped: no python3' : !runs ? 'skipped: no packet sockets here' : 'runs as root';

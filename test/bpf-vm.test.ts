@@ -8,7 +8,7 @@ import { k } from './helpers';
 
 const { bpf } = k;
 const { ins } = bpf;
-const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 5000 }).status === 0;
+const hasTcpdump = spawnSync('tcpdump', ['--version'], { timeout: 20_000 }).status === 0;
 
 // ------------------------------------------------------------------ frames
 
