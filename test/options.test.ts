@@ -11,7 +11,7 @@ const root = join(__dirname, '..');
 const c = k.constants;
 const isRoot = process.getuid?.() === 0;
 
-type Kind = 'tcp' | 'udp' | 'udp6' | 'tcp6' | 'unix';
+type Kind = 'tcp' | 'udp' | 'udp6' | 'tcp6' | 'unix' | 'packet';
 interface Case { kind: Kind; value: k.OptValue; expect?: (got: k.OptValue) => void; setOnly?: boolean }
 
 const eq = (v: k.OptValue) => (got: k.OptValue) => expect(got).toEqual(v);
@@ -63,7 +63,16 @@ const CASES: Record<string, Case> = {
   TCP_NOTSENT_LOWAT: { kind: 'tcp', value: 4096 }, TCP_DEFER_ACCEPT: { kind: 'tcp', value: 5, expect: positive },
   TCP_SYNCNT: { kind: 'tcp', value: 3 }, TCP_CONGESTION: { kind: 'tcp', value: 'cubic' },
   UDP_SEGMENT: { kind: 'udp', value: 1000 }, UDP_GRO: { kind: 'udp', value: true }, UDP_CORK: { kind: 'udp', value: true },
+  // Packet sockets (CAP_NET_RAW; ETH_P_ALL on lo). Membership and fanout in the kernel end with the socket.
+  PACKET_ADD_MEMBERSHIP: { kind: 'packet', value: { ifname: 'lo', type: 'multicast', address: Buffer.from('01005e0000fb', 'hex') }, setOnly: true },
+  PACKET_DROP_MEMBERSHIP: { kind: 'packet', value: { ifname: 'lo', type: 'multicast', address: Buffer.from('01005e0000fc', 'hex') }, setOnly: true },
+  PACKET_AUXDATA: { kind: 'packet', value: true },
+  PACKET_FANOUT: { kind: 'packet', value: { group: process.pid & 0xffff, mode: 'lb' }, expect: eq({ group: process.pid & 0xffff, mode: 'lb', flags: [] }) },
+  PACKET_IGNORE_OUTGOING: { kind: 'packet', value: true }, PACKET_QDISC_BYPASS: { kind: 'packet', value: true },
+  PACKET_VERSION: { kind: 'packet', value: 1 }, PACKET_ORIGDEV: { kind: 'packet', value: true }, PACKET_LOSS: { kind: 'packet', value: true },
+  PACKET_RESERVE: { kind: 'packet', value: 16 }, PACKET_TIMESTAMP: { kind: 'packet', value: 1 }, PACKET_VNET_HDR: { kind: 'packet', value: true },
 };
+const canPacket = k.features.packet_sockets === true;
 
 function socketFor(kind: Kind): k.Socket {
   switch (kind) {
@@ -72,6 +81,11 @@ function socketFor(kind: Kind): k.Socket {
     case 'udp': return mk(k.AF_INET, k.SOCK_DGRAM);
     case 'udp6': return mk(k.AF_INET6, k.SOCK_DGRAM);
     case 'unix': return mk(k.AF_UNIX, k.SOCK_DGRAM);
+    case 'packet': {
+      const so = mk(c.AF_PACKET!, k.SOCK_RAW, c.ETH_P_ALL!);
+      so.bind({ family: c.AF_PACKET!, protocol: c.ETH_P_ALL!, ifindex: k.if_nametoindex('lo') });
+      return so;
+    }
   }
 }
 
@@ -94,6 +108,7 @@ describe('the option table', () => {
       // A round trip of 0 or false would pass on a socket that ignored the set.
       if (cs.value === 0 || cs.value === false) expect(['IP_MTU_DISCOVER', 'IPV6_MTU_DISCOVER', 'SO_INCOMING_CPU', 'IP_MULTICAST_LOOP', 'IP_MULTICAST_ALL', 'IPV6_MULTICAST_LOOP']).toContain(s.optName);
       if (cs.kind.endsWith('6') && !k.features.ipv6) continue;
+      if (cs.kind === 'packet' && !canPacket) continue;
       const so = socketFor(cs.kind);
       try {
         try {
