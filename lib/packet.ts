@@ -95,22 +95,23 @@ export function membershipType(t: unknown): number {
 /** Encodes a PacketMreq (the interface name is resolved here: ENODEV when there is none). */
 export function encodePacketMreq(v: unknown, where: string): Buffer {
   if (typeof v !== 'object' || v === null) throw new TypeError(`${where} takes { ifindex | ifname, type, address? }`);
-  const m = v as PacketMreq;
+  // Each field is read once (a getter answers once).
+  const { ifname, ifindex: index, type: t, address } = v as PacketMreq;
   let ifindex: number;
-  if (m.ifname !== undefined) {
-    if (typeof m.ifname !== 'string') throw new TypeError(`${where}: ifname must be a string`);
-    if (m.ifindex !== undefined) throw new TypeError(`${where}: give ifindex or ifname, not both`);
-    ifindex = native.if_nametoindex(m.ifname);
-    if (ifindex <= 0) throw new SocketError(constants.ENODEV ?? 19, 'if_nametoindex', undefined, `if_nametoindex ENODEV: no interface '${m.ifname}'`);
+  if (ifname !== undefined) {
+    if (typeof ifname !== 'string') throw new TypeError(`${where}: ifname must be a string`);
+    if (index !== undefined) throw new TypeError(`${where}: give ifindex or ifname, not both`);
+    ifindex = native.if_nametoindex(ifname);
+    if (ifindex <= 0) throw new SocketError(constants.ENODEV ?? 19, 'if_nametoindex', undefined, `if_nametoindex ENODEV: no interface '${ifname}'`);
   } else {
-    if (!isInt(m.ifindex)) throw new TypeError(`${where}: ifindex must be an integer (or give ifname)`);
-    if (m.ifindex < 0 || m.ifindex > 0x7fffffff) throw new RangeError(`${where}: ifindex is out of range`);
-    ifindex = m.ifindex;
+    if (!isInt(index)) throw new TypeError(`${where}: ifindex must be an integer (or give ifname)`);
+    if (index < 0 || index > 0x7fffffff) throw new RangeError(`${where}: ifindex is out of range`);
+    ifindex = index;
   }
-  const type = membershipType(m.type);
-  if (m.address !== undefined && !Buffer.isBuffer(m.address)) throw new TypeError(`${where}: address must be a Buffer`);
-  if (m.address !== undefined && m.address.length > 8) throw new RangeError(`${where}: address is longer than 8 bytes`);
-  return native.encodeOpt('packet_mreq', { ifindex, type, address: m.address });
+  const type = membershipType(t);
+  if (address !== undefined && !Buffer.isBuffer(address)) throw new TypeError(`${where}: address must be a Buffer`);
+  if (address !== undefined && address.length > 8) throw new RangeError(`${where}: address is longer than 8 bytes`);
+  return native.encodeOpt('packet_mreq', { ifindex, type, address });
 }
 
 /** The int PACKET_FANOUT takes, from its typed form (or an int as it is). */
@@ -120,34 +121,37 @@ export function fanoutValue(v: unknown, where = 'PACKET_FANOUT'): number {
     return v;
   }
   if (typeof v !== 'object' || v === null) throw new TypeError(`${where} takes { group, mode, flags? } or an integer`);
-  const f = v as PacketFanout;
-  if (!isInt(f.group)) throw new TypeError(`${where}: group must be an integer`);
-  if (f.group < 0 || f.group > 0xffff) throw new RangeError(`${where}: group is out of range 0..65535`);
+  // Each field is read once (a getter answers once).
+  const { group, mode: m, flags: fl } = v as PacketFanout;
+  if (!isInt(group)) throw new TypeError(`${where}: group must be an integer`);
+  if (group < 0 || group > 0xffff) throw new RangeError(`${where}: group is out of range 0..65535`);
   let mode: number;
-  if (isInt(f.mode)) {
-    if (f.mode < 0 || f.mode > 0xff) throw new RangeError(`${where}: mode is out of range 0..255`);
-    mode = f.mode;
-  } else if (typeof f.mode === 'string' && (MODES as readonly string[]).includes(f.mode)) {
-    mode = constant(`PACKET_FANOUT_${f.mode.toUpperCase()}`, where);
+  if (isInt(m)) {
+    if (m < 0 || m > 0xff) throw new RangeError(`${where}: mode is out of range 0..255`);
+    mode = m;
+  } else if (typeof m === 'string' && (MODES as readonly string[]).includes(m)) {
+    mode = constant(`PACKET_FANOUT_${m.toUpperCase()}`, where);
   } else {
     throw new TypeError(`${where}: mode must be one of ${MODES.join(', ')} or a number`);
   }
   let flags = 0;
-  if (isInt(f.flags)) {
-    if ((f.flags & ~0xff00) !== 0) throw new RangeError(`${where}: flags must be PACKET_FANOUT_FLAG_* bits`);
-    flags = f.flags;
-  } else if (Array.isArray(f.flags)) {
-    if (f.flags.length > FLAGS.length) throw new RangeError(`${where}: too many flags`);
-    for (const x of f.flags) {
+  if (isInt(fl)) {
+    if ((fl & ~0xff00) !== 0) throw new RangeError(`${where}: flags must be PACKET_FANOUT_FLAG_* bits`);
+    flags = fl;
+  } else if (Array.isArray(fl)) {
+    const n = fl.length;
+    if (!(n <= FLAGS.length)) throw new RangeError(`${where}: too many flags`);
+    for (let i = 0; i < n; i++) {
+      const x: unknown = fl[i];
       if (typeof x !== 'string' || !(FLAGS as readonly string[]).includes(x)) {
         throw new TypeError(`${where}: flags must be among ${FLAGS.join(', ')}`);
       }
       flags |= constant(`PACKET_FANOUT_FLAG_${x.toUpperCase()}`, where);
     }
-  } else if (f.flags !== undefined) {
+  } else if (fl !== undefined) {
     throw new TypeError(`${where}: flags must be a list of names or a number`);
   }
-  return (f.group | ((mode | flags) << 16)) >>> 0;
+  return (group | ((mode | flags) << 16)) >>> 0;
 }
 
 /** The typed form of PACKET_FANOUT's int (null for 0: in no group). */

@@ -78,6 +78,12 @@ export interface PcapWriterOptions {
   nanosecond?: boolean;
 }
 
+// A file the writer opened and nobody closed is closed when the writer is
+// collected: its number was never handed out, so nothing else can hold it.
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  try { fs.closeSync(fd); } catch { /* already gone */ }
+});
+
 /** A timestamp for PcapWriter.write: `{ sec, nsec }`, `{ sec, usec }`, or milliseconds since the epoch (a number). */
 export type PcapTime = { sec: number; nsec: number } | { sec: number; usec: number } | number;
 
@@ -116,6 +122,7 @@ export class PcapWriter {
     if (typeof target === 'string') {
       this.#fd = fs.openSync(target, 'w', 0o644);
       this.#own = true;
+      unclosed.register(this, this.#fd, this);
     } else if (typeof target === 'number' && Number.isInteger(target) && target >= 0 && target <= 0x7fffffff) {
       this.#fd = target;
       this.#own = false;
@@ -132,7 +139,10 @@ export class PcapWriter {
     try {
       this.#writeAll(h);
     } catch (e) {
-      if (this.#own) fs.closeSync(this.#fd);
+      if (this.#own) {
+        unclosed.unregister(this);
+        fs.closeSync(this.#fd);
+      }
       this.#fd = -1;
       throw e;
     }
@@ -181,12 +191,15 @@ export class PcapWriter {
     this.#count++;
   }
 
-  /** Closes the file if the writer opened it (idempotent). */
+  /** Closes the file if the writer opened it (idempotent; a writer collected unclosed closes it then). */
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    if (this.#own) fs.closeSync(fd);
+    if (this.#own) {
+      unclosed.unregister(this);
+      fs.closeSync(fd);
+    }
   }
 
   #writeAll(b: Uint8Array): void {

@@ -37,6 +37,17 @@ function start(ns: string, cmd: string[], env: NodeJS.ProcessEnv, ms = 50_000): 
 }
 
 const ksockCmd = (...args: string[]) => [process.execPath, bin, 'capture', ...args];
+/** Runs a command in namespace `ns` to its end, without blocking the test worker (vitest's messages must flow). */
+function runIn(ns: string, cmd: string[], ms = 20_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', (status) => { clearTimeout(t); res({ status, stdout, stderr }); });
+  });
+}
 /** The lines of our traffic (neighbour discovery and MLD of the links' own may pass too), without timestamps. */
 const ours = (out: string) => out.trim().split('\n')
   .filter((l) => / (10\.9\.0\.|fd00::)/.test(l))
@@ -173,7 +184,7 @@ describe.runIf(canNetns)(`ksock capture (two namespaces; ${whyNot}; ${hasTcpdump
   it('-f FILTER: compiled and attached in the kernel where lib/bpf is built, else a usage error that says so', async () => {
     const hasBpf = typeof (k as Record<string, unknown>).bpf === 'object';
     if (!hasBpf) {
-      const r = spawnSync('ip', ['netns', 'exec', net.a, ...ksockCmd('-i', 'pa', '-f', 'udp')], { encoding: 'utf8', timeout: 10_000 });
+      const r = await runIn(net.a, ksockCmd('-i', 'pa', '-f', 'udp'));
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/filters need lib\/bpf/);
       return;
@@ -204,21 +215,19 @@ describe.runIf(canNetns)(`ksock capture (two namespaces; ${whyNot}; ${hasTcpdump
     expect(r.stderr).toBe('listening on pa\n2 packets, 0 dropped by the kernel\n');
   }, 60_000);
 
-  it('usage errors: exit 2 with the reason', () => {
-    const cli = (...args: string[]) => spawnSync('ip', ['netns', 'exec', net.a, ...ksockCmd(...args)], { encoding: 'utf8', timeout: 20_000 });
-    const noIface = cli();
-    expect(noIface.status).toBe(2);
-    expect(noIface.stderr).toMatch(/-i IFACE is required/);
-    const unknown = cli('-i', 'nope0');
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/no interface 'nope0'/);
-    const badCount = cli('-i', 'pa', '-c', 'x');
-    expect(badCount.status).toBe(2);
-    expect(badCount.stderr).toMatch(/-c: 'x' is not a positive integer/);
-    const badSnap = cli('-i', 'pa', '-s', '0');
-    expect(badSnap.status).toBe(2);
-    const extra = cli('-i', 'pa', 'more');
-    expect(extra.status).toBe(2);
-    expect(extra.stderr).toMatch(/unexpected argument 'more'/);
+  it('usage errors: exit 2 with the reason', async () => {
+    const [noIface, unknown, badCount, badSnap, extra] = await Promise.all([
+      [], ['-i', 'nope0'], ['-i', 'pa', '-c', 'x'], ['-i', 'pa', '-s', '0'], ['-i', 'pa', 'more'],
+    ].map((args) => runIn(net.a, ksockCmd(...args))));
+    expect(noIface!.status).toBe(2);
+    expect(noIface!.stderr).toMatch(/-i IFACE is required/);
+    expect(unknown!.status).toBe(2);
+    expect(unknown!.stderr).toMatch(/no interface 'nope0'/);
+    expect(badCount!.status).toBe(2);
+    expect(badCount!.stderr).toMatch(/-c: 'x' is not a positive integer/);
+    expect(badSnap!.status).toBe(2);
+    expect(badSnap!.stderr).toMatch(/-s: '0' is not an integer from 1 to 262144/);
+    expect(extra!.status).toBe(2);
+    expect(extra!.stderr).toMatch(/unexpected argument 'more'/);
   }, 60_000);
 });

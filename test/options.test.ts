@@ -74,15 +74,16 @@ const CASES: Record<string, Case> = {
   NETLINK_NO_ENOBUFS: { kind: 'netlink', value: true }, NETLINK_LISTEN_ALL_NSID: { kind: 'netlink', value: true },
   NETLINK_CAP_ACK: { kind: 'netlink', value: true }, NETLINK_EXT_ACK: { kind: 'netlink', value: true },
   NETLINK_GET_STRICT_CHK: { kind: 'netlink', value: true },
-  PACKET_ADD_MEMBERSHIP: { kind: 'packet', value: { ifindex: 1, type: 'allmulti' }, setOnly: true },
-  PACKET_DROP_MEMBERSHIP: { kind: 'packet', value: { ifindex: 1, type: 'allmulti' }, setOnly: true },
-  PACKET_AUXDATA: { kind: 'packet', value: true }, PACKET_IGNORE_OUTGOING: { kind: 'packet', value: true },
-  PACKET_QDISC_BYPASS: { kind: 'packet', value: true }, PACKET_VERSION: { kind: 'packet', value: 1 },
-  PACKET_ORIGDEV: { kind: 'packet', value: true }, PACKET_LOSS: { kind: 'packet', value: true },
-  PACKET_RESERVE: { kind: 'packet', value: 4 }, PACKET_TIMESTAMP: { kind: 'packet', value: 1 },
-  PACKET_VNET_HDR: { kind: 'packet', value: true },
-  PACKET_FANOUT: { kind: 'packet', value: { group: 4321, mode: 'hash' }, expect: eq({ group: 4321, mode: 'hash', flags: [] }) },
+  // Packet sockets (CAP_NET_RAW; ETH_P_ALL on lo). Membership and fanout in the kernel end with the socket.
+  PACKET_ADD_MEMBERSHIP: { kind: 'packet', value: { ifname: 'lo', type: 'multicast', address: Buffer.from('01005e0000fb', 'hex') }, setOnly: true },
+  PACKET_DROP_MEMBERSHIP: { kind: 'packet', value: { ifname: 'lo', type: 'multicast', address: Buffer.from('01005e0000fc', 'hex') }, setOnly: true },
+  PACKET_AUXDATA: { kind: 'packet', value: true },
+  PACKET_FANOUT: { kind: 'packet', value: { group: process.pid & 0xffff, mode: 'lb' }, expect: eq({ group: process.pid & 0xffff, mode: 'lb', flags: [] }) },
+  PACKET_IGNORE_OUTGOING: { kind: 'packet', value: true }, PACKET_QDISC_BYPASS: { kind: 'packet', value: true },
+  PACKET_VERSION: { kind: 'packet', value: 1 }, PACKET_ORIGDEV: { kind: 'packet', value: true }, PACKET_LOSS: { kind: 'packet', value: true },
+  PACKET_RESERVE: { kind: 'packet', value: 16 }, PACKET_TIMESTAMP: { kind: 'packet', value: 1 }, PACKET_VNET_HDR: { kind: 'packet', value: true },
 };
+const canPacket = k.features.packet_sockets === true;
 
 function socketFor(kind: Kind): k.Socket {
   switch (kind) {
@@ -92,10 +93,9 @@ function socketFor(kind: Kind): k.Socket {
     case 'udp6': return mk(k.AF_INET6, k.SOCK_DGRAM);
     case 'unix': return mk(k.AF_UNIX, k.SOCK_DGRAM);
     case 'netlink': return mk(c.AF_NETLINK!, k.SOCK_RAW, c.NETLINK_ROUTE);
-    // Bound to lo: PACKET_FANOUT needs a running socket.
     case 'packet': {
-      const so = k.Socket.create('AF_PACKET', 'SOCK_RAW', 'ETH_P_ALL');
-      so.bind({ family: c.AF_PACKET!, ifname: 'lo', protocol: c.ETH_P_ALL });
+      const so = mk(c.AF_PACKET!, k.SOCK_RAW, c.ETH_P_ALL!);
+      so.bind({ family: c.AF_PACKET!, protocol: c.ETH_P_ALL!, ifindex: k.if_nametoindex('lo') });
       return so;
     }
   }
@@ -120,7 +120,7 @@ describe('the option table', () => {
       // A round trip of 0 or false would pass on a socket that ignored the set.
       if (cs.value === 0 || cs.value === false) expect(['IP_MTU_DISCOVER', 'IPV6_MTU_DISCOVER', 'SO_INCOMING_CPU', 'IP_MULTICAST_LOOP', 'IP_MULTICAST_ALL', 'IPV6_MULTICAST_LOOP']).toContain(s.optName);
       if (cs.kind.endsWith('6') && !k.features.ipv6) continue;
-      if (cs.kind === 'packet' && !k.features.raw_sockets) continue; // AF_PACKET needs CAP_NET_RAW
+      if (cs.kind === 'packet' && !canPacket) continue;
       const so = socketFor(cs.kind);
       try {
         try {

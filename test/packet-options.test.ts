@@ -352,6 +352,22 @@ describe.runIf(hasCaps)('packet options: hostile values (TypeError/RangeError be
     expect(k.decodeFanout(k.fanoutValue({ group: 9, mode: 'qm', flags: ['defrag'] }))).toEqual({ group: 9, mode: 'qm', flags: ['defrag'] });
   });
 
+  it('getters are read once: a value that changes between reads cannot slip past the checks', () => {
+    let reads = 0;
+    const fickle = { group: 3, mode: 'lb', get flags() { return reads++ === 0 ? ['rollover'] : new Array(1e6).fill('x'); } };
+    expect(k.fanoutValue(fickle)).toBe((3 | ((c.PACKET_FANOUT_LB! | c.PACKET_FANOUT_FLAG_ROLLOVER!) << 16)) >>> 0);
+    expect(reads).toBe(1);
+    let areads = 0;
+    const mreq = { ifindex: 1, type: 'multicast', get address() { return areads++ === 0 ? Buffer.alloc(6, 1) : Buffer.alloc(4096); } };
+    expect(k.encodeOption(spec('PACKET_ADD_MEMBERSHIP'), mreq).subarray(8, 14)).toEqual(Buffer.alloc(6, 1));
+    expect(areads).toBe(1);
+    // A proxy whose length lies: at most FLAGS.length elements are read.
+    let got = 0;
+    const liar = new Proxy(['rollover'], { get: (t, key) => (key === 'length' ? 1 : (got++, Reflect.get(t, key))) });
+    expect(() => k.fanoutValue({ group: 1, mode: 'lb', flags: liar as never })).not.toThrow();
+    expect(got).toBeLessThanOrEqual(4);
+  });
+
   it('PACKET_STATISTICS cannot be set; its decoding tolerates short and long answers', () => {
     expect(enc('PACKET_STATISTICS', { packets: 1, drops: 0 })).toThrow(TypeError);
     const s = spec('PACKET_STATISTICS');

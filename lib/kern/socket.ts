@@ -58,7 +58,9 @@ function connectionOriented(so: Socket): boolean {
  * sets SS_NBIO (operations return EWOULDBLOCK instead of sleeping);
  * SOCK_CLOEXEC is accepted (every descriptor is close-on-exec anyway).
  * Trailing credential/thread arguments of the BSD signatures are accepted and
- * ignored: userland has one credential, the process's.
+ * ignored: userland has one credential, the process's. For AF_PACKET, `proto`
+ * is an ethertype in host byte order (ETH_P_ALL, ETH_P_IP …), converted for
+ * the kernel as the address codec converts `protocol` (lib/packet.ts).
  * @see socreate(9)
  */
 export function socreate(dom: number, aso: Holder<Socket | null>, type: number, proto: number, ..._cred: unknown[]): number {

@@ -175,6 +175,7 @@ function trackUnsafe(v, depth) {
     return;
   }
   if (v instanceof net.Socket) { netSockets.add(v); return; }
+  if (k.PcapWriter && v instanceof k.PcapWriter) { rights.add(v); return; } // a file it opened: closed with the round
   if (typeof v.close === 'function' && v.level !== undefined && v.type !== undefined) rights.add(v);
   if (Array.isArray(v)) { for (let i = 0; i < Math.min(v.length, 16); i++) track(v[i], depth + 1); return; }
   // 'socket' and 'nl': netlink sessions (Netlink, RouteNetlink, GenericNetlink) hold their Socket there.
@@ -496,6 +497,8 @@ function protoMembers(proto) {
  * arguments are therefore only numbers far out of range.
  */
 function sanitizeAdopting(prefix, args) {
+  // pcap files take a descriptor to write to or read from: never one of the process's own.
+  if (/^(PcapWriter|PcapReader|readPcap)$/.test(prefix) && typeof args[0] === 'number') args[0] = 1_000_000 + 1 + int(1000);
   if (prefix === 'Socket' && args.length > 3) args[3] = typeof args[3] === 'number' ? 1_000_000 + 1 + int(1000) : args[3];
   if (prefix === 'RightsCmsg' && args.length > 2 && args[2] !== null && typeof args[2] === 'object') {
     try {
@@ -555,7 +558,7 @@ for (const [name, v] of Object.entries(k)) {
     addClass(name, v, [['instance', () => genInstanceOf(v)], ['forged', () => Object.create(v.prototype)]]);
     continue;
   }
-  add(name, (args) => v(...(/socreate|socketpair/.test(name) ? sanitizeCreation(args) : args)));
+  add(name, (args) => v(...(/socreate|socketpair/.test(name) ? sanitizeCreation(args) : sanitizeAdopting(name, args))));
 }
 function genInstanceOf(C) {
   try {
