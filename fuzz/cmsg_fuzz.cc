@@ -70,7 +70,8 @@ void DecodeArbitrary(const uint8_t* data, size_t size) {
     }
     cmsg::Decoded d = cmsg::Decode(s);
     if (d.sa != nullptr) CHECK(d.sa >= s.data && d.salen <= s.len && d.sa + d.salen <= s.data + s.len);
-    if (d.kind == cmsg::Kind::kCmsgcred) CHECK(d.ngroups >= 0 && d.ngroups <= 16);
+    if (d.kind == cmsg::Kind::kCmsgcred || d.kind == cmsg::Kind::kSockcred || d.kind == cmsg::Kind::kSockcred2)
+      CHECK(d.cred.ngroups <= 16);
   });
   CHECK(items <= size / CMSG_LEN(0) + 1);
   free(buf);

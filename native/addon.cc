@@ -6,6 +6,7 @@
 // for libuv to release the watchers.
 #include <node_api.h>
 
+#include "bsdlayouts.h"
 #include "handle.h"
 #include "ksock.h"
 
@@ -73,6 +74,8 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitSockopt(env, exports);
   InitHandles(env, exports, inst);
   InitMsgIo(env, exports);
+  InitLayouts(env, exports);
+  InitBpfDev(env, exports);
   return exports;
 }
 
