@@ -9,7 +9,9 @@
 // builds decode received items with (the tables are checked against the real
 // headers at compile time by ../shared/portability). Truncated buffers: every
 // prefix decodes without reading past its end.
-import { endianness } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { native } from '../lib/native';
 import { k } from './helpers';
@@ -25,7 +27,7 @@ function bytes(size: number, fields: Array<[off: number, width: 1 | 2 | 4 | 8, v
     if (w === 1) b.writeUInt8(Number(v), off);
     else if (w === 2) b.writeInt16LE(Number(v), off);
     else if (w === 4) Number(v) < 0 ? b.writeInt32LE(Number(v), off) : b.writeUInt32LE(Number(v), off);
-    else b.writeBigInt64LE(BigInt(v), off);
+    else b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)), off);
   }
   return b;
 }
@@ -304,5 +306,88 @@ describe.runIf(native.bpfLayout != null)('the BPF device (this platform has one)
     const same = Object.values(BPF_HDR_LAYOUTS).filter((t) => t.unit === 'usec' && t.align === l.align &&
       t.caplen.off === l.caplen.off && t.hdrlen.off === l.hdrlen.off && t.sec.width === l.sec.width);
     expect(same.length).toBeGreaterThan(0);
+  });
+});
+
+// ------------------------------------------------- this platform's kernel
+// What the kernel itself gives, where it has the option: these run on the
+// BSD and macOS runners (CI), and skip here with the option's name.
+const c = k.constants;
+const { Socket } = k;
+
+describe('credentials from this platform\'s kernel', () => {
+  it.runIf(c.LOCAL_PEERCRED !== undefined)('LOCAL_PEERCRED (FreeBSD, macOS): the peer\'s uid and groups; its pid where xucred has cr_pid', async () => {
+    const [a, b] = Socket.socketpair('AF_UNIX', 'SOCK_STREAM');
+    const cr = a.getsockopt('SOL_LOCAL', 'LOCAL_PEERCRED');
+    expect(cr.uid).toBe(process.geteuid!());
+    expect(cr.groups).toContain(process.getegid!());
+    if (L.native.xucred === 'freebsd.xucred') expect(cr.pid).toBe(process.pid);
+    await a.close();
+    await b.close();
+  });
+
+  it.runIf(c.LOCAL_PEERPID !== undefined)('LOCAL_PEERPID (macOS): the peer\'s pid', async () => {
+    const [a, b] = Socket.socketpair('AF_UNIX', 'SOCK_STREAM');
+    expect(a.getsockopt('SOL_LOCAL', 'LOCAL_PEERPID')).toBe(process.pid);
+    await a.close();
+    await b.close();
+  });
+
+  it.runIf(c.LOCAL_PEEREID !== undefined)('LOCAL_PEEREID (NetBSD): the peer\'s pid and effective ids, from connect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ksock-eid-'));
+    const path = join(dir, 's');
+    const l = Socket.create('AF_UNIX', 'SOCK_STREAM').bind({ family: c.AF_UNIX!, path });
+    try {
+      l.listen(1);
+      const cl = Socket.create('AF_UNIX', 'SOCK_STREAM');
+      await cl.connect({ family: c.AF_UNIX!, path });
+      const sv = await l.accept();
+      expect(sv.getsockopt('SOL_LOCAL', 'LOCAL_PEEREID')).toEqual({ pid: process.pid, uid: process.geteuid!(), gid: process.getegid!() });
+      await sv.close();
+      await cl.close();
+    } finally {
+      await l.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(c.SCM_CREDS2 !== undefined)('LOCAL_CREDS_PERSISTENT (FreeBSD): every message carries SCM_CREDS2 with the sender\'s pid', async () => {
+    const [a, b] = Socket.socketpair('AF_UNIX', 'SOCK_DGRAM');
+    b.setsockopt('SOL_LOCAL', 'LOCAL_CREDS_PERSISTENT', true);
+    for (let i = 0; i < 2; i++) {
+      await a.sendmsg(Buffer.from('x'));
+      const m = await b.recvmsg({ size: 8, control: true });
+      expect(m.control.find((x) => x.name === 'SCM_CREDS2')).toMatchObject({
+        layout: 'freebsd.sockcred2', pid: process.pid, uid: process.getuid!(), euid: process.geteuid!(), mechanism: 'SCM_CREDS2',
+      });
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it.runIf(c.SCM_CREDS2 !== undefined)('LOCAL_CREDS (FreeBSD): SCM_CREDS is read as struct sockcred, once on a stream', async () => {
+    const [a, b] = Socket.socketpair('AF_UNIX', 'SOCK_STREAM');
+    b.setsockopt('SOL_LOCAL', 'LOCAL_CREDS', true);
+    await a.sendmsg(Buffer.from('x'));
+    const m = await b.recvmsg({ size: 8, control: true });
+    const cr = m.control.find((x) => x.name === 'SCM_CREDS')!;
+    expect(cr).toMatchObject({ layout: 'freebsd.sockcred', uid: process.getuid!(), euid: process.geteuid!() });
+    expect(cr).not.toHaveProperty('pid');
+    // The sender's own SCM_CREDS afterwards is a cmsgcred again, with its pid.
+    await a.sendmsg({ data: Buffer.from('y'), control: [{ level: c.SOL_SOCKET!, type: c.SCM_CREDS! }] });
+    const n = await b.recvmsg({ size: 8, control: true });
+    expect(n.control.find((x) => x.name === 'SCM_CREDS')).toMatchObject({ layout: 'freebsd.cmsgcred', pid: process.pid });
+    await a.close();
+    await b.close();
+  });
+
+  it.runIf(L.native.sockcred === 'netbsd.sockcred' && c.LOCAL_CREDS !== undefined)('LOCAL_CREDS (NetBSD): SCM_CREDS is a sockcred with the pid', async () => {
+    const [a, b] = Socket.socketpair('AF_UNIX', 'SOCK_DGRAM');
+    b.setsockopt('SOL_LOCAL', 'LOCAL_CREDS', true);
+    await a.sendmsg(Buffer.from('x'));
+    const m = await b.recvmsg({ size: 8, control: true });
+    expect(m.control.find((x) => x.name === 'SCM_CREDS')).toMatchObject({ layout: 'netbsd.sockcred', pid: process.pid, uid: process.getuid!() });
+    await a.close();
+    await b.close();
   });
 });
