@@ -11,6 +11,10 @@
 //   bpfRead(fd, buf)                    -> bytes | -errno (read(2): whole records)
 //   bpfClose(fd)                        -> 0 | -errno
 //
+// Only descriptors bpfOpen returned (and not yet closed) are accepted: any
+// other number is EBADF, so that a stray or hostile number can never read
+// from, or close, a descriptor someone else owns.
+//
 // @see bpf(4)
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include <net/if.h>
@@ -43,11 +49,31 @@ constexpr size_t kMaxInsns = 4096;  // BPF_MAXINSNS on FreeBSD/NetBSD/macOS is 5
 
 napi_value Num(napi_env env, long v) { return arg::Number(env, v); }
 
-// The descriptor argument: an integer >= 0.
-bool Fd(napi_env env, napi_value v, int* fd) {
+// The descriptors bpfOpen handed out, process-wide (workers included).
+std::mutex open_mu;
+std::unordered_set<int>& Opened() {
+  static std::unordered_set<int>* s = new std::unordered_set<int>();  // never destroyed: no exit-time order
+  return *s;
+}
+[[maybe_unused]] void Remember(int fd) {
+  std::lock_guard<std::mutex> g(open_mu);
+  Opened().insert(fd);
+}
+// True (and forgotten when `forget`) if bpfOpen handed out fd.
+bool Known(int fd, bool forget) {
+  std::lock_guard<std::mutex> g(open_mu);
+  auto it = Opened().find(fd);
+  if (it == Opened().end()) return false;
+  if (forget) Opened().erase(it);
+  return true;
+}
+
+// The descriptor argument: an integer >= 0. *known: bpfOpen handed it out.
+bool Fd(napi_env env, napi_value v, int* fd, bool* known, bool forget = false) {
   double d;
   if (!arg::Integer(env, v, "fd", 0, INT32_MAX, &d)) return false;
   *fd = static_cast<int>(d);
+  *known = Known(*fd, forget);
   return true;
 }
 
@@ -104,6 +130,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
     close(fd);
     return Num(env, r);
   }
+  Remember(fd);
   return Num(env, fd);
 #else
   (void)len;
@@ -115,7 +142,8 @@ napi_value SetFilter(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   arg::Args(env, info, 2, argv);
   int fd;
-  if (!Fd(env, argv[0], &fd)) return nullptr;
+  bool known;
+  if (!Fd(env, argv[0], &fd, &known)) return nullptr;
   if (!arg::IsBytes(env, argv[1])) {
     arg::Throw(env, arg::kType, "bpfSetFilter: insns must be a Buffer of 8-byte instructions");
     return nullptr;
@@ -126,6 +154,7 @@ napi_value SetFilter(napi_env env, napi_callback_info info) {
     arg::Throw(env, arg::kRange, "bpfSetFilter: 1..%u instructions of 8 bytes", static_cast<unsigned>(kMaxInsns));
     return nullptr;
   }
+  if (!known) return Num(env, -EBADF);
 #ifdef KSOCK_HAVE_BPF_DEVICE
   static_assert(sizeof(bpf_insn) == 8, "struct bpf_insn is { u16 code; u8 jt; u8 jf; u32 k; }");
   std::vector<bpf_insn> insns(b.len / 8);  // aligned copy: the kernel copies in from bf_insns
@@ -146,7 +175,9 @@ napi_value BufferSize(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   arg::Args(env, info, 1, argv);
   int fd;
-  if (!Fd(env, argv[0], &fd)) return nullptr;
+  bool known;
+  if (!Fd(env, argv[0], &fd, &known)) return nullptr;
+  if (!known) return Num(env, -EBADF);
 #ifdef KSOCK_HAVE_BPF_DEVICE
   u_int blen = 0;
   if (KSOCK_RETRY(ioctl(fd, BIOCGBLEN, &blen)) < 0) return Num(env, sys::Err());
@@ -161,13 +192,15 @@ napi_value Read(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   arg::Args(env, info, 2, argv);
   int fd;
-  if (!Fd(env, argv[0], &fd)) return nullptr;
+  bool known;
+  if (!Fd(env, argv[0], &fd, &known)) return nullptr;
   if (!arg::IsBytes(env, argv[1])) {
     arg::Throw(env, arg::kType, "bpfRead: buf must be a Buffer");
     return nullptr;
   }
   arg::Bytes b;
   if (!arg::Pin(env, argv[1], "buf", &b)) return nullptr;
+  if (!known) return Num(env, -EBADF);
 #ifdef KSOCK_HAVE_BPF_DEVICE
   // The device insists on a buffer of exactly BIOCGBLEN bytes (EINVAL otherwise).
   ssize_t n = KSOCK_RETRY(read(fd, b.data, b.len));
@@ -182,7 +215,9 @@ napi_value Close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   arg::Args(env, info, 1, argv);
   int fd;
-  if (!Fd(env, argv[0], &fd)) return nullptr;
+  bool known;
+  if (!Fd(env, argv[0], &fd, &known, true)) return nullptr;
+  if (!known) return Num(env, -EBADF);
 #ifdef KSOCK_HAVE_BPF_DEVICE
   // Not retried: after EINTR the descriptor is gone on the BSDs.
   return Num(env, close(fd) < 0 ? sys::Err() : 0);

@@ -9,7 +9,7 @@
 // builds decode received items with (the tables are checked against the real
 // headers at compile time by ../shared/portability). Truncated buffers: every
 // prefix decodes without reading past its end.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -294,9 +294,15 @@ describe.runIf(native.bpfLayout == null)('the BPF device where the platform has 
     expect(() => BpfDevice.open('lo', { bufferSize: -1 })).toThrow(RangeError);
     expect(() => BpfDevice.open('lo', { filter: [{ code: 0x10000, jt: 0, jf: 0, k: 0 }] })).toThrow(RangeError);
     expect(() => native.bpfOpen('x'.repeat(100), 0, true)).toThrow(RangeError);
-    expect(native.bpfSetFilter(0, Buffer.alloc(8))).toBe(-k.constants.ENOSYS!);
     expect(() => native.bpfSetFilter(0, Buffer.alloc(7))).toThrow(RangeError);
-    expect(native.bpfRead(0, Buffer.alloc(8))).toBe(-k.constants.ENOSYS!);
+  });
+
+  it('a number bpfOpen did not hand out is EBADF: stdin is neither read nor closed', () => {
+    expect(native.bpfSetFilter(0, Buffer.alloc(8))).toBe(-k.constants.EBADF!);
+    expect(native.bpfRead(0, Buffer.alloc(8))).toBe(-k.constants.EBADF!);
+    expect(native.bpfBufferSize(0)).toBe(-k.constants.EBADF!);
+    expect(native.bpfClose(0)).toBe(-k.constants.EBADF!);
+    expect(fstatSync(0)).toBeDefined(); // still open
   });
 });
 
