@@ -241,9 +241,13 @@ function insnBytes(program: Buffer | readonly BpfInsnLike[]): Buffer {
   return out;
 }
 
+// A device dropped without close() has its descriptor closed by the collector
+// (bpfClose refuses any number bpfOpen did not hand out).
 const closer = new FinalizationRegistry<number>((fd) => {
   native.bpfClose(fd);
 });
+// Only BpfDevice.open makes devices: `new BpfDevice(…)` from outside is a TypeError.
+const OPEN = Symbol('BpfDevice.open');
 
 /**
  * An open BPF device bound to one interface. `read()` returns the frames of
@@ -259,7 +263,8 @@ export class BpfDevice {
   readonly #layout: BpfHdrLayout;
   readonly #token = {};
 
-  private constructor(fd: number, size: number, layout: BpfHdrLayout) {
+  private constructor(token: symbol, fd: number, size: number, layout: BpfHdrLayout) {
+    if (token !== OPEN) throw new TypeError('use BpfDevice.open(ifname, options)');
     this.#fd = fd;
     this.#buf = Buffer.alloc(size);
     this.#layout = layout;
@@ -282,7 +287,7 @@ export class BpfDevice {
       native.bpfClose(fd);
       throw new SocketError(layout === null ? native.constants.ENOSYS! : -blen, 'ioctl');
     }
-    const dev = new BpfDevice(fd, blen, layout);
+    const dev = new BpfDevice(OPEN, fd, blen, layout);
     if (prog !== null) {
       try {
         dev.setFilter(prog);

@@ -291,6 +291,7 @@ describe.runIf(native.bpfLayout == null)('the BPF device where the platform has 
     expect(bpfHdrLayout()).toBeNull();
     expect(() => BpfDevice.open('lo')).toThrow(expect.objectContaining({ code: 'ENOSYS', syscall: 'open' }));
     expect(() => BpfDevice.open('')).toThrow(TypeError);
+    expect(() => new (BpfDevice as unknown as new (...a: unknown[]) => unknown)(0, 16, BPF_HDR_LAYOUTS['macos.bpf_hdr'])).toThrow(TypeError);
     expect(() => BpfDevice.open('lo', { bufferSize: -1 })).toThrow(RangeError);
     expect(() => BpfDevice.open('lo', { filter: [{ code: 0x10000, jt: 0, jf: 0, k: 0 }] })).toThrow(RangeError);
     expect(() => native.bpfOpen('x'.repeat(100), 0, true)).toThrow(RangeError);
