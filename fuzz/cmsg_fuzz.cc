@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bsdcred_codec.h"
 #include "cmsg_codec.h"
 
 using namespace ksock;
@@ -70,7 +71,27 @@ void DecodeArbitrary(const uint8_t* data, size_t size) {
     }
     cmsg::Decoded d = cmsg::Decode(s);
     if (d.sa != nullptr) CHECK(d.sa >= s.data && d.salen <= s.len && d.sa + d.salen <= s.data + s.len);
-    if (d.kind == cmsg::Kind::kCmsgcred) CHECK(d.ngroups >= 0 && d.ngroups <= 16);
+    if (d.kind == cmsg::Kind::kCmsgcred || d.kind == cmsg::Kind::kSockcred || d.kind == cmsg::Kind::kSockcred2)
+      CHECK(d.cred.ngroups <= 16);
+    // Every BSD layout table over the payload, copied to a buffer of exactly
+    // its size (ASan: nothing is read past it), whatever this platform is.
+    uint8_t* exact = static_cast<uint8_t*>(malloc(s.len > 0 ? s.len : 1));
+    if (exact == nullptr) return;
+    if (s.len > 0) memcpy(exact, s.data, s.len);
+    for (size_t i = 0; i < bsd::kCredLayoutCount; i++) {
+      const bsd::CredLayout& l = *bsd::kCredLayouts[i];
+      bsd::Cred c;
+      if (bsd::ParseCred(l, exact, s.len, &c)) CHECK(c.ngroups <= bsd::kMaxGroups && l.groups + 4 * c.ngroups <= s.len + (c.ngroups == 0 ? l.groups : 0));
+      else CHECK(s.len < l.min);
+    }
+    for (size_t i = 0; i < bsd::kTimeLayoutCount; i++) {
+      bsd::Time t;
+      const bsd::TimeLayout& l = *bsd::kTimeLayouts[i];
+      if (!bsd::ParseTime(l, exact, s.len, &t)) continue;
+      CHECK(s.len >= 16);
+      if (l.unit == bsd::TimeUnit::kFrac) CHECK(t.nsec >= 0 && t.nsec < 1e9);  // a fraction of a second
+    }
+    free(exact);
   });
   CHECK(items <= size / CMSG_LEN(0) + 1);
   free(buf);

@@ -40,6 +40,21 @@ export {
   openRing, Ring, Block, Frame, ReleasedError, type RingOptions, type RingWaitOptions, type RingStats,
 } from './ring';
 import { native, type Sockaddr, type SockaddrOut } from './native';
+export {
+  BpfDevice, parseBpfRecords, bpfHdrLayout, fracToNsec, BPF_HDR_LAYOUTS, type BpfFrame, type BpfHdrLayout, type BpfRecords,
+  type BpfOpenOptions, type BpfInsnLike, type BpfField,
+} from './bpfdev';
+export type { BsdCred, BsdTime, Layouts } from './native';
+import { native, type Sockaddr, type SockaddrOut, type Layouts } from './native';
+
+/**
+ * The BSD and macOS credential and time layouts (FreeBSD cmsgcred, sockcred,
+ * sockcred2, xucred; NetBSD sockcred, unpcbid; OpenBSD sockpeercred; macOS
+ * xucred; timespec, bintime): the tables received items are decoded with,
+ * which of them this platform uses (`native`), and their decoders, usable on
+ * any platform (bytes from a BSD, tests).
+ */
+export const bsdLayouts: Layouts = native.layouts;
 
 /** Encodes an address once into a raw sockaddr Buffer (reusable on a hot path). */
 export function sockaddr(addr: Sockaddr): Buffer {

@@ -56,13 +56,52 @@ interface Received<N extends string> {
 export interface Timespec { sec: number; nsec: number }
 
 /**
+ * Credentials as a BSD struct carries them: only the fields that struct has
+ * (FreeBSD's `sockcred` has no pid; NetBSD's `unpcbid` only effective ids,
+ * given as uid/gid), and `layout`, the name of the table it was read with
+ * ('freebsd.cmsgcred', 'freebsd.sockcred', 'freebsd.sockcred2', 'netbsd.sockcred' …).
+ */
+export interface BsdCred {
+  layout: string;
+  version?: number; pid?: number; uid?: number; euid?: number; gid?: number; egid?: number; groups?: number[];
+}
+/** A decoded BSD time: seconds and nanoseconds; a bintime adds its raw 2**-64 fraction. */
+export interface BsdTime { sec: number; nsec: number; frac?: bigint }
+/** One integer field of a layout table. */
+export interface LayoutField { off: number; width: number; signed: boolean }
+/** A credential struct's layout table (native/bsdcred_codec.h). */
+export interface CredLayoutTable {
+  min: number; version?: LayoutField; pid?: LayoutField; uid?: LayoutField; euid?: LayoutField; gid?: LayoutField;
+  egid?: LayoutField; ngroups?: LayoutField; groups?: number; capacity?: number;
+}
+/** The BSD layout tables and their decoders (the ones the control-item and option decoders use). */
+export interface Layouts {
+  readonly cred: Readonly<Record<string, CredLayoutTable>>;
+  readonly time: Readonly<Record<string, { sec: LayoutField; sub: LayoutField; unit: 'nsec' | 'usec' | 'frac' }>>;
+  /** The tables this platform uses, by struct: null where it has no such struct. */
+  readonly native: Readonly<Record<'cmsgcred' | 'sockcred' | 'sockcred2' | 'xucred' | 'unpcbid' | 'bintime' | 'timespec', string | null>>;
+  /** Decodes `bytes` by the named table; null when shorter than the table's `min`. */
+  decodeCred(name: string, bytes: Buffer): BsdCred | null;
+  decodeTime(name: string, bytes: Buffer): BsdTime | null;
+}
+/** This platform's bpf_hdr (native/bpfdev.cc), as its headers lay it out. */
+export interface NativeBpfLayout {
+  min: number; align: number; unit: 'usec';
+  sec: { off: number; width: number }; sub: { off: number; width: number };
+  caplen: { off: number; width: number }; datalen: { off: number; width: number }; hdrlen: { off: number; width: number };
+}
+
+/**
  * A received control item, typed by its `name`: `if (item.name === 'IP_PKTINFO') item.addr`.
  * Items of types ksock does not decode are named `level:type` ('41:67') and
  * carry only `data`.
  */
 export type ReceivedCmsg =
   | (Received<'SCM_RIGHTS' | 'SCM_PIDFD'> & { readonly fds: number[]; readonly pidfd?: number; readonly claimed: boolean; close(): number })
-  | (Received<'SCM_CREDENTIALS' | 'SCM_CREDS'> & { pid: number; uid: number; gid: number; euid?: number; egid?: number; groups?: number[]; mechanism: string })
+  | (Received<'SCM_CREDENTIALS'> & { pid: number; uid: number; gid: number; mechanism: string })
+  | (Received<'SCM_CREDS' | 'SCM_CREDS2'> & BsdCred & { mechanism: string })
+  | (Received<'SCM_BINTIME'> & BsdTime & { frac: bigint })
+  | (Received<'SCM_REALTIME' | 'SCM_MONOTONIC'> & Timespec)
   | (Received<'SCM_TIMESTAMP'> & { sec: number; usec: number })
   | (Received<'SCM_TIMESTAMPNS'> & Timespec)
   | (Received<'SCM_TIMESTAMPING'> & { timestamps: [Timespec, Timespec, Timespec] })
@@ -171,6 +210,16 @@ export interface Native {
   pollStart(h: NativeHandle, events: number): number;
   pollIdle(h: NativeHandle): void;
   pollStop(h: NativeHandle): void;
+  /** BSD credential and time layout tables (bsdcred_codec.h). */
+  readonly layouts: Layouts;
+  /** The BPF device (bpfdev.cc): -ENOSYS where the platform has none. */
+  bpfOpen(ifname: string, bufsize: number, immediate: boolean): number;
+  bpfSetFilter(fd: number, insns: Buffer): number;
+  bpfBufferSize(fd: number): number;
+  bpfRead(fd: number, buf: Buffer): number;
+  bpfClose(fd: number): number;
+  /** This platform's bpf_hdr, or absent/null where there is no BPF device. */
+  readonly bpfLayout?: NativeBpfLayout | null;
   heldClaim(held: NativeHeld): number;
   heldClose(held: NativeHeld): number;
   // Network namespaces (native/netns.cc). `target` is a path or a descriptor the caller owns; on failure

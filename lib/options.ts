@@ -14,6 +14,8 @@ import {
 export type OptType =
   | 'int' | 'bool' | 'uchar' | 'linger' | 'timeval' | 'in_addr' | 'ip_mreq' | 'ip_mreq_source'
   | 'ipv6_mreq' | 'ucred' | 'xucred' | 'sockpeercred' | 'string' | 'buffer' | 'tcp_info'
+  /** NetBSD LOCAL_PEEREID: the peer's pid and effective uid/gid at connect time. */
+  | 'unpcbid'
   /** A new descriptor (close-on-exec) that the caller owns and must close: SO_PEERPIDFD. */
   | 'fd'
   /** A classic BPF program: an instruction array (or its assembled bytes) in, instructions out (SO_ATTACH_FILTER / SO_GET_FILTER). */
@@ -27,6 +29,11 @@ export interface Timeval { sec: number; usec: number }
 export interface IpMreq { multiaddr: string; interface?: string; address?: string; ifindex?: number }
 export interface IpMreqSource { multiaddr: string; sourceaddr: string; interface?: string }
 export interface Ipv6Mreq { multiaddr: string; ifindex?: number }
+/**
+ * A peer's credentials: SO_PEERCRED (Linux ucred, OpenBSD sockpeercred),
+ * LOCAL_PEERCRED (xucred: `pid` from FreeBSD 13's cr_pid; macOS has none, ask
+ * LOCAL_PEERPID), LOCAL_PEEREID (NetBSD unpcbid: effective ids).
+ */
 export interface PeerCred { pid?: number; uid: number; gid: number; groups?: number[]; version?: number }
 /**
  * TCP_INFO. On Linux every field of the headers' `struct tcp_info` that the
@@ -88,7 +95,10 @@ const TABLE = {
     SO_ATTACH_FILTER: 'sock_fprog', SO_ATTACH_REUSEPORT_CBPF: 'sock_fprog:set', SO_DETACH_FILTER: 'int:set',
     SO_DETACH_REUSEPORT_BPF: 'int:set', SO_LOCK_FILTER: 'bool', SO_GET_FILTER: 'sock_fprog:get',
   },
-  SOL_LOCAL: { LOCAL_PEERCRED: 'xucred:get' },
+  SOL_LOCAL: {
+    LOCAL_PEERCRED: 'xucred:get', LOCAL_PEERPID: 'int:get', LOCAL_PEEREPID: 'int:get', LOCAL_PEEREID: 'unpcbid:get',
+    LOCAL_CREDS: 'bool', LOCAL_CREDS_PERSISTENT: 'bool',
+  },
   IPPROTO_IP: {
     IP_TTL: 'int', IP_TOS: 'int', IP_HDRINCL: 'bool', IP_PKTINFO: 'bool', IP_RECVPKTINFO: 'bool', IP_RECVDSTADDR: 'bool',
     IP_RECVIF: 'bool', IP_RECVTTL: 'bool', IP_RECVTOS: 'bool', IP_RECVERR: 'bool', IP_MTU_DISCOVER: 'int', IP_MTU: 'int:get',
@@ -127,7 +137,7 @@ const TABLE = {
 /** The value of each kind, as setsockopt takes it and getsockopt returns it. */
 interface KindValues {
   int: number; bool: boolean; uchar: number; fd: number; linger: Linger; timeval: Timeval; in_addr: string;
-  ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred;
+  ip_mreq: IpMreq; ip_mreq_source: IpMreqSource; ipv6_mreq: Ipv6Mreq; peercred: PeerCred; xucred: PeerCred; unpcbid: PeerCred;
   string: string; tcp_info: TcpInfo; sock_fprog: BpfInsn[];
   packet_mreq: PacketMreq; packet_fanout: PacketFanoutValue | null; tpacket_stats: TpacketStats;
 }
@@ -180,7 +190,7 @@ export const sockopts: ReadonlyArray<OptSpec> = Object.freeze(Object.entries(TAB
     const [kind, access] = spec.split(':') as [string, string | undefined];
     const type = (kind === 'peercred' ? (native.optKinds.ucred ? 'ucred' : 'sockpeercred') : kind) as OptType;
     const structKinds = ['linger', 'timeval', 'ip_mreq', 'ip_mreq_source', 'ipv6_mreq', 'ucred', 'xucred', 'sockpeercred', 'tcp_info', 'sock_fprog',
-      'packet_mreq', 'tpacket_stats'];
+      'packet_mreq', 'tpacket_stats', 'unpcbid'];
     if (structKinds.includes(type) && !native.optKinds[type]) return [];
     return [Object.freeze({ level, name, levelName, optName, type, readonly: access === 'get', writeonly: access === 'set' })];
   });
@@ -270,6 +280,7 @@ export function encodeOption(spec: OptSpec | undefined, value: unknown): Buffer 
     case 'ucred':
     case 'xucred':
     case 'sockpeercred':
+    case 'unpcbid':
     case 'tcp_info':
     case 'tpacket_stats':
       throw new TypeError(`${where} is read-only`);

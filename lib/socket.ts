@@ -578,7 +578,7 @@ proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags: 
   }
   if (n < 0) throw new SocketError(-n, 'recvmmsg');
   const lists = batch._controls.value as Cmsg[][] | null; // set by the native call
-  if (withControl && lists) for (const list of lists) ownRights(list);
+  if (withControl && lists) for (const list of lists) ownRights(list, this);
   batch.received = n;
   return n;
 };

@@ -6,6 +6,7 @@
 // for libuv to release the watchers.
 #include <node_api.h>
 
+#include "bsdlayouts.h"
 #include "handle.h"
 #include "ksock.h"
 #include "ring.h"
@@ -79,6 +80,8 @@ Napi::Object InitImpl(Napi::Env env, Napi::Object exports) {
   InitMsgIo(env, exports);
   InitNetns(env, exports);
   InitRing(env, exports);
+  InitLayouts(env, exports);
+  InitBpfDev(env, exports);
   return exports;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "args.h"
+#include "bsdlayouts.h"
 #include "cmsg_codec.h"
 #include "held.h"
 
@@ -268,23 +269,18 @@ bool SetDecoded(napi_env env, napi_value o, const cmsg::Decoded& d) {
     case Kind::kCredentials:
       return SetNum(env, o, "pid", d.pid) && SetNum(env, o, "uid", d.uid) && SetNum(env, o, "gid", d.gid) &&
              SetStr(env, o, "mechanism", "SCM_CREDENTIALS");
-    case Kind::kCmsgcred: {
-      if (!SetNum(env, o, "pid", d.pid) || !SetNum(env, o, "uid", d.uid) || !SetNum(env, o, "euid", d.euid) ||
-          !SetNum(env, o, "gid", d.gid))
-        return false;
-      napi_value g;
-      if (napi_create_array_with_length(env, static_cast<size_t>(d.ngroups), &g) != napi_ok) return false;
-      for (int i = 0; i < d.ngroups; i++) {
-        napi_value x;
-        if (napi_create_double(env, d.groups[i], &x) != napi_ok ||
-            napi_set_element(env, g, static_cast<uint32_t>(i), x) != napi_ok)
-          return false;
-      }
-      return napi_set_named_property(env, o, "groups", g) == napi_ok && SetStr(env, o, "mechanism", "SCM_CREDS");
-    }
+    case Kind::kCmsgcred:
     case Kind::kSockcred:
-      return SetNum(env, o, "pid", d.pid) && SetNum(env, o, "uid", d.uid) && SetNum(env, o, "euid", d.euid) &&
-             SetNum(env, o, "gid", d.gid) && SetNum(env, o, "egid", d.egid) && SetStr(env, o, "mechanism", "SCM_CREDS");
+      return SetCred(env, o, d.cred, d.layout) && SetStr(env, o, "mechanism", "SCM_CREDS");
+    case Kind::kSockcred2:
+      return SetCred(env, o, d.cred, d.layout) && SetStr(env, o, "mechanism", "SCM_CREDS2");
+    case Kind::kBintime: {
+      bsd::Time t;
+      t.sec = d.sec;
+      t.nsec = d.nsec;
+      t.frac = d.frac;
+      return SetTime(env, o, t, true);
+    }
     case Kind::kTimestampNs:
       return SetNum(env, o, "sec", d.sec) && SetNum(env, o, "nsec", d.nsec);
     case Kind::kTimestamping: {

@@ -62,6 +62,13 @@ void ReadSome(const Span& s, T* out) {
   memcpy(out, s.data, s.len < sizeof(T) ? s.len : sizeof(T));
 }
 
+// A credential item by a BSD layout table (bsdcred_codec.h).
+[[maybe_unused]] bool Cred(const bsd::CredLayout& l, const Span& s, Decoded* d) {
+  if (!bsd::ParseCred(l, s.data, s.len, &d->cred)) return false;
+  d->layout = l.name;
+  return true;
+}
+
 bool DecodeSocket(const Span& s, Decoded* d) {
   const int type = s.type;
   (void)type;
@@ -75,31 +82,62 @@ bool DecodeSocket(const Span& s, Decoded* d) {
     return true;
   }
 #endif
-#if defined(SCM_CREDS) && defined(CMGROUP_MAX)
-  cmsgcred cc;
-  if (type == SCM_CREDS && Read(s, &cc)) {
-    d->kind = Kind::kCmsgcred;
-    d->pid = cc.cmcred_pid;
-    d->uid = cc.cmcred_uid;
-    d->euid = cc.cmcred_euid;
-    d->gid = cc.cmcred_gid;
-    int max = CMGROUP_MAX < 16 ? CMGROUP_MAX : 16;
-    int ng = cc.cmcred_ngroups < 0 ? 0 : cc.cmcred_ngroups > max ? max : cc.cmcred_ngroups;
-    d->ngroups = ng;
-    for (int i = 0; i < ng; i++) d->groups[i] = cc.cmcred_groups[i];
-    return true;
+#ifdef SCM_CREDS
+  // FreeBSD: struct cmsgcred (the sender sent SCM_CREDS); a receiver that set
+  // LOCAL_CREDS gets struct sockcred under the same type instead, which only
+  // it can tell (lib/core/rights.ts re-decodes those). NetBSD: sockcred.
+  if (type == SCM_CREDS) {
+    const bsd::CredLayout* l = bsd::NativeCmsgcred();
+    Kind k = Kind::kCmsgcred;
+    if (l == nullptr) {
+      l = bsd::NativeSockcred();
+      k = Kind::kSockcred;
+    }
+    if (l != nullptr && Cred(*l, s, d)) {
+      d->kind = k;
+      return true;
+    }
   }
-#elif defined(SCM_CREDS) && defined(SOCKCREDSIZE)
-  sockcred sc;
-  if (type == SCM_CREDS && s.len >= SOCKCREDSIZE(0)) {
-    ReadSome(s, &sc);
-    d->kind = Kind::kSockcred;
-    d->pid = sc.sc_pid;
-    d->uid = sc.sc_uid;
-    d->euid = sc.sc_euid;
-    d->gid = sc.sc_gid;
-    d->egid = sc.sc_egid;
-    return true;
+#endif
+#ifdef SCM_CREDS2
+  if (type == SCM_CREDS2) {
+    const bsd::CredLayout* l = bsd::NativeSockcred2();
+    if (l != nullptr && Cred(*l, s, d)) {
+      d->kind = Kind::kSockcred2;
+      return true;
+    }
+  }
+#endif
+#ifdef SCM_BINTIME
+  if (type == SCM_BINTIME) {
+    const bsd::TimeLayout* l = bsd::NativeBintime();
+    bsd::Time t;
+    if (l != nullptr && bsd::ParseTime(*l, s.data, s.len, &t)) {
+      d->kind = Kind::kBintime;
+      d->sec = t.sec;
+      d->frac = t.frac;
+      d->nsec = t.nsec;
+      return true;
+    }
+  }
+#endif
+#if defined(SCM_REALTIME) || defined(SCM_MONOTONIC)
+  {
+    bool ts = false;
+#ifdef SCM_REALTIME
+    ts = ts || type == SCM_REALTIME;
+#endif
+#ifdef SCM_MONOTONIC
+    ts = ts || type == SCM_MONOTONIC;
+#endif
+    const bsd::TimeLayout* l = bsd::NativeTimespec();
+    bsd::Time t;
+    if (ts && l != nullptr && bsd::ParseTime(*l, s.data, s.len, &t)) {
+      d->kind = Kind::kTimestampNs;
+      d->sec = t.sec;
+      d->nsec = t.nsec;
+      return true;
+    }
   }
 #endif
 #ifdef SCM_TIMESTAMPNS

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bsdcred_codec.h"
 #include "compat.h"
 
 namespace ksock {
@@ -96,8 +97,10 @@ enum class Kind {
   kRaw,           // unknown or truncated: { level, type, data } only
   kFds,           // SCM_RIGHTS / SCM_PIDFD (decoded by the adapter: ownership)
   kCredentials,   // SCM_CREDENTIALS: pid uid gid
-  kCmsgcred,      // SCM_CREDS (FreeBSD/macOS cmsgcred): pid uid euid gid groups
-  kSockcred,      // SCM_CREDS (NetBSD sockcred): pid uid euid gid egid
+  kCmsgcred,      // SCM_CREDS (FreeBSD cmsgcred): pid uid euid gid groups
+  kSockcred,      // SCM_CREDS (NetBSD sockcred: pid uid euid gid egid groups; FreeBSD's has no pid)
+  kSockcred2,     // SCM_CREDS2 (FreeBSD sockcred2): version pid uid euid gid egid groups
+  kBintime,       // SCM_BINTIME: sec frac (2**-64 s) nsec
   kTimestampNs,   // sec nsec
   kTimestamping,  // ts[3]
   kTimestamp,     // sec usec
@@ -125,6 +128,10 @@ struct Timespec {
 
 struct Decoded {
   Kind kind = Kind::kRaw;
+  // SCM_CREDS, SCM_CREDS2: the fields a BSD layout has, and its table's name.
+  bsd::Cred cred;
+  const char* layout = nullptr;
+  uint64_t frac = 0;  // SCM_BINTIME
   double pid = 0, uid = 0, euid = 0, gid = 0, egid = 0;
   int ngroups = 0;
   double groups[16] = {};

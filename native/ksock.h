@@ -68,6 +68,7 @@ void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitSockopt(Napi::Env env, Napi::Object exports);
 void InitHandles(napi_env env, napi_value exports, Instance* inst);
 void InitMsgIo(napi_env env, napi_value exports);
+void InitBpfDev(napi_env env, napi_value exports);  // bpfdev.cc
 // Closes every descriptor and watcher of the env (teardown); calls
 // FinishTeardown once libuv has released every watcher.
 void TeardownHandles(Instance* inst);

@@ -1,6 +1,8 @@
 // Struct-valued socket options, core (see optstruct_codec.h). No N-API here.
 #include "optstruct_codec.h"
 
+#include "bsdcred_codec.h"
+
 #include <sys/time.h>
 #if __has_include(<netinet/tcp_fsm.h>) && !__has_include(<linux/tcp.h>)
 #include <netinet/tcp_fsm.h>
@@ -43,6 +45,9 @@ const Name kNames[] = {
 #endif
 #ifdef KSOCK_HAVE_XUCRED
     {"xucred", Kind::kXucred},
+#endif
+#ifdef KSOCK_HAVE_UNPCBID
+    {"unpcbid", Kind::kUnpcbid},
 #endif
 #ifdef KSOCK_HAVE_TCP_INFO
     {"tcp_info", Kind::kTcpInfo},
@@ -227,18 +232,26 @@ bool Decode(Kind k, const uint8_t* p, size_t len, Fields* o) {
       return true;
     }
 #endif
-#ifdef KSOCK_HAVE_XUCRED
-    case Kind::kXucred: {
-      xucred u;
-      Load(p, len, &u);
-      o->version = u.cr_version;
-      o->uid = u.cr_uid;
-      int max = static_cast<int>(sizeof(u.cr_groups) / sizeof(u.cr_groups[0]));
-      if (max > 16) max = 16;
-      int n = u.cr_ngroups < 0 ? 0 : u.cr_ngroups > max ? max : u.cr_ngroups;
-      o->ngroups = n;
-      for (int i = 0; i < n; i++) o->groups[i] = u.cr_groups[i];
-      o->gid = n > 0 ? u.cr_groups[0] : 0;
+#if defined(KSOCK_HAVE_XUCRED) || defined(KSOCK_HAVE_UNPCBID)
+    case Kind::kXucred:
+    case Kind::kUnpcbid: {
+      // The layout tables of bsdcred_codec.h, checked against the headers there.
+      const bsd::CredLayout* l = k == Kind::kXucred ? bsd::NativeXucred() : bsd::NativeUnpcbid();
+      bsd::Cred c;
+      if (l == nullptr) return false;
+      // A short answer reads as zeros, as for every struct here.
+      uint8_t buf[128] = {};
+      if (p != nullptr && len > 0) memcpy(buf, p, len < sizeof(buf) ? len : sizeof(buf));
+      size_t n = len < sizeof(buf) ? len : sizeof(buf);
+      if (n < l->min) n = l->min;
+      bsd::ParseCred(*l, buf, n, &c);
+      o->version = c.version;
+      o->uid = c.uid;
+      o->gid = c.gid;
+      o->pid = c.pid;
+      o->has_pid = (c.has & bsd::kPid) != 0;
+      o->ngroups = static_cast<int>(c.ngroups);
+      for (size_t i = 0; i < c.ngroups && i < 16; i++) o->groups[i] = c.groups[i];
       return true;
     }
 #endif

@@ -49,6 +49,9 @@
 #if defined(LOCAL_PEERCRED) && defined(XUCRED_VERSION)
 #define KSOCK_HAVE_XUCRED 1  // FreeBSD, macOS
 #endif
+#if defined(LOCAL_PEEREID)
+#define KSOCK_HAVE_UNPCBID 1  // NetBSD: struct unpcbid {pid, euid, egid}
+#endif
 #if defined(TCP_INFO)
 #define KSOCK_HAVE_TCP_INFO 1
 #endif
@@ -72,7 +75,8 @@ enum class Kind {
   kIpv6Mreq,      // multiaddr6 ifindex
   kUcred,         // pid uid gid
   kSockpeercred,  // pid uid gid
-  kXucred,        // version uid gid groups
+  kXucred,        // version uid gid groups, pid (FreeBSD 13+ cr_pid)
+  kUnpcbid,       // pid uid gid (effective ids)
   kTcpInfo,       // tcp (tcpinfo_codec.h)
   kPacketMreq,    // ifindex type address[alen]
   kTpacketStats,  // packets drops (freeze_q_cnt when the kernel returns tpacket_stats_v3)
@@ -91,6 +95,7 @@ struct Fields {
   in6_addr multiaddr6{};
   double ifindex = 0;
   double pid = 0, uid = 0, gid = 0, version = 0;
+  bool has_pid = false;  // xucred: the platform's struct has cr_pid
   int ngroups = 0;
   double groups[16] = {};
   TcpInfoFields tcp;  // (name, value) pairs, state_name

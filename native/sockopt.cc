@@ -164,6 +164,7 @@ napi_value Build(napi_env env, opt::Kind k, const opt::Fields& f) {
       break;
     case opt::Kind::kUcred:
     case opt::Kind::kSockpeercred:
+    case opt::Kind::kUnpcbid:
       ok = SetNum(env, o, "pid", f.pid) && SetNum(env, o, "uid", f.uid) && SetNum(env, o, "gid", f.gid);
       break;
     case opt::Kind::kXucred: {
@@ -175,6 +176,7 @@ napi_value Build(napi_env env, opt::Kind k, const opt::Fields& f) {
         ok = napi_create_double(env, f.groups[i], &x) == napi_ok && napi_set_element(env, g, static_cast<uint32_t>(i), x) == napi_ok;
       }
       ok = ok && SetNum(env, o, "gid", f.gid) && napi_set_named_property(env, o, "groups", g) == napi_ok;
+      if (f.has_pid) ok = ok && SetNum(env, o, "pid", f.pid);
       break;
     }
     case opt::Kind::kTcpInfo:
@@ -248,7 +250,7 @@ void InitSockopt(Napi::Env napienv, Napi::Object exports) {
   static const opt::Kind all[] = {opt::Kind::kLinger, opt::Kind::kTimeval,   opt::Kind::kIpMreq,
                                   opt::Kind::kIpMreqn, opt::Kind::kIpMreqSource, opt::Kind::kIpv6Mreq,
                                   opt::Kind::kUcred,  opt::Kind::kSockpeercred, opt::Kind::kXucred,
-                                  opt::Kind::kTcpInfo, opt::Kind::kPacketMreq, opt::Kind::kTpacketStats};
+                                  opt::Kind::kUnpcbid, opt::Kind::kTcpInfo, opt::Kind::kPacketMreq, opt::Kind::kTpacketStats};
   for (opt::Kind k : all) {
     const char* n = opt::NameOf(k);
     if (n[0] != '\0') napi_set_named_property(env, kinds, n, yes);

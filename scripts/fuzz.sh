@@ -18,7 +18,7 @@ SECONDS_EACH="${1:-${KSOCK_FUZZ_SECONDS:-60}}"
 case "$SECONDS_EACH" in ''|*[!0-9]*) echo "usage: $0 [SECONDS]"; exit 2 ;; esac
 OUT=build-fuzz
 HARNESSES=(cmsg sockaddr optstruct)
-declare -A CORE=([cmsg]=native/cmsg_codec.cc [sockaddr]=native/sockaddr_codec.cc [optstruct]="native/optstruct_codec.cc native/tcpinfo_codec.cc")
+declare -A CORE=([cmsg]="native/cmsg_codec.cc native/bsdcred_codec.cc" [sockaddr]=native/sockaddr_codec.cc [optstruct]="native/optstruct_codec.cc native/tcpinfo_codec.cc native/bsdcred_codec.cc")
 
 summary() {
   echo "fuzz: $1 passed, $2 failed"

@@ -199,8 +199,7 @@ describe.runIf(canNetns)('unprivileged ICMP datagram sockets, in a namespace the
 });
 
 describe('address families', () => {
-  it('AF_UNIX abstract names keep embedded NUL and non-UTF-8 bytes exactly (CPython TestLinuxAbstractNamespace)', () => {
-    if (!k.features.unix_abstract) return;
+  it.runIf(k.features.unix_abstract)('AF_UNIX abstract names keep embedded NUL and non-UTF-8 bytes exactly (CPython TestLinuxAbstractNamespace; abstract names: Linux)', () => {
     const name = Buffer.from('\0python-test-hello\0\xff', 'latin1');
     const s = mk(k.AF_UNIX, k.SOCK_STREAM);
     expect(k.sobind(s, { family: k.AF_UNIX, path: name })).toBe(0);

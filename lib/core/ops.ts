@@ -172,7 +172,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
     const len = u._len();
     const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
     if (n >= 0) {
-      if (controlp && controlp.value) ownRights(controlp.value);
+      if (controlp && controlp.value) ownRights(controlp.value, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
       if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
@@ -214,7 +214,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
         ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
         : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
-        if (first && controlp && controlp.value) ownRights(controlp.value);
+        if (first && controlp && controlp.value) ownRights(controlp.value, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
         const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length

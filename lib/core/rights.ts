@@ -15,7 +15,7 @@ import { writeHostInt } from './socket';
 const ITEM_NAMES = new Map<string, string>();
 for (const [level, names] of [
   ['SOL_SOCKET', ['SCM_RIGHTS', 'SCM_PIDFD', 'SCM_CREDENTIALS', 'SCM_CREDS', 'SCM_TIMESTAMPING', 'SCM_TIMESTAMPNS', 'SCM_TIMESTAMP',
-    'SO_RXQ_OVFL', 'SO_MARK']],
+    'SO_RXQ_OVFL', 'SO_MARK', 'SCM_CREDS2', 'SCM_BINTIME', 'SCM_REALTIME', 'SCM_MONOTONIC']],
   ['IPPROTO_IP', ['IP_PKTINFO', 'IP_RECVDSTADDR', 'IP_RECVIF', 'IP_RECVTTL', 'IP_TTL', 'IP_RECVTOS', 'IP_TOS', 'IP_RECVERR',
     'IP_ORIGDSTADDR']],
   ['IPPROTO_IPV6', ['IPV6_PKTINFO', 'IPV6_HOPLIMIT', 'IPV6_TCLASS', 'IPV6_RECVERR', 'IPV6_ORIGDSTADDR']],
@@ -106,16 +106,38 @@ export class RightsCmsg implements Cmsg {
   }
 }
 
+// FreeBSD: SCM_CREDS carries a struct cmsgcred when the sender sent one, and
+// a struct sockcred (same type, other layout, no pid) when the receiver set
+// LOCAL_CREDS; the kernel then drops the sender's cmsgcred. Only the
+// receiver knows which: the native decoder reads cmsgcred, and an item
+// received while the socket asked for LOCAL_CREDS is read again as sockcred.
+const SOCKCRED = native.layouts.native.cmsgcred !== null ? native.layouts.native.sockcred : null;
+const SCM_CREDS_KEY = `${constants.SOL_SOCKET}:${constants.SCM_CREDS}`;
+
+/** The receiving socket's part in decoding: FreeBSD's LOCAL_CREDS state. */
+export interface CredReceiver { _wantcred: boolean; readonly so_type: number }
+
+function asSockcred(item: Cmsg, so: CredReceiver): void {
+  const c = native.layouts.decodeCred(SOCKCRED!, item.data!);
+  if (c === null) return;
+  for (const k of ['pid', 'uid', 'euid', 'gid', 'egid', 'groups', 'version']) delete item[k];
+  Object.assign(item, c);
+  // LOCAL_CREDS is one-shot on stream and seqpacket sockets (the kernel clears it after the first send).
+  if (so.so_type !== constants.SOCK_DGRAM) so._wantcred = false;
+}
+
 /**
  * @internal Gives every item of a received list its name, and every
- * descriptor-carrying item its owner.
+ * descriptor-carrying item its owner; `so`, the receiving socket, settles
+ * FreeBSD's two SCM_CREDS layouts.
  */
-export function ownRights(items: Cmsg[]): void {
+export function ownRights(items: Cmsg[], so?: CredReceiver): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const held = item.held as NativeHeld | undefined;
     if (held === undefined || !Array.isArray(item.fds)) {
       item.name = cmsgName(item.level, item.type);
+      if (SOCKCRED !== null && so?._wantcred && `${item.level}:${item.type}` === SCM_CREDS_KEY && item.data) asSockcred(item, so);
       continue;
     }
     items[i] = new RightsCmsg(item.level, item.type, item.fds, held, item.data);

@@ -166,6 +166,10 @@ export class Socket extends EventEmitter {
   /** @internal started, but nobody waits: unref'd */ _idle = false;
   /** @internal a nonblocking connect is in progress */ _connecting = false;
   /** @internal shutdown(SHUT_RD) was done here: receives return EOF (BSD) */ _shutRd = false;
+  /**
+   * @internal LOCAL_CREDS was set here (FreeBSD's UNP_WANTCRED_ONESHOT): an
+   * SCM_CREDS item received now is a struct sockcred, not a cmsgcred
+   */ _wantcred = false;
 
   /** @internal use socreate / Socket.create / Socket.fromFd. */
   constructor(dom: number, type: number, proto: number, h: NativeHandle, state = 0) {
