@@ -39,7 +39,6 @@ export {
 export {
   openRing, Ring, Block, Frame, ReleasedError, type RingOptions, type RingWaitOptions, type RingStats,
 } from './ring';
-import { native, type Sockaddr, type SockaddrOut } from './native';
 export {
   BpfDevice, parseBpfRecords, bpfHdrLayout, fracToNsec, BPF_HDR_LAYOUTS, type BpfFrame, type BpfHdrLayout, type BpfRecords,
   type BpfOpenOptions, type BpfInsnLike, type BpfField,
