@@ -10,15 +10,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, capEff } from './helpers';
 
 const { bpf } = k;
 const c = k.constants;
 
-function capEff(): bigint {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasCaps = [12n, 13n, 21n].every((b) => ((caps >> b) & 1n) === 1n); // CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN
 const hasIp = spawnSync('ip', ['-V'], { timeout: 20_000 }).status === 0;

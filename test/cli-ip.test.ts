@@ -12,18 +12,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capEff } from './helpers';
 
 const bin = join(__dirname, '..', 'bin', 'ksock.mjs');
 const ns = `ksock-${process.pid}-ip`;
 
-function capEff(): bigint {
-  try {
-    const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? BigInt('0x' + m[1]) : 0n;
-  } catch {
-    return 0n;
-  }
-}
 const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN
 const hasIp = spawnSync('ip', ['-j', 'link', 'show', 'lo'], { timeout: 5000 }).status === 0;

@@ -3,14 +3,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, capEff } from './helpers';
 
 const root = join(__dirname, '..');
-const capEff = (() => {
-  try { return BigInt('0x' + /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]); } catch { return 0n; }
-})();
+const caps = capEff();
 /** CAP_NET_ADMIN and CAP_SYS_ADMIN, and ip(8): what the namespace examples need. */
-const hasNsCaps = ((capEff >> 12n) & (capEff >> 21n) & 1n) === 1n && spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
+const hasNsCaps = ((caps >> 12n) & (caps >> 21n) & 1n) === 1n && spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
 const monNs = `ksock-${process.pid}-mon`;
 
 describe('examples/', () => {

@@ -84,6 +84,20 @@ export function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * This process's effective capabilities (CapEff in /proc/self/status; 0 where
+ * there is no such file, as on the BSDs): bit 12 CAP_NET_ADMIN, 13 CAP_NET_RAW,
+ * 21 CAP_SYS_ADMIN.
+ */
+export function capEff(): bigint {
+  try {
+    const m = /CapEff:\s+([0-9a-f]+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8') as string);
+    return m ? BigInt('0x' + m[1]) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
 /** True when this process may create network namespaces: root, CAP_SYS_ADMIN in effect, and iproute2 present. */
 export const canCreateNetns: boolean = (() => {
   if (process.getuid?.() !== 0) return false;

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, capEff } from './helpers';
 import { openFds } from './setup/fd-guard';
 
 const linux = k.constants.NETLINK_GENERIC !== undefined && k.features.af_netlink;
@@ -17,11 +17,6 @@ const hasIp = linux && has('ip', '-V');
 const hasEthtool = linux && has('ethtool', '--version');
 const run = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
 
-function capEff(): bigint {
-  if (!existsSync('/proc/self/status')) return 0n;
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN
 

@@ -20,13 +20,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index';
+import { capEff } from './helpers';
 
-function capEff(): bigint {
-  let status = '';
-  try { status = readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux: no capabilities to read */ }
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(status);
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN
 const hasIp = spawnSync('ip', ['-j', '-V'], { timeout: 5000 }).status === 0;

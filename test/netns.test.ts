@@ -7,7 +7,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, capEff } from './helpers';
 import { native } from '../lib/native';
 
 const { netns } = k;
@@ -19,10 +19,6 @@ delete peerEnv.LD_PRELOAD;
 delete peerEnv.ASAN_OPTIONS;
 delete peerEnv.UBSAN_OPTIONS;
 
-function capEff(): bigint {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN
 const hasIp = spawnSync('ip', ['-V'], { timeout: 10_000, env: peerEnv }).status === 0;

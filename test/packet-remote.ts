@@ -12,14 +12,11 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { capEff } from './helpers';
 
 export const dist = join(__dirname, '..', 'dist', 'index.js');
 export const bin = join(__dirname, '..', 'bin', 'ksock.mjs');
 
-function capEff(): bigint {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const bit = (n: number): boolean => ((caps >> BigInt(n)) & 1n) === 1n;
 /** CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_ADMIN. */

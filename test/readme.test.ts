@@ -30,7 +30,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { k, hasPython } from './helpers';
+import { k, hasPython, capEff } from './helpers';
 
 const root = join(__dirname, '..');
 // Blocks run in a directory of their own: an addon named by a relative
@@ -170,15 +170,6 @@ async function startPeer(peer: NonNullable<Block['peer']>, cwd: string) {
   return { stop };
 }
 
-/** The effective capability set of this process (/proc/self/status CapEff). */
-function capEff(): bigint {
-  try {
-    const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? BigInt('0x' + m[1]) : 0n;
-  } catch {
-    return 0n;
-  }
-}
 const caps = capEff();
 /** What a block may need: raw sockets (root, or CAP_NET_RAW); namespaces and links (CAP_NET_ADMIN with CAP_SYS_ADMIN). */
 const capable: Record<string, boolean> = {

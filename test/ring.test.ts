@@ -18,16 +18,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { k, hasPython } from './helpers';
+import { k, hasPython, capEff } from './helpers';
 import { native } from '../lib/native';
 
 const c = k.constants;
 const L = native.ringLayout;
 
-function capEff(): bigint {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasRaw = ((caps >> 13n) & 1n) === 1n && L.supported === 1; // CAP_NET_RAW
 const hasAdmin = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n; // CAP_NET_ADMIN, CAP_SYS_ADMIN

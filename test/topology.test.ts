@@ -10,14 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { k } from './helpers';
+import { k, capEff } from './helpers';
 
 const { Topology, netns, constants: c } = k;
 
-function capEff(): bigint {
-  const m = /CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? BigInt('0x' + m[1]) : 0n;
-}
 const caps = capEff();
 const hasCaps = ((caps >> 12n) & 1n) === 1n && ((caps >> 21n) & 1n) === 1n;
 const hasIp = spawnSync('ip', ['-V'], { timeout: 5000 }).status === 0;
