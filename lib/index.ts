@@ -101,3 +101,11 @@ for (const [name, value] of Object.entries(platformConstants)) {
 }
 export * from './netlink/index';
 export { Topology, type TopologySpec, type HostSpec, type LinkEnd, type Host } from './topology';
+
+// Last: the exports become plain values on a fast object (see ./fast), so
+// that `ksock.soreceive(…)` in a CommonJS caller is a property load, not a
+// getter call on a hash table.
+import { fastObject } from './fast';
+const fastExports: Record<string, unknown> = fastObject(exports as Record<string, unknown>);
+Object.defineProperty(fastExports, '__esModule', { value: true });
+module.exports = fastExports;

@@ -4,6 +4,7 @@
 import { hostProtocol } from './packet';
 import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { native, type Cmsg, type NativeHandle, type ReceivedCmsg, type Sockaddr, type SockaddrOut } from './native';
 import { Socket, Sockbuf, getint, type Wait } from './core/socket';
 import { Uio } from './core/uio';
@@ -16,7 +17,7 @@ import {
 } from './constants';
 import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './kern/socket';
 import {
-  accept as acceptOp, send as sendOp, receive as receiveOp, CONTROL_SPACE_DEFAULT,
+  accept as acceptOp, send as sendOp, receive as receiveOp, RawFrom, CONTROL_SPACE_DEFAULT,
 } from './core/ops';
 import { checkAddr, isBufferList } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
@@ -268,9 +269,7 @@ async function settle(r: number | Promise<number>, syscall: string, wait: Wait |
   addr?: Sockaddr | SockaddrOut): Promise<void> {
   const e = typeof r === 'number' ? r : await r;
   if (e === 0) return;
-  if (e === EINTR && wait?.signal?.aborted) throw abortReason(wait.signal);
-  if (e === EWOULDBLOCK && wait !== null) throw new SocketError(ETIMEDOUT, syscall, addr);
-  throw new SocketError(e, syscall, addr);
+  throw failure(e, syscall, wait, addr);
 }
 
 /** Checks the wait options and an abort that already happened. */
@@ -486,7 +485,7 @@ interface RecvPlan {
   /** …or into a fresh Buffer of exactly what arrived (the mp0 form). */
   mp0: { value: Buffer | null; size: number } | null;
   controlp: { value: Cmsg[] | null; space?: number } | null;
-  paddr: { value: SockaddrOut | null };
+  paddr: RawFrom;
   flagsp: { value: number };
 }
 
@@ -510,7 +509,47 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
     if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('recvmsg: control must be true or a byte count (at most 1 MiB)');
     controlp = { value: null, space };
   }
-  return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: flagsOf(o?.flags, 'recvmsg: flags') } };
+  return { uio, mp0, controlp, paddr: new RawFrom(), flagsp: { value: flagsOf(o?.flags, 'recvmsg: flags') } };
+}
+
+/** A received message: the source address is decoded the first time `from` is read. */
+class ReceivedMsg implements Msg {
+  data: Buffer;
+  bytes: number;
+  control: ReceivedCmsg[];
+  flags: number;
+  /** @internal */ _raw: RawFrom | null;
+  /** @internal */ _from: SockaddrOut | null = null;
+
+  constructor(data: Buffer, bytes: number, control: ReceivedCmsg[], flags: number, raw: RawFrom) {
+    this.data = data;
+    this.bytes = bytes;
+    this.control = control;
+    this.flags = flags;
+    this._raw = raw;
+  }
+
+  get from(): SockaddrOut | null {
+    const raw = this._raw;
+    if (raw !== null) {
+      this._raw = null;
+      this._from = raw.decode();
+    }
+    return this._from;
+  }
+
+  set from(v: SockaddrOut | null) {
+    this._raw = null;
+    this._from = v;
+  }
+
+  toJSON(): object {
+    return { data: this.data, bytes: this.bytes, from: this.from, control: this.control, flags: this.flags };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    return inspect(this.toJSON(), options);
+  }
 }
 
 function msgOf(p: RecvPlan): Msg {
@@ -521,17 +560,35 @@ function msgOf(p: RecvPlan): Msg {
     const u = p.uio!;
     data = u.uio_iov.length === 1 ? u.uio_iov[0]!.subarray(0, u.moved) : Buffer.concat(u.uio_iov).subarray(0, u.moved);
   }
-  return { data, bytes: p.mp0 !== null ? data.length : p.uio!.moved, from: p.paddr.value, control: (p.controlp?.value ?? []) as ReceivedCmsg[], flags: p.flagsp.value };
+  return new ReceivedMsg(data, p.mp0 !== null ? data.length : p.uio!.moved, (p.controlp?.value ?? []) as ReceivedCmsg[],
+    p.flagsp.value, p.paddr);
 }
 
-proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
-  const p = recvPlan(o);
-  startWait(o);
-  const flags = p.flagsp.value & ~MSG_NBIO;
-  const wait = waitOf(this.so_rcv, o, flags);
-  await settle(receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, wait),
-    'recvmsg', wait);
-  return msgOf(p);
+/** The error a failed wait rejects with (see settle). */
+function failure(e: number, syscall: string, wait: Wait | null, addr?: Sockaddr | SockaddrOut): unknown {
+  if (e === EINTR && wait?.signal?.aborted) return abortReason(wait.signal);
+  if (e === EWOULDBLOCK && wait !== null) return new SocketError(ETIMEDOUT, syscall, addr);
+  return new SocketError(e, syscall, addr);
+}
+
+// Not an async function: a receive that has to wait settles through one
+// promise reaction, not three.
+proto.recvmsg = function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
+  let p: RecvPlan, wait: Wait | null, r: number | Promise<number>;
+  try {
+    p = recvPlan(o);
+    startWait(o);
+    const flags = p.flagsp.value & ~MSG_NBIO;
+    wait = waitOf(this.so_rcv, o, flags);
+    r = receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, wait);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (typeof r === 'number') return r === 0 ? Promise.resolve(msgOf(p)) : Promise.reject(failure(r, 'recvmsg', wait));
+  return r.then((e) => {
+    if (e !== 0) throw failure(e, 'recvmsg', wait);
+    return msgOf(p);
+  });
 };
 
 proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | null {
@@ -643,36 +700,65 @@ proto[Symbol.asyncIterator] = async function* iterate(this: Socket): AsyncGenera
 
 /** Messages read per readiness wakeup for 'message' listeners (then the loop gets a turn). */
 const MESSAGES_PER_WAKEUP = 64;
-const drains = new WeakMap<Socket, () => void>();
+/** The largest message a 'message' event carries (larger datagrams are truncated, with MSG_TRUNC in msg.flags). */
+const MESSAGE_SIZE = 65536;
 
-// 'message' events, as dgram has them: while a listener exists the socket
-// drains on each readiness wakeup, up to MESSAGES_PER_WAKEUP messages, each
-// emitted as ('message', data, msg). A receive error goes to 'error'.
+/** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
+class MessageReader {
+  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP).fill(undefined);
+  readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 3);
+  readonly addrs = Buffer.alloc(MESSAGES_PER_WAKEUP * SOCKADDR_STORAGE);
+}
+const readers = new WeakMap<Socket, MessageReader>();
+
+// 'message' events, as dgram has them: while a listener exists, each
+// readable wakeup reads up to MESSAGES_PER_WAKEUP messages natively, before
+// the one call into JavaScript, and each is emitted as ('message', data,
+// msg); msg.from is decoded only if read. A receive error goes to 'error'.
 proto._messageListeners = function messageListeners(this: Socket): void {
   const want = this.listenerCount('message') > 0 && !(this.so_state & SS_NOFDREF);
-  const drain = drains.get(this);
-  if (want && drain === undefined) {
-    const fn = (): void => {
-      for (let i = 0; i < MESSAGES_PER_WAKEUP && this.listenerCount('message') > 0; i++) {
-        let m: Msg | null;
-        try {
-          m = this.tryRecvmsg({ size: 65536 });
-        } catch (err) {
-          if (this.closed) return;
-          this.emit('error', err);
-          return;
-        }
-        if (m === null) return;
-        if (m.bytes === 0 && this.so_type === SOCK_STREAM) return; // EOF: nothing more will come
-        this.emit('message', m.data, m);
-      }
-    };
-    drains.set(this, fn);
-    this.on('readable', fn);
-    queueMicrotask(fn); // what is queued already
-  } else if (!want && drain !== undefined) {
-    drains.delete(this);
-    this.off('readable', drain);
+  if (want && !this._reading) {
+    const r = new MessageReader();
+    native.readerStart(this._h, MESSAGE_SIZE, MESSAGES_PER_WAKEUP, r.buffers, r.meta, r.addrs);
+    readers.set(this, r);
+    this._reading = true;
+    this._rearm();
+  } else if (!want && this._reading) {
+    this._reading = false;
+    readers.delete(this);
+    if (!(this.so_state & SS_NOFDREF)) native.readerStop(this._h);
+    this._rearm();
+  }
+};
+
+proto._messages = function messages(this: Socket, got: number): void {
+  const r = readers.get(this);
+  if (r === undefined) return;
+  if (got < 0) {
+    if (!this.closed && this.listenerCount('message') > 0) this.emit('error', new SocketError(-got, 'recvmsg'));
+    return;
+  }
+  const { buffers, meta, addrs } = r;
+  for (let i = 0; i < got; i++) {
+    const data = buffers[i]!;
+    buffers[i] = undefined;
+    const alen = meta[2 * MESSAGES_PER_WAKEUP + i]!;
+    if (data.length === 0 && this.so_type === SOCK_STREAM) {
+      // The peer closed: nothing more will come, and a reader would be woken for ever.
+      for (let j = i + 1; j < got; j++) buffers[j] = undefined;
+      this._reading = false;
+      readers.delete(this);
+      native.readerStop(this._h);
+      this._rearm();
+      return;
+    }
+    const raw = new RawFrom();
+    const off = i * SOCKADDR_STORAGE;
+    const n = alen < SOCKADDR_STORAGE ? alen : SOCKADDR_STORAGE;
+    for (let j = 0; j < n; j++) raw.buf[j] = addrs[off + j]!;
+    raw.len = alen;
+    if (this.listenerCount('message') === 0 || this.closed) continue; // the listener went: the rest is dropped, as dgram does
+    this.emit('message', data, new ReceivedMsg(data, data.length, [], meta[MESSAGES_PER_WAKEUP + i]!, raw));
   }
 };
 

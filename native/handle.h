@@ -21,6 +21,19 @@ namespace ksock {
 
 struct Poll;
 
+// A reader: datagrams read natively on each readable wakeup, before the one
+// call into JavaScript (the 'message' event), as libuv's udp.c reads for
+// dgram. Its JavaScript side is three arrays it fills: `buffers[i]` (a fresh
+// Buffer of message i), `meta` (Int32Array: [0,max) lengths, [max,2max)
+// msg_flags, [2max,3max) address lengths) and `addrs` (max sockaddr_storage).
+struct Reader {
+  napi_ref buffers = nullptr;
+  napi_ref meta = nullptr;
+  napi_ref addrs = nullptr;
+  size_t size = 0;   // bytes per message (larger ones are truncated: MSG_TRUNC)
+  uint32_t max = 0;  // messages per wakeup
+};
+
 struct Handle {
   Instance* inst = nullptr;
   int fd = -1;               // -1 once closed or detached
@@ -28,6 +41,7 @@ struct Handle {
   bool armed = false;        // someone waits: keep the owner (and this) alive
   Poll* poll = nullptr;      // the watcher, while it exists
   int events = 0;            // what it is started for (0: stopped)
+  Reader* reader = nullptr;  // set while 'message' listeners exist
 };
 
 // Reads a Handle argument: false with a TypeError pending for anything else.

@@ -189,6 +189,23 @@ bool SetValue(napi_env env, napi_value holder, napi_value v) {
   return napi_set_named_property(env, holder, "value", v) == napi_ok || arg::Fail(env, "holder");
 }
 
+// The source address of a receive: decoded into a holder's .value, or (when
+// paddr is a view) its raw bytes copied in, for JavaScript to decode only if
+// someone reads it. The length is in the slots either way.
+bool PutAddress(napi_env env, napi_value paddr, bool raw, const sockaddr_storage* ss) {
+  socklen_t len = static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]);
+  if (raw) {
+    arg::Bytes b;
+    if (!arg::Pin(env, paddr, "paddr", &b)) return false;
+    size_t n = len < sizeof(*ss) ? len : sizeof(*ss);
+    if (n > b.len) n = b.len;
+    if (n > 0) arg::CopyBytes(b.data, ss, n);
+    return true;
+  }
+  Napi::Value a = DecodeSockaddr(Napi::Env(env), ss, len);
+  return !a.IsEmpty() && SetValue(env, paddr, a);
+}
+
 // sendmsg(handle, data, offset, length, flags, address?, control?) -> bytes | -errno
 napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[7];
@@ -220,7 +237,8 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
 //   -> bytes | -errno
 // msg_flags, msg_namelen and msg_controllen go to the slots. When paddr /
 // controlp holder objects are given, their .value is set to the decoded
-// source address / the array of control items.
+// source address / the array of control items; a view as paddr gets the raw
+// sockaddr instead (see PutAddress).
 napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[8];
   size_t argc;
@@ -231,7 +249,8 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "offset", SSIZE_MAX, &off) ||
       !arg::Size(env, argv[3], "length", SSIZE_MAX, &len) || !arg::Int32(env, argv[4], "flags", &flags))
     return nullptr;
-  bool want_addr = arg::IsObject(env, argv[5]);
+  bool raw_addr = arg::IsBytes(env, argv[5]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[5]);
   bool want_control = arg::IsObject(env, argv[6]);
   if (want_control && !arg::Size(env, argv[7], "controlSize", kMaxControl, &csize)) return nullptr;
   Data data;
@@ -244,10 +263,7 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
                &n))
     return nullptr;
   if (n < 0) return arg::Number(env, static_cast<long>(n));
-  if (want_addr) {
-    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]));
-    if (a.IsEmpty() || !SetValue(env, argv[5], a)) return nullptr;
-  }
+  if (want_addr && !PutAddress(env, argv[5], raw_addr, &ss)) return nullptr;
   return arg::Number(env, static_cast<long>(n));
 }
 
@@ -266,7 +282,8 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
       !arg::Int32(env, argv[2], "flags", &flags))
     return nullptr;
   if (!arg::IsObject(env, argv[3])) return arg::Throw(env, arg::kType, "recvmsgAlloc: mp0 must be a { value } holder"), nullptr;
-  bool want_addr = arg::IsObject(env, argv[4]);
+  bool raw_addr = arg::IsBytes(env, argv[4]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[4]);
   bool want_control = arg::IsObject(env, argv[5]);
   if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
   if (fd < 0) return arg::Number(env, -EBADF);
@@ -284,10 +301,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   if (napi_create_buffer_copy(env, got, got > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok)
     return arg::Fail(env, "recvmsgAlloc: cannot allocate"), nullptr;
   if (!SetValue(env, argv[3], buf)) return nullptr;
-  if (want_addr) {
-    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(inst->slots[kAddrLen]));
-    if (a.IsEmpty() || !SetValue(env, argv[4], a)) return nullptr;
-  }
+  if (want_addr && !PutAddress(env, argv[4], raw_addr, &ss)) return nullptr;
   return arg::Number(env, static_cast<long>(n));
 }
 

@@ -18,6 +18,21 @@ import { ownRights } from './rights';
 
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
+const ADDR_LEN = native.slotNames.ADDR_LEN;
+const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
+
+/**
+ * A receive's source address kept as the kernel wrote it: decoded into an
+ * address object only if someone asks (`paddr` of `receive`).
+ */
+export class RawFrom {
+  readonly buf: Buffer = Buffer.allocUnsafe(SOCKADDR_STORAGE);
+  /** msg_namelen: 0 when the receive gave no address (or none yet). */
+  len = 0;
+  decode(): SockaddrOut | null {
+    return this.len === 0 ? null : native.decodeSockaddr(this.buf, this.len);
+  }
+}
 const NEG_EAGAIN = -EAGAIN;
 /** Flags that only steer ksock (sleep or not) and never reach the host. */
 const POLICY_FLAGS = MSG_NBIO;
@@ -152,7 +167,7 @@ export interface ControlHolder extends Holder<Cmsg[] | null> {
  * control room when `controlp` is given; out-flags to `flagsp`. See
  * soreceive(9) for the semantics.
  */
-export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | undefined,
+export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom | null | undefined,
   uio: Uio | null | undefined, mp0: Mp0Holder | null | undefined, controlp: ControlHolder | null | undefined,
   space: number, flags: number, flagsp: Holder<number> | null | undefined, wait: Wait | null): number | Promise<number> {
   // MSG_OOB never sleeps: out-of-band data is there or it is not (soreceive_rcvoob).
@@ -166,12 +181,15 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
   if (e !== 0) return waits ? Promise.resolve(e) : e;
 
   const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
+  const raw = paddr instanceof RawFrom ? paddr : null;
+  const pa = raw !== null ? raw.buf : (paddr as Holder<SockaddrOut | null> | null | undefined) ?? null;
   if (!waits && mp0 == null && !waitall && !so._shutRd) {
     // The hot path: one attempt, no closure, no allocation, no Error.
     const u = uio!;
     const len = u._len();
-    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
+    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, pa, controlp ?? null, space);
     if (n >= 0) {
+      if (raw !== null) raw.len = slots[ADDR_LEN]!;
       if (controlp && controlp.value) ownRights(controlp.value, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
@@ -211,9 +229,10 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
       const h = so._h;
       const len = u === null ? count : u._len();
       const n = u === null
-        ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
-        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
+        ? native.recvmsgAlloc(h, count, sysflags, mp0!, pa, controlp ?? null, space)
+        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? pa : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
+        if (first && raw !== null) raw.len = slots[ADDR_LEN]!;
         if (first && controlp && controlp.value) ownRights(controlp.value, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
@@ -255,6 +274,6 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
     }
     return EWOULDBLOCK;
   };
-  return so._sleep(so.so_rcv, attempt, timedOut, wait!);
+  return so._sleep(so.so_rcv, attempt, timedOut, wait!, true);
 }
 
