@@ -518,29 +518,30 @@ class ReceivedMsg implements Msg {
   bytes: number;
   control: ReceivedCmsg[];
   flags: number;
-  /** @internal */ _raw: RawFrom | null;
-  /** @internal */ _from: SockaddrOut | null = null;
+  #raw: RawFrom | null;
+  #from: SockaddrOut | null = null;
 
   constructor(data: Buffer, bytes: number, control: ReceivedCmsg[], flags: number, raw: RawFrom) {
     this.data = data;
     this.bytes = bytes;
     this.control = control;
     this.flags = flags;
-    this._raw = raw;
+    this.#raw = raw;
   }
 
+  /** The source address, decoded the first time it is read. */
   get from(): SockaddrOut | null {
-    const raw = this._raw;
+    const raw = this.#raw;
     if (raw !== null) {
-      this._raw = null;
-      this._from = raw.decode();
+      this.#raw = null;
+      this.#from = raw.decode();
     }
-    return this._from;
+    return this.#from;
   }
 
   set from(v: SockaddrOut | null) {
-    this._raw = null;
-    this._from = v;
+    this.#raw = null;
+    this.#from = v;
   }
 
   toJSON(): object {

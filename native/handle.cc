@@ -218,7 +218,7 @@ void OnPoll(uv_poll_t* uvh, int status, int events) {
   napi_create_int32(env, status, &argv[0]);
   napi_create_int32(env, events, &argv[1]);
   size_t argc = 2;
-  if (h->reader != nullptr && status >= 0 && (events & UV_READABLE) != 0) {
+  if (h->reader != nullptr && (status < 0 || (events & UV_READABLE) != 0)) {
     argv[2] = ReadBatch(env, h);
     if (argv[2] != nullptr) argc = 3;
   }

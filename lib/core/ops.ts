@@ -112,17 +112,19 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
     so.so_error = 0;
   }
   if (e !== 0) return waits ? Promise.resolve(e) : e;
-  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
   const sysflags = flags & ~POLICY_FLAGS;
   if (!waits && !isStream(so)) {
-    // The hot path for datagrams: one attempt, no closure, no Error.
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
+    // The hot path for datagrams: one attempt, no closure, no Error; an
+    // address object is encoded by the same call.
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, addr ?? null, control ?? null);
     if (n >= 0) {
       u._advance(n);
       return 0;
     }
     return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
   }
+  // Encoded once for every attempt of this send.
+  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
   let ctl: Cmsg[] | null = control ?? null;
   let sent = 0;
   const attempt = (): number => {
