@@ -7,10 +7,17 @@
 // call or a dictionary lookup that optimized code cannot inline. fastObject
 // copies the values into a plain object and has V8 turn it into a fast one.
 
-/** @internal `src`'s enumerable own properties as plain data properties of a new object in V8's fast mode. */
+/**
+ * @internal `src`'s properties (its own and those it inherits, short of
+ * Object.prototype) as plain data properties of a new object in V8's fast mode.
+ */
 export function fastObject<T extends object>(src: T): T {
   const o: Record<string, unknown> = {};
-  for (const key of Object.keys(src)) o[key] = (src as Record<string, unknown>)[key];
+  for (let p: object | null = src; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Object.getOwnPropertyNames(p)) {
+      if (!(key in o)) o[key] = (src as Record<string, unknown>)[key];
+    }
+  }
   // V8 makes a prototype fast when a lookup goes through it (the classic
   // "toFastProperties" idiom): one lookup on one instance is enough.
   function Fast(this: object): void {}

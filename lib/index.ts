@@ -107,5 +107,6 @@ export { Topology, type TopologySpec, type HostSpec, type LinkEnd, type Host } f
 // getter call on a hash table.
 import { fastObject } from './fast';
 const fastExports: Record<string, unknown> = fastObject(exports as Record<string, unknown>);
+delete fastExports.__esModule;
 Object.defineProperty(fastExports, '__esModule', { value: true });
 module.exports = fastExports;
