@@ -52,7 +52,7 @@ function perfWrap(cmd, args) {
   if (!profiling || i < 0) return argv;
   const data = join(profiling.dir, `perf-${profiling.files.length}.data`);
   profiling.files.push({ data, what: argv.slice(i + 1).map((a) => a.replace(here + '/', '')).join(' ') });
-  return [...argv.slice(0, i), 'perf', 'record', '-g', '-q', '-D', String(PERF_DELAY), '-o', data, '--',
+  return [...argv.slice(0, i), 'perf', 'record', '-g', '-q', ...(PERF_DELAY > 0 ? ['-D', String(PERF_DELAY)] : []), '-o', data, '--',
     // --perf-basic-prof also starts V8's logger: its file goes with the data, not into the cwd.
     process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', '--no-logfile-per-isolate', `--logfile=${data}.v8.log`,
     ...argv.slice(i + 1)];
@@ -113,6 +113,7 @@ async function rtt(server, client, n = RTT_N) {
   const portfile = join(tmpdir(), `ksock-rtt-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const [sc, ...sa] = [...pin, ...server];
   const srv = run(sc, [...sa, portfile]);
+  srv.catch(() => {}); // awaited below; a server that fails early must not be an unhandled rejection
   for (let i = 0; i < 500 && !existsSync(portfile); i++) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 50));
   const port = readFileSync(portfile, 'utf8').trim();
@@ -343,7 +344,7 @@ async function profile(spec) {
       profiling = null;
     }
     let text = `${group}: ${name} — ${rate(got, unit[group] ?? 'msg/s')} under perf\n`;
-    text += `perf record -g -D ${PERF_DELAY} (ms), then perf report --no-children --sort symbol: the top 25 symbols by self time\n`;
+    text += `perf record -g${PERF_DELAY > 0 ? ` -D ${PERF_DELAY}` : ''}, then perf report --no-children --sort symbol: the top 25 symbols by self time\n`;
     text += `${new Date().toISOString()}, ksock ${commit?.slice(0, 7) ?? '?'}${changes?.length ? ' (dirty)' : ''}, Node ${process.version}, ${cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`;
     for (const { data, what } of files) {
       const report = (...a) => spawnSync('perf', ['report', '-i', data, '--stdio', '-g', 'none', ...a], { encoding: 'utf8', maxBuffer: 64 << 20 });
