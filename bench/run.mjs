@@ -203,12 +203,6 @@ if (process.env.BENCH_ONLY) {
   const only = new Set(process.env.BENCH_ONLY.split(','));
   for (const name of Object.keys(contenders)) if (!only.has(name)) delete contenders[name];
 }
-const title = {
-  drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API',
-  pair: '(b) sender and receiver in two processes', fdpass: '(c) SCM_RIGHTS fd passing, one process (msgs/s)',
-  stream: '(d) AF_UNIX stream, two processes (bytes/s)', rtt: '(e) UDP round trips on one CPU (round trips/s)',
-  capture: '(f) capture on a veth flooded by a C sender (frames/s)',
-};
 const unit = { stream: 'B/s', rtt: '/s', capture: 'frames/s' };
 const group3 = (v) => Math.round(v).toLocaleString('en-US');
 function rate(v, u, withUnit = true) {
@@ -266,7 +260,7 @@ for (const [bench, set] of Object.entries(contenders)) {
   const refName = haveC && set[Object.keys(set)[0]] ? Object.keys(set)[0] : null;
   const ref = refName ? samples[refName] : null;
   results[bench] = {
-    title: title[bench] ?? bench,
+    title: null, // below
     unit: unit[bench] ?? 'msg/s',
     reference: refName,
     contenders: Object.fromEntries(names.map((n) => {
@@ -276,11 +270,19 @@ for (const [bench, set] of Object.entries(contenders)) {
     })),
   };
 }
+
+const title = {
+  drain: '(a) drain a prefilled receive queue, one process', batch: '(a\') the same through the batch API',
+  pair: '(b) sender and receiver in two processes', fdpass: '(c) SCM_RIGHTS fd passing, one process (msgs/s)',
+  stream: '(d) AF_UNIX stream, two processes (bytes/s)', rtt: '(e) UDP round trips on one CPU (round trips/s)',
+  capture: '(f) capture on a veth flooded by a C sender (frames/s)',
+};
+for (const [bench, r] of Object.entries(results)) r.title = title[bench] ?? bench;
 const loadAfter = os.loadavg();
 
 const model = cpus()[0]?.model ?? 'unknown CPU';
 const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
-console.log(`\n${cpus().length} CPUs, ${model}, Linux ${os.release()}, Node ${process.version}, ksock ${commit?.slice(0, 7) ?? '(not a git checkout)'}${changes?.length ? ' (dirty)' : ''}`);
+console.log(`\n${cpus().length} CPUs, ${model}, ${os.type()} ${os.release()}, Node ${process.version}, ksock ${commit?.slice(0, 7) ?? '(not a git checkout)'}${changes?.length ? ' (dirty)' : ''}`);
 console.log(`medians and min–max of ${PASSES} interleaved passes, ${SECONDS} s each; ratios per pass to the first (C) row; load ${load(loadBefore)} before, ${load(loadAfter)} after\n`);
 console.log('| benchmark | contender | rate (median) | spread | × C (median) | × C spread |');
 console.log('|---|---|---:|---:|---:|---:|');
