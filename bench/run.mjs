@@ -357,7 +357,9 @@ async function profile(spec) {
         .map((l) => l.replace(/\s+-\s+-\s*$/, '').replace(/\s+$/, '').slice(0, 200));
       text += `\n## node ${what} (${samples || 'no samples'})\n${top.join('\n') || r.stderr}\n`;
       // The JIT maps (/tmp/perf-PID.map) of the processes recorded are no longer needed.
-      for (const m of (report('--no-children', '--sort', 'pid').stdout ?? '').matchAll(/^\s+[\d.]+%\s+(\d+):/gm)) rmSync(`/tmp/perf-${m[1]}.map`, { force: true });
+      // perf report --tasks lists every process recorded, sampled or not.
+      const pids = new Set([...(report('--tasks').stdout ?? '').matchAll(/^\s*(\d+)\s+\d+\s+-?\d+\s+\|/gm)].map((m) => m[1]));
+      for (const pid of pids) if (pid !== '0') rmSync(`/tmp/perf-${pid}.map`, { force: true });
     }
     rmSync(dir, { recursive: true, force: true });
     const file = join(out, `profile-${group}.txt`);
