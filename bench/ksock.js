@@ -4,6 +4,8 @@
 //   node bench/ksock.js recv PORTFILE SECONDS -> prints msgs/s
 //   node bench/ksock.js send PORT SECONDS
 //   node bench/ksock.js recv-mmsg / send-mmsg …  the same pair through the batch API
+//   node bench/ksock.js unix-stream NAME SECONDS -> reads from a writer on \0NAME; prints bytes/s
+//   node bench/ksock.js rtt-server PORTFILE / rtt-client PORT N -> round trips/s
 'use strict';
 const fs = require('node:fs');
 const k = require('..');
@@ -168,13 +170,15 @@ if (mode === 'drain') {
   }
   console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
 } else if (mode === 'unix-stream') {
-  // A child writes 64 KiB chunks through an abstract AF_UNIX socket; we read.
-  const secs = Number(a1);
-  const name = `ksock-bench-${process.pid}`;
+  // Listen on the abstract AF_UNIX name NAME, accept one writer (run.mjs starts
+  // the C writer, `ref unix-writer NAME`, the one the C readers read from) and
+  // read 64 KiB at a time: soreceive with MSG_DONTWAIT, a sleeping soreceive
+  // when the queue is empty. Counts for SECONDS from the first read; prints bytes/s.
+  const name = a1, secs = Number(a2);
   const l = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM).bind({ family: k.AF_UNIX, path: '\0' + name }).listen(1);
-  const child = require('node:child_process').spawn(process.execPath, [__filename, 'unix-writer', name], { stdio: 'ignore' });
   (async () => {
     const s = await l.accept();
+    k.soclose(l);
     const uio = new k.Uio(Buffer.alloc(65536));
     const flagsp = { value: 0 };
     await k.soreceive(s, null, uio, null, null, flagsp);
@@ -189,20 +193,7 @@ if (mode === 'drain') {
       bytes += uio.moved;
     }
     console.log(Math.round(bytes / (Number(process.hrtime.bigint() - t0) / 1e9)));
-    child.kill('SIGKILL');
     k.soclose(s);
-    k.soclose(l);
-  })();
-} else if (mode === 'unix-writer') {
-  const s = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM);
-  (async () => {
-    await s.connect({ family: k.AF_UNIX, path: '\0' + a1 });
-    const chunk = Buffer.alloc(65536);
-    const out = new k.Uio(chunk, k.UIO_WRITE);
-    for (;;) {
-      const r = await k.sosend(s, null, out.rewind(), null, null, 0);
-      if (r !== 0) process.exit(0);
-    }
   })();
 } else if (mode === 'rtt-server') {
   const rx = udp(0);
