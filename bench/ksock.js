@@ -235,4 +235,110 @@ if (mode === 'drain') {
     for (let i = 0; i < 64; i++) k.sosend(tx, to, out.rewind(), null, null, DONTWAIT);
   }
   k.soclose(tx);
+} else if (mode === 'drain-message') {
+  // The idiomatic face's 'message' event (read natively on each wakeup), as dgram's drain.
+  const rounds = Number(a1), max = Number(a2);
+  const tx = udp(0), rx = udp(64 << 20);
+  const to = k.sockaddr(rx._local());
+  const out = new k.Uio(Buffer.alloc(64), k.UIO_WRITE);
+  (async () => {
+    let tn = 0, tt = 0n;
+    for (let r = 0; r < rounds; r++) {
+      let n = 0;
+      while (n < max && k.sosend(tx, to, out.rewind(), null, null, DONTWAIT) === 0) n++;
+      const t0 = process.hrtime.bigint();
+      await new Promise((resolve) => {
+        let got = 0;
+        const on = () => {
+          if (++got === n) {
+            rx.off('message', on);
+            resolve();
+          }
+        };
+        rx.on('message', on);
+      });
+      tt += process.hrtime.bigint() - t0;
+      tn += n;
+    }
+    console.log(Math.round(tn / (Number(tt) / 1e9)));
+    k.soclose(tx);
+    k.soclose(rx);
+  })();
+} else if (mode === 'recv-message') {
+  const rx = udp(64 << 20);
+  fs.writeFileSync(a1, String(rx._local().port));
+  const secs = Number(a2);
+  let count = 0, t0 = 0n;
+  rx.on('message', () => {
+    if (t0 === 0n) t0 = process.hrtime.bigint();
+    count++;
+  });
+  const timer = setInterval(() => {
+    if (t0 !== 0n && process.hrtime.bigint() - t0 >= BigInt(secs * 1e9)) {
+      clearInterval(timer);
+      console.log(Math.round(count / (Number(process.hrtime.bigint() - t0) / 1e9)));
+      rx.removeAllListeners('message');
+      k.soclose(rx);
+    }
+  }, 5);
+} else if (mode === 'rtt-server-promise') {
+  // The idiomatic face as a user writes it: await recvmsg(), answer with sendmsg({ to: msg.from }).
+  const rx = udp(0);
+  fs.writeFileSync(a1, String(rx._local().port));
+  (async () => {
+    for (;;) {
+      const m = await rx.recvmsg({ size: 2048 });
+      if (m.bytes === 0) break;
+      await rx.sendmsg({ data: m.data, to: m.from });
+    }
+    await rx.close();
+  })();
+} else if (mode === 'rtt-client-promise') {
+  const tx = udp(0);
+  const n = Number(a2);
+  const msg = Buffer.alloc(64);
+  (async () => {
+    await tx.connect({ family: k.AF_INET, address: '127.0.0.1', port: Number(a1) });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await tx.sendmsg(msg);
+      await tx.recvmsg({ size: 64 });
+    }
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    await tx.sendmsg(Buffer.alloc(0));
+    console.log(Math.round(n / dt));
+    await tx.close();
+  })();
+} else if (mode === 'rtt-server-message') {
+  // The 'message' event and trySendmsg, as dgram's server.
+  const rx = udp(0);
+  fs.writeFileSync(a1, String(rx._local().port));
+  rx.on('message', (data, m) => {
+    if (data.length === 0) {
+      rx.removeAllListeners('message');
+      k.soclose(rx);
+      return;
+    }
+    rx.trySendmsg({ data, to: m.from });
+  });
+} else if (mode === 'rtt-client-message') {
+  const tx = udp(0);
+  const n = Number(a2);
+  const msg = Buffer.alloc(64);
+  let i = 0, t0 = 0n;
+  tx.connect({ family: k.AF_INET, address: '127.0.0.1', port: Number(a1) }).then(() => {
+    tx.on('message', () => {
+      if (++i === n) {
+        const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+        tx.trySendmsg(Buffer.alloc(0));
+        console.log(Math.round(n / dt));
+        tx.removeAllListeners('message');
+        k.soclose(tx);
+        return;
+      }
+      tx.trySendmsg(msg);
+    });
+    t0 = process.hrtime.bigint();
+    tx.trySendmsg(msg);
+  });
 }

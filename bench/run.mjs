@@ -88,6 +88,7 @@ const contenders = {
     'C recv(MSG_DONTWAIT)': haveC ? () => run(cbin, ['drain', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
     'ksock soreceive + MSG_DONTWAIT': () => node('ksock.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
     'node:dgram': () => node('dgram.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
+    "ksock 'message' (read natively per wakeup)": () => node('ksock.js', 'drain-message', String(ROUNDS), String(MAX)).then(Number),
   },
   batch: {
     'C recvmmsg (64 per call)': haveC ? () => run(cbin, ['drain-mmsg', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
@@ -98,6 +99,7 @@ const contenders = {
     'ksock sosend → ksock upcall + soreceive': () => pair([process.execPath, join(here, 'ksock.js'), 'recv'], [process.execPath, join(here, 'ksock.js'), 'send']),
     'node:dgram → node:dgram': () => pair([process.execPath, join(here, 'dgram.js'), 'recv'], [process.execPath, join(here, 'dgram.js'), 'send']),
     'ksock trySendmmsg → ksock upcall + tryRecvmmsg (batches of 64)': () => pair([process.execPath, join(here, 'ksock.js'), 'recv-mmsg'], [process.execPath, join(here, 'ksock.js'), 'send-mmsg']),
+    "ksock sosend → ksock 'message'": () => pair([process.execPath, join(here, 'ksock.js'), 'recv-message'], [process.execPath, join(here, 'ksock.js'), 'send']),
   },
 };
 
@@ -145,6 +147,8 @@ contenders.rtt = {
   'C nonblocking + poll': haveC ? () => rtt([rbin, 'rtt-server-poll'], [rbin, 'rtt-client-poll']) : null,
   'ksock sosend + sleeping soreceive': () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server'], [process.execPath, join(here, 'ksock.js'), 'rtt-client']),
   'node:dgram': () => rtt([process.execPath, join(here, 'dgram.js'), 'rtt-server'], [process.execPath, join(here, 'dgram.js'), 'rtt-client']),
+  "ksock 'message' + trySendmsg (dgram's style)": () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server-message'], [process.execPath, join(here, 'ksock.js'), 'rtt-client-message']),
+  'ksock await recvmsg() / sendmsg()': () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server-promise'], [process.execPath, join(here, 'ksock.js'), 'rtt-client-promise']),
 };
 
 // (f) Capture on a veth flooded by a C sender (both ends in a network

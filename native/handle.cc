@@ -138,8 +138,8 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   if (r->addrs != nullptr) napi_get_reference_value(env, r->addrs, &addrs);
   if (buffers == nullptr || meta == nullptr) return nullptr;
   if (inst->scratch.size() < r->size) inst->scratch.resize(r->size);
-  std::vector<int32_t> info(static_cast<size_t>(r->max) * 3, 0);
-  std::vector<sockaddr_storage> names(addrs != nullptr ? r->max : 0);
+  std::vector<int32_t>& info = r->info;
+  std::vector<sockaddr_storage>& names = r->names;
   long got = 0;
   for (uint32_t i = 0; i < r->max && h->fd >= 0; i++) {
     iovec iov{inst->scratch.data(), r->size};
@@ -148,7 +148,6 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     if (addrs != nullptr) {
-      memset(&names[i], 0, sizeof(sockaddr_storage));
       m.msg_name = &names[i];
       m.msg_namelen = sizeof(sockaddr_storage);
     }
@@ -511,6 +510,8 @@ napi_value ReaderStart(napi_env env, napi_callback_info info) {
   Reader* r = new Reader();
   r->size = size;
   r->max = static_cast<uint32_t>(max);
+  r->info.assign(max * 3, 0);
+  r->names.resize(want_addrs ? max : 0);
   if (napi_create_reference(env, argv[3], 1, &r->buffers) != napi_ok ||
       napi_create_reference(env, argv[4], 1, &r->meta) != napi_ok ||
       (want_addrs && napi_create_reference(env, argv[5], 1, &r->addrs) != napi_ok)) {

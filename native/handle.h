@@ -13,7 +13,10 @@
 #define KSOCK_HANDLE_H
 
 #include <node_api.h>
+#include <sys/socket.h>
 #include <uv.h>
+
+#include <vector>
 
 #include "ksock.h"
 
@@ -32,6 +35,10 @@ struct Reader {
   napi_ref addrs = nullptr;
   size_t size = 0;   // bytes per message (larger ones are truncated: MSG_TRUNC)
   uint32_t max = 0;  // messages per wakeup
+  // Where a wakeup's results wait (no allocation per wakeup) until the
+  // JavaScript arrays are pinned: lengths, flags, address lengths; addresses.
+  std::vector<int32_t> info;
+  std::vector<sockaddr_storage> names;
 };
 
 struct Handle {

@@ -186,6 +186,31 @@ describe('a received message', () => {
   });
 });
 
+describe('an answer to msg.from', () => {
+  it('reaches the sender; a changed or copied address object reaches where it now says (IPv4 and IPv6)', async () => {
+    for (const [family, address] of [[AF_INET, '127.0.0.1'], [k.AF_INET6, '::1']] as const) {
+      const at = { family, address, port: 0 };
+      const server = Socket.create(family, SOCK_DGRAM).bind(at);
+      const a = Socket.create(family, SOCK_DGRAM).bind(at);
+      const b = Socket.create(family, SOCK_DGRAM).bind(at);
+      await a.sendmsg({ data: Buffer.from('ping'), to: server.address() });
+      const m = await server.recvmsg({ size: 16, timeout: 2000 });
+      await server.sendmsg({ data: Buffer.from('to a'), to: m.from });
+      expect((await a.recvmsg({ size: 16, timeout: 2000 })).data.toString()).toBe('to a');
+      // The same object, its port changed: it now names b.
+      const from = m.from!;
+      from.port = b.address().port;
+      expect(server.trySendmsg({ data: Buffer.from('to b'), to: from })).toBe(4);
+      expect((await b.recvmsg({ size: 16, timeout: 2000 })).data.toString()).toBe('to b');
+      // A copy, and the kernel face's sosend, with the original port again.
+      from.port = a.address().port;
+      expect(k.sosend(server, { ...from }, new k.Uio(Buffer.from('copy'), k.UIO_WRITE), null, null, k.MSG_DONTWAIT)).toBe(0);
+      expect((await a.recvmsg({ size: 16, timeout: 2000 })).data.toString()).toBe('copy');
+      await Promise.all([server.close(), a.close(), b.close()]);
+    }
+  });
+});
+
 describe('receives that keep finding nothing', () => {
   it('a request/response exchange stays correct once receives stop trying first (1000 round trips)', async () => {
     const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);

@@ -21,18 +21,47 @@ const MSG_FLAGS = native.slotNames.MSG_FLAGS;
 const ADDR_LEN = native.slotNames.ADDR_LEN;
 const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
 
+/** The raw sockaddr behind each address object a RawFrom decoded (see rawOf). */
+const decodedFrom = new WeakMap<object, RawFrom>();
+
 /**
  * A receive's source address kept as the kernel wrote it: decoded into an
- * address object only if someone asks (`paddr` of `receive`).
+ * address object only if someone asks (`paddr` of `receive`). An answer sent
+ * to that object, unchanged, reuses these bytes instead of encoding it again.
  */
 export class RawFrom {
   readonly buf: Buffer = Buffer.allocUnsafe(SOCKADDR_STORAGE);
   /** msg_namelen: 0 when the receive gave no address (or none yet). */
   len = 0;
+  /** @internal the decoded object's fields, to tell whether it was changed since */
+  decoded: SockaddrOut | null = null;
+  view: Buffer | null = null;
+
   decode(): SockaddrOut | null {
-    return this.len === 0 ? null : native.decodeSockaddr(this.buf, this.len);
+    if (this.len === 0) return null;
+    const a = native.decodeSockaddr(this.buf, this.len);
+    if (a.address !== undefined && this.len <= SOCKADDR_STORAGE) {
+      this.decoded = { ...a };
+      decodedFrom.set(a, this);
+    }
+    return a;
   }
 }
+
+/**
+ * The raw sockaddr an IP address object was decoded from, when it is
+ * unchanged since (same family, address, port, flow label and scope): a
+ * reply to `msg.from` then costs no encoding. Null otherwise.
+ */
+export function rawOf(addr: object): Buffer | null {
+  const r = decodedFrom.get(addr);
+  if (r === undefined) return null;
+  const a = addr as SockaddrOut, d = r.decoded!;
+  if (a.family !== d.family || a.address !== d.address || a.port !== d.port || a.flowinfo !== d.flowinfo ||
+    a.scopeid !== d.scopeid) return null;
+  return (r.view ??= r.buf.subarray(0, r.len));
+}
+
 const NEG_EAGAIN = -EAGAIN;
 /** Flags that only steer ksock (sleep or not) and never reach the host. */
 const POLICY_FLAGS = MSG_NBIO;
@@ -116,7 +145,8 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
   if (!waits && !isStream(so)) {
     // The hot path for datagrams: one attempt, no closure, no Error; an
     // address object is encoded by the same call.
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, addr ?? null, control ?? null);
+    const to = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? addr;
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, to, control ?? null);
     if (n >= 0) {
       u._advance(n);
       return 0;
@@ -124,7 +154,7 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
     return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
   }
   // Encoded once for every attempt of this send.
-  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
+  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? native.sockaddr(addr);
   let ctl: Cmsg[] | null = control ?? null;
   let sent = 0;
   const attempt = (): number => {
