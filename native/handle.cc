@@ -105,7 +105,11 @@ void DropReader(napi_env env, Handle* h) {
   if (r == nullptr) return;
   for (napi_ref ref : {r->buffers, r->meta, r->addrs})
     if (ref != nullptr) napi_delete_reference(env, ref);
-  delete r;
+  r->buffers = r->meta = r->addrs = nullptr;
+  if (r->busy)
+    r->dropped = true;  // ReadBatch frees it when it is done
+  else
+    delete r;
 }
 
 void FinalizeHandle(napi_env env, void* data, void*) {
@@ -137,6 +141,7 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   napi_get_reference_value(env, r->meta, &meta);
   if (r->addrs != nullptr) napi_get_reference_value(env, r->addrs, &addrs);
   if (buffers == nullptr || meta == nullptr) return nullptr;
+  r->busy = true;
   if (inst->scratch.size() < r->size) inst->scratch.resize(r->size);
   std::vector<int32_t>& info = r->info;
   std::vector<sockaddr_storage>& names = r->names;
@@ -160,13 +165,25 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     napi_value buf;
     void* dst = nullptr;
     if (napi_create_buffer_copy(env, len, len > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok ||
-        napi_set_element(env, buffers, i, buf) != napi_ok)
-      break;  // out of memory: what was read so far is reported
+        napi_set_element(env, buffers, i, buf) != napi_ok || r->dropped)
+      break;  // out of memory, a throwing setter, or a stop from inside one: what was read so far is reported
     info[i] = static_cast<int32_t>(n);
     info[r->max + i] = m.msg_flags;
     info[2 * r->max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
     got++;
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
+  }
+  r->busy = false;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {  // a setter threw: what it interrupted is dropped
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+  }
+  if (r->dropped) {  // stopped from inside a setter: nobody wants these now
+    delete r;
+    napi_create_int64(env, 0, &result);
+    return result;
   }
   if (got > 0) {
     arg::Bytes mb, ab;

@@ -39,6 +39,10 @@ struct Reader {
   // JavaScript arrays are pinned: lengths, flags, address lengths; addresses.
   std::vector<int32_t> info;
   std::vector<sockaddr_storage> names;
+  // A read is under way (making Buffers and storing them can run JavaScript:
+  // a setter on the array): a stop then only marks it, and the read frees it.
+  bool busy = false;
+  bool dropped = false;
 };
 
 struct Handle {

@@ -163,6 +163,44 @@ print(s.getsockname()[1])
   });
 });
 
+describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
+  const { native } = require('../dist/native') as typeof import('../lib/native');
+  const SS = native.sizes.sockaddr_storage!;
+  for (const [what, act] of [
+    ['stops the reader', (so: k.Socket) => native.readerStop(so._h)],
+    ['starts another reader', (so: k.Socket) => native.readerStart(so._h, 16, 2, [], new Int32Array(6), null)],
+    ['closes the socket', (so: k.Socket) => void so.close()],
+    ['throws', () => {
+      throw new Error('setter');
+    }],
+  ] as const) {
+    it(`an element setter that ${what} while a wakeup's messages are stored`, async () => {
+      const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);
+      const buffers: unknown[] = [];
+      let calls = 0;
+      Object.defineProperty(buffers, 1, {
+        set() {
+          calls++;
+          act(b);
+        },
+        configurable: true,
+      });
+      native.readerStart(b._h, 64, 4, buffers as Buffer[], new Int32Array(12), Buffer.alloc(4 * SS));
+      for (let i = 0; i < 4; i++) a.trySendmsg(Buffer.from(`m${i}`));
+      const done = new Promise<void>((resolve) => {
+        b.once('readable', () => resolve());
+        b.once('close', () => resolve());
+      });
+      b.on('readable', () => {}); // arms the watcher: the wakeup runs the reader first
+      await Promise.race([done, sleepMs(2000)]);
+      expect(calls).toBe(1);
+      b.removeAllListeners('readable');
+      if (!b.closed) native.readerStop(b._h);
+      await Promise.all([a.close(), b.close()]);
+    });
+  }
+});
+
 describe('a received message', () => {
   it('decodes its source only when read, and prints, serializes and spreads like a plain object', async () => {
     const rx = udp();
