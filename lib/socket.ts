@@ -706,8 +706,10 @@ const MESSAGE_SIZE = 65536;
 
 /** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
 class MessageReader {
-  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP).fill(undefined);
-  readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 3);
+  /** [0, max): messages with a Buffer of their own; [max]: the wakeup's small messages, back to back */
+  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP + 1).fill(undefined);
+  /** lengths, msg_flags, address lengths, offsets into buffers[max] (-1: its own Buffer) */
+  readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 4);
   readonly addrs = Buffer.alloc(MESSAGES_PER_WAKEUP * SOCKADDR_STORAGE);
 }
 const readers = new WeakMap<Socket, MessageReader>();
@@ -740,9 +742,18 @@ proto._messages = function messages(this: Socket, got: number): void {
     return;
   }
   const { buffers, meta, addrs } = r;
+  const shared = buffers[MESSAGES_PER_WAKEUP]!;
+  buffers[MESSAGES_PER_WAKEUP] = undefined;
   for (let i = 0; i < got; i++) {
-    const data = buffers[i]!;
-    buffers[i] = undefined;
+    const off = meta[3 * MESSAGES_PER_WAKEUP + i]!;
+    let data: Buffer;
+    if (off < 0) {
+      data = buffers[i]!;
+      buffers[i] = undefined;
+    } else {
+      const len = meta[i]!;
+      data = shared.subarray(off, off + (len < MESSAGE_SIZE ? len : MESSAGE_SIZE));
+    }
     const alen = meta[2 * MESSAGES_PER_WAKEUP + i]!;
     if (data.length === 0 && this.so_type === SOCK_STREAM) {
       // The peer closed: nothing more will come, and a reader would be woken for ever.
@@ -754,9 +765,9 @@ proto._messages = function messages(this: Socket, got: number): void {
       return;
     }
     const raw = new RawFrom();
-    const off = i * SOCKADDR_STORAGE;
+    const at = i * SOCKADDR_STORAGE;
     const n = alen < SOCKADDR_STORAGE ? alen : SOCKADDR_STORAGE;
-    for (let j = 0; j < n; j++) raw.buf[j] = addrs[off + j]!;
+    for (let j = 0; j < n; j++) raw.buf[j] = addrs[at + j]!;
     raw.len = alen;
     if (this.listenerCount('message') === 0 || this.closed) continue; // the listener went: the rest is dropped, as dgram does
     this.emit('message', data, new ReceivedMsg(data, data.length, [], meta[MESSAGES_PER_WAKEUP + i]!, raw));

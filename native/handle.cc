@@ -127,12 +127,18 @@ void FinalizeHandle(napi_env env, void* data, void*) {
 
 // ------------------------------------------------------------------ wakeups
 
-// The reader's work on a readable wakeup: up to r->max datagrams, each into
-// a fresh Buffer, until the queue is empty. Returns how many (their lengths,
-// flags and addresses are in the reader's arrays), or -errno when the first
-// read failed with something other than EAGAIN (a later failure ends the
-// batch; the next wakeup reports it). No JavaScript runs here: the arrays are
-// pinned after the last Buffer is made.
+// Messages this long or longer get a Buffer of their own; shorter ones share
+// the wakeup's one Buffer (so that a kept message holds at most a few
+// hundred KiB alive, as Node's own Buffer pool holds 8 KiB).
+constexpr size_t kOwnBuffer = 4096;
+
+// The reader's work on a wakeup: up to r->max datagrams, until the queue is
+// empty. Returns how many (their lengths, flags, places and addresses are in
+// the reader's arrays), or -errno when the first read failed with something
+// other than EAGAIN (a later failure ends the batch; the next wakeup reports
+// it). Making and storing Buffers may run JavaScript (a setter on the
+// array): the reader is kept alive across it, and the arrays are pinned only
+// after the last one is made.
 napi_value ReadBatch(napi_env env, Handle* h) {
   Reader* r = h->reader;
   Instance* inst = h->inst;
@@ -142,12 +148,14 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   if (r->addrs != nullptr) napi_get_reference_value(env, r->addrs, &addrs);
   if (buffers == nullptr || meta == nullptr) return nullptr;
   r->busy = true;
-  if (inst->scratch.size() < r->size) inst->scratch.resize(r->size);
   std::vector<int32_t>& info = r->info;
   std::vector<sockaddr_storage>& names = r->names;
+  const uint32_t max = r->max;
   long got = 0;
-  for (uint32_t i = 0; i < r->max && h->fd >= 0; i++) {
-    iovec iov{inst->scratch.data(), r->size};
+  size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
+  for (uint32_t i = 0; i < max && h->fd >= 0 && !r->dropped; i++) {
+    if (inst->scratch.size() < shared + r->size) inst->scratch.resize(shared + r->size);
+    iovec iov{inst->scratch.data() + shared, r->size};
     msghdr m;
     memset(&m, 0, sizeof(m));
     m.msg_iov = &iov;
@@ -162,16 +170,29 @@ napi_value ReadBatch(napi_env env, Handle* h) {
       break;
     }
     size_t len = static_cast<size_t>(n) < r->size ? static_cast<size_t>(n) : r->size;
-    napi_value buf;
-    void* dst = nullptr;
-    if (napi_create_buffer_copy(env, len, len > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok ||
-        napi_set_element(env, buffers, i, buf) != napi_ok || r->dropped)
-      break;  // out of memory, a throwing setter, or a stop from inside one: what was read so far is reported
+    if (len >= kOwnBuffer) {
+      napi_value buf;
+      void* dst = nullptr;
+      if (napi_create_buffer_copy(env, len, inst->scratch.data() + shared, &dst, &buf) != napi_ok ||
+          napi_set_element(env, buffers, i, buf) != napi_ok)
+        break;  // out of memory or a throwing setter: what was read before is reported
+      info[3 * max + i] = -1;
+    } else {
+      info[3 * max + i] = static_cast<int32_t>(shared);
+      shared += (len + 7) & ~static_cast<size_t>(7);
+    }
     info[i] = static_cast<int32_t>(n);
-    info[r->max + i] = m.msg_flags;
-    info[2 * r->max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
+    info[max + i] = m.msg_flags;
+    info[2 * max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
     got++;
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
+  }
+  if (got > 0 && !r->dropped) {
+    napi_value arena;
+    void* dst = nullptr;
+    if (napi_create_buffer_copy(env, shared, shared > 0 ? inst->scratch.data() : nullptr, &dst, &arena) != napi_ok ||
+        napi_set_element(env, buffers, max, arena) != napi_ok)
+      got = -ENOMEM;
   }
   r->busy = false;
   bool pending = false;
@@ -189,7 +210,6 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     arg::Bytes mb, ab;
     if (!arg::Pin(env, meta, "meta", &mb) || mb.len < info.size() * sizeof(int32_t) ||
         (addrs != nullptr && (!arg::Pin(env, addrs, "addrs", &ab) || ab.len < names.size() * sizeof(sockaddr_storage)))) {
-      bool pending = false;
       napi_is_exception_pending(env, &pending);
       if (pending) {
         napi_value e;
@@ -515,8 +535,8 @@ napi_value ReaderStart(napi_env env, napi_callback_info info) {
   size_t tl = 0;
   if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
       napi_get_typedarray_info(env, argv[4], &tt, &tl, nullptr, nullptr, nullptr) != napi_ok || tt != napi_int32_array ||
-      tl < max * 3)
-    return Throw(env, arg::kType, "readerStart: meta must be an Int32Array of 3 * max"), nullptr;
+      tl < max * 4)
+    return Throw(env, arg::kType, "readerStart: meta must be an Int32Array of 4 * max"), nullptr;
   bool want_addrs = !arg::IsNullish(env, argv[5]);
   if (want_addrs) {
     arg::Bytes b;
@@ -527,7 +547,7 @@ napi_value ReaderStart(napi_env env, napi_callback_info info) {
   Reader* r = new Reader();
   r->size = size;
   r->max = static_cast<uint32_t>(max);
-  r->info.assign(max * 3, 0);
+  r->info.assign(max * 4, 0);
   r->names.resize(want_addrs ? max : 0);
   if (napi_create_reference(env, argv[3], 1, &r->buffers) != napi_ok ||
       napi_create_reference(env, argv[4], 1, &r->meta) != napi_ok ||

@@ -26,9 +26,12 @@ struct Poll;
 
 // A reader: datagrams read natively on each readable wakeup, before the one
 // call into JavaScript (the 'message' event), as libuv's udp.c reads for
-// dgram. Its JavaScript side is three arrays it fills: `buffers[i]` (a fresh
-// Buffer of message i), `meta` (Int32Array: [0,max) lengths, [max,2max)
-// msg_flags, [2max,3max) address lengths) and `addrs` (max sockaddr_storage).
+// dgram. Its JavaScript side is three arrays it fills: `meta` (Int32Array:
+// [0,max) lengths, [max,2max) msg_flags, [2max,3max) address lengths,
+// [3max,4max) where message i's bytes are: an offset into `buffers[max]`, one
+// Buffer holding the wakeup's small messages back to back, or -1 when
+// `buffers[i]` is a Buffer of its own, as each message of kOwnBuffer bytes or
+// more gets), `buffers` and `addrs` (max sockaddr_storage).
 struct Reader {
   napi_ref buffers = nullptr;
   napi_ref meta = nullptr;

@@ -70,15 +70,23 @@ print(s.getsockname()[1])
     await rx.close();
   });
 
-  it('each message owns its Buffer: a later read does not overwrite an earlier one', async () => {
-    const rx = udp();
-    const tx = udp();
-    const p = messages(rx, 3);
-    for (const s of ['first', 'second', 'third']) await tx.sendmsg({ data: Buffer.from(s), to: rx.address() });
-    const got = await p;
-    expect(got.map(([d]) => d.toString())).toEqual(['first', 'second', 'third']);
-    expect(new Set(got.map(([d]) => d.buffer)).size).toBe(3);
-    await Promise.all([rx.close(), tx.close()]);
+  it('a later read never overwrites an earlier message; large ones get a Buffer of their own', async () => {
+    const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);
+    a.setsockopt('SOL_SOCKET', 'SO_SNDBUF', 1 << 20);
+    b.setsockopt('SOL_SOCKET', 'SO_RCVBUF', 1 << 20);
+    const sizes = [5, 4095, 4096, 9000, 1, 0, 70];
+    const sent = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    for (const d of sent) expect(a.trySendmsg(d)).toBe(d.length);
+    const got = await messages(b, sizes.length);
+    // Everything is read first, then compared: nothing shared was reused meanwhile.
+    for (let i = 0; i < 20; i++) a.trySendmsg(Buffer.alloc(100, 0xee));
+    await messages(b, 20);
+    expect(got.map(([d]) => d.length)).toEqual(sizes);
+    got.forEach(([d], i) => expect(d.equals(sent[i]!)).toBe(true));
+    expect(got[3]![0].byteOffset).toBe(0); // 9000 bytes: a Buffer of its own
+    expect(got[3]![0].buffer.byteLength).toBe(9000);
+    expect(got[0]![0].buffer).toBe(got[1]![0].buffer); // small ones of one wakeup share one
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('a datagram larger than 64 KiB arrives cut to 65536 bytes, with MSG_TRUNC', async () => {
@@ -168,7 +176,7 @@ describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
   const SS = native.sizes.sockaddr_storage!;
   for (const [what, act] of [
     ['stops the reader', (so: k.Socket) => native.readerStop(so._h)],
-    ['starts another reader', (so: k.Socket) => native.readerStart(so._h, 16, 2, [], new Int32Array(6), null)],
+    ['starts another reader', (so: k.Socket) => native.readerStart(so._h, 16, 2, [], new Int32Array(8), null)],
     ['closes the socket', (so: k.Socket) => void so.close()],
     ['throws', () => {
       throw new Error('setter');
@@ -178,14 +186,15 @@ describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
       const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);
       const buffers: unknown[] = [];
       let calls = 0;
-      Object.defineProperty(buffers, 1, {
+      // Index 4 (= max) receives the wakeup's shared Buffer of small messages.
+      Object.defineProperty(buffers, 4, {
         set() {
           calls++;
           act(b);
         },
         configurable: true,
       });
-      native.readerStart(b._h, 64, 4, buffers as Buffer[], new Int32Array(12), Buffer.alloc(4 * SS));
+      native.readerStart(b._h, 64, 4, buffers as Buffer[], new Int32Array(16), Buffer.alloc(4 * SS));
       for (let i = 0; i < 4; i++) a.trySendmsg(Buffer.from(`m${i}`));
       const done = new Promise<void>((resolve) => {
         b.once('readable', () => resolve());
