@@ -455,18 +455,39 @@ function sendArgs(o: SendOptions | Buffer): SendOptions {
   return o;
 }
 
-proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
-  let o = sendArgs(opts);
-  if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
-  startWait(o);
-  const uio = new Uio(o.data, UIO_WRITE);
-  const flags = flagsOf(o.flags, 'sendmsg: flags');
-  const wait = waitOf(this.so_snd, o, flags);
-  const r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
-  const sent = (): number => uio.moved; // what the kernel took (a getter may have resized the data since)
-  if (r === EWOULDBLOCK && wait === null && sent() > 0) return sent(); // MSG_DONTWAIT: what went
-  await settle(r, 'sendmsg', wait, o.to ?? undefined);
-  return sent();
+// Not an async function: a datagram that goes at once settles with no
+// promise reaction in between.
+proto.sendmsg = function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
+  let o: SendOptions, uio: Uio, wait: Wait | null, r: number | Promise<number>;
+  try {
+    o = sendArgs(opts);
+    if (needsLookup(o.to)) {
+      const first = o;
+      return resolved(first.to).then((to) => this.sendmsg({ ...first, to }));
+    }
+    startWait(o);
+    uio = new Uio(o.data, UIO_WRITE);
+    const flags = flagsOf(o.flags, 'sendmsg: flags');
+    wait = waitOf(this.so_snd, o, flags);
+    r = EWOULDBLOCK;
+    if (wait !== null && this.so_type !== SOCK_STREAM && this.so_snd.sleepers === 0) {
+      // A datagram: one attempt first, so that one that goes at once costs no promise reaction.
+      r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, (flags | MSG_DONTWAIT) & ~MSG_NBIO, null);
+    }
+    if (r === EWOULDBLOCK) r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // What the kernel took (a getter may have resized the data since).
+  if (typeof r === 'number') {
+    if (r === 0 || (r === EWOULDBLOCK && wait === null && uio.moved > 0)) return Promise.resolve(uio.moved); // MSG_DONTWAIT: what went
+    return Promise.reject(failure(r, 'sendmsg', wait, o.to ?? undefined));
+  }
+  const to = o.to ?? undefined;
+  return r.then((e) => {
+    if (e !== 0) throw failure(e, 'sendmsg', wait, to);
+    return uio.moved;
+  });
 };
 
 proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer): number | null {

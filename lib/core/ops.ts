@@ -142,16 +142,18 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
   }
   if (e !== 0) return waits ? Promise.resolve(e) : e;
   const sysflags = flags & ~POLICY_FLAGS;
-  if (!waits && !isStream(so)) {
+  if (!isStream(so) && (!waits || so.so_snd._sleepers.length === 0)) {
     // The hot path for datagrams: one attempt, no closure, no Error; an
     // address object is encoded by the same call.
     const to = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? addr;
     const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, to, control ?? null);
     if (n >= 0) {
       u._advance(n);
-      return 0;
+      return waits ? Promise.resolve(0) : 0;
     }
-    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
+    if (n !== NEG_EAGAIN) return waits ? Promise.resolve(ioFailed(so, -n)) : ioFailed(so, -n);
+    if (!waits) return EWOULDBLOCK;
+    // The send buffer is full: sleep below (the next attempt tries again).
   }
   // Encoded once for every attempt of this send.
   const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? native.sockaddr(addr);
