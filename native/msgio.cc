@@ -508,11 +508,27 @@ struct Batch {
     if (t != napi_object)
       return arg::Throw(env, arg::kType, "sendmmsg: messages[%u].to must be an address object, a sockaddr Buffer or null", i);
     sockaddr_storage ss;
-    int len = EncodeSockaddr(Napi::Env(env), Napi::Value(env, v), &ss);  // a view is copied, an object encoded
+    int len = EncodeSockaddr(Napi::Env(env), Napi::Value(env, v), &ss);
     if (len < 0) return false;
     m->name = static_cast<int32_t>(names.size());
     m->namelen = static_cast<socklen_t>(len);
     names.push_back(ss);
+    return true;
+  }
+
+  // A pre-encoded sockaddr (a view, checked by the caller): copied at once.
+  // Two calls, no typeof: the hot form of a per-message address.
+  bool ReadToBytes(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
+    void* data = nullptr;
+    size_t len = 0;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return arg::Fail(env, "sendmmsg: messages[].to");
+    if (data == nullptr) len = 0;  // detached
+    if (len > sizeof(sockaddr_storage))
+      return arg::Throw(env, arg::kRange, "sendmmsg: messages[%u].to: a sockaddr is at most %zu bytes", i, sizeof(sockaddr_storage));
+    m->name = static_cast<int32_t>(names.size());
+    m->namelen = static_cast<socklen_t>(len);
+    names.emplace_back();
+    arg::CopyBytes(&names.back(), data, len);
     return true;
   }
 
@@ -559,7 +575,9 @@ struct Batch {
     if (!Keys(env)) return false;
     napi_value d, to, c;
     if (napi_get_property(env, v, k_data, &d) != napi_ok || !ReadData(env, i, d, &m)) return arg::Fail(env, "sendmmsg: messages[].data");
-    if (napi_get_property(env, v, k_to, &to) != napi_ok || !ReadTo(env, i, to, &m)) return arg::Fail(env, "sendmmsg: messages[].to");
+    if (napi_get_property(env, v, k_to, &to) != napi_ok ||
+        !(arg::IsBytes(env, to) ? ReadToBytes(env, i, to, &m) : ReadTo(env, i, to, &m)))
+      return arg::Fail(env, "sendmmsg: messages[].to");
     if (napi_get_property(env, v, k_control, &c) != napi_ok || !ReadControl(env, i, c, &m))
       return arg::Fail(env, "sendmmsg: messages[].control");
     msgs.push_back(m);
@@ -598,10 +616,13 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   // Pin: no JavaScript from here on. A view detached by a getter pins empty.
   std::vector<iovec> iov(b.bufs.size());
   for (size_t j = 0; j < b.bufs.size(); j++) {
-    arg::Bytes bytes;
-    if (!arg::Pin(env, b.bufs[j], "sendmmsg: data", &bytes)) return nullptr;
-    iov[j].iov_base = bytes.data;
-    iov[j].iov_len = bytes.len;
+    // Every value here passed IsBytes when it was read (a view stays a view).
+    void* data = nullptr;
+    size_t len = 0;
+    if (napi_get_buffer_info(env, b.bufs[j], &data, &len) != napi_ok)
+      return arg::Throw(env, arg::kType, "sendmmsg: data must be Buffers"), nullptr;
+    iov[j].iov_base = data;
+    iov[j].iov_len = data != nullptr ? len : 0;  // detached: empty
   }
   unsigned char* arena = reinterpret_cast<unsigned char*>(b.arena.data());
   auto prepare = [&](msghdr* h, const BatchMsg& m) {
