@@ -516,12 +516,13 @@ struct Batch {
     return true;
   }
 
-  // A pre-encoded sockaddr (a view, checked by the caller): copied at once.
-  // Two calls, no typeof: the hot form of a per-message address.
-  bool ReadToBytes(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
+  // messages[i].to, the hot form first: a pre-encoded sockaddr (a view) is
+  // copied at once, in one call (napi_get_buffer_info refuses anything but a
+  // view without throwing); anything else goes to ReadTo.
+  bool ReadAnyTo(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
     void* data = nullptr;
     size_t len = 0;
-    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return arg::Fail(env, "sendmmsg: messages[].to");
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return !arg::Pending(env) && ReadTo(env, i, v, m);
     if (data == nullptr) len = 0;  // detached
     if (len > sizeof(sockaddr_storage))
       return arg::Throw(env, arg::kRange, "sendmmsg: messages[%u].to: a sockaddr is at most %zu bytes", i, sizeof(sockaddr_storage));
@@ -575,8 +576,7 @@ struct Batch {
     if (!Keys(env)) return false;
     napi_value d, to, c;
     if (napi_get_property(env, v, k_data, &d) != napi_ok || !ReadData(env, i, d, &m)) return arg::Fail(env, "sendmmsg: messages[].data");
-    if (napi_get_property(env, v, k_to, &to) != napi_ok ||
-        !(arg::IsBytes(env, to) ? ReadToBytes(env, i, to, &m) : ReadTo(env, i, to, &m)))
+    if (napi_get_property(env, v, k_to, &to) != napi_ok || !ReadAnyTo(env, i, to, &m))
       return arg::Fail(env, "sendmmsg: messages[].to");
     if (napi_get_property(env, v, k_control, &c) != napi_ok || !ReadControl(env, i, c, &m))
       return arg::Fail(env, "sendmmsg: messages[].control");
