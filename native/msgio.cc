@@ -460,6 +460,13 @@ struct Batch {
   size_t arena_used = 0;  // bytes, a multiple of sizeof(max_align_t)
   ControlBuffer scratch;  // one message's control data, before it goes to the arena
   napi_value k_data = nullptr, k_to = nullptr, k_control = nullptr;
+  uint32_t count = 0;  // messages in this call
+
+  sockaddr_storage* NewName() {
+    if (names.capacity() == 0) names.reserve(count);  // once, not a growth per address
+    names.emplace_back();
+    return &names.back();
+  }
 
   bool Keys(napi_env env) {
     if (k_data != nullptr) return true;
@@ -512,7 +519,7 @@ struct Batch {
     if (len < 0) return false;
     m->name = static_cast<int32_t>(names.size());
     m->namelen = static_cast<socklen_t>(len);
-    names.push_back(ss);
+    *NewName() = ss;
     return true;
   }
 
@@ -528,8 +535,7 @@ struct Batch {
       return arg::Throw(env, arg::kRange, "sendmmsg: messages[%u].to: a sockaddr is at most %zu bytes", i, sizeof(sockaddr_storage));
     m->name = static_cast<int32_t>(names.size());
     m->namelen = static_cast<socklen_t>(len);
-    names.emplace_back();
-    arg::CopyBytes(&names.back(), data, len);
+    arg::CopyBytes(NewName(), data, len);
     return true;
   }
 
@@ -606,6 +612,7 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   size_t clen;
   if (!ReadAddress(env, argv[3], &ss, &alen) || !ReadControl(env, argv[4], &cb, &clen)) return nullptr;
   Batch b;
+  b.count = count;
   b.bufs.reserve(count);
   b.msgs.reserve(count);
   for (uint32_t i = 0; i < count; i++) {
