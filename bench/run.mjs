@@ -202,6 +202,27 @@ if (captureWhy === null) {
   console.log(`(f) capture on a flooded veth: skipped (${captureWhy})`);
 }
 
+// (g) sendmmsg with a destination per message: one UDP sender, 4 bound receivers on 127.0.0.1 (big
+// SO_RCVBUF, never read), batches of 64 64-byte messages, message i to receiver i % 4; what is measured
+// is the send path: messages the kernel took per second. The C reference compiles here (bench/c/mmsg.c).
+{
+  const mmsgBin = join(out, 'mmsg');
+  let mmsgC = haveC;
+  if (mmsgC) {
+    try {
+      execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', mmsgBin, join(here, 'c', 'mmsg.c')], { stdio: 'inherit' });
+    } catch {
+      mmsgC = false;
+      console.log('(g) bench/c/mmsg.c does not compile here (no sendmmsg?): its C reference is left out');
+    }
+  }
+  contenders.mmsg = {
+    'C sendmmsg, per-message addresses': mmsgC ? () => run(mmsgBin, [String(SECONDS)]).then(Number) : null,
+    'ksock trySendmmsg, per-message sockaddr() Buffers': () => node('mmsg.js', 'buffers', String(SECONDS)).then(Number),
+    'ksock trySendmmsg, per-message address objects': () => node('mmsg.js', 'objects', String(SECONDS)).then(Number),
+  };
+}
+
 // BENCH_ONLY=capture,rtt runs only the named groups.
 if (process.env.BENCH_ONLY) {
   const only = new Set(process.env.BENCH_ONLY.split(','));
@@ -280,6 +301,7 @@ const title = {
   pair: '(b) sender and receiver in two processes', fdpass: '(c) SCM_RIGHTS fd passing, one process (msgs/s)',
   stream: '(d) AF_UNIX stream, two processes (bytes/s)', rtt: '(e) UDP round trips on one CPU (round trips/s)',
   capture: '(f) capture on a veth flooded by a C sender (frames/s)',
+  mmsg: '(g) sendmmsg, a destination per message, batches of 64 (msgs/s taken)',
 };
 for (const [bench, r] of Object.entries(results)) r.title = title[bench] ?? bench;
 const loadAfter = os.loadavg();

@@ -4,7 +4,7 @@
 //   import { SocketError, constants, features } …       errors, platform constants, capabilities
 export * from './kern/index';
 export {
-  socketpair, RecvBatch, type WaitOptions, type SendOptions, type RecvOptions, type Msg, type CreateOptions, type FromFdOptions,
+  socketpair, RecvBatch, type WaitOptions, type SendOptions, type MmsgMessage, type SendmmsgOptions, type RecvOptions, type Msg, type CreateOptions, type FromFdOptions,
 } from './socket';
 export {
   sockopts, optSpec, encodeOption, decodeOption, type OptSpec, type OptType, type OptValue, type Linger, type Timeval,

@@ -189,7 +189,13 @@ export interface Native {
     paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   recvmmsg(h: NativeHandle, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
     controlSpace?: number, controls?: Holder<Cmsg[][] | null> | null): number;
-  sendmmsg(h: NativeHandle, buffers: Buffer[], flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
+  /**
+   * Messages sent (at most 1024 per call) or -errno. Each element is one datagram: a Buffer (to `addr`, with
+   * `control`), or `{ data, to?, control? }` whose own `to`/`control` replace the shared ones (undefined: the
+   * shared one; null: none); each of its three properties is read once.
+   */
+  sendmmsg(h: NativeHandle, messages: ReadonlyArray<Buffer | { readonly data: Buffer | readonly Buffer[]; readonly to?: Sockaddr | null; readonly control?: readonly Cmsg[] | null }>,
+    flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
   getsockopt(h: NativeHandle, level: number, name: number, value: Buffer): number;
   setsockopt(h: NativeHandle, level: number, name: number, value: Buffer | null, length: number): number;
   shutdown(h: NativeHandle, how: number): number;

@@ -19,7 +19,7 @@ import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './ke
 import {
   accept as acceptOp, send as sendOp, receive as receiveOp, RawFrom, CONTROL_SPACE_DEFAULT,
 } from './core/ops';
-import { checkAddr, isBufferList } from './core/checks';
+import { MAX_BUFFERS, checkAddr, isBufferList } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import { socketIn, type NetnsRef } from './netns';
@@ -50,6 +50,32 @@ export interface SendOptions extends WaitOptions {
   /** Control items: `{ level, type, data }` or typed fields (`fds`, `ttl`, `segsize` …). */
   control?: Cmsg[] | null;
   /** MSG_* flags. */
+  flags?: Flags;
+}
+
+/**
+ * One datagram of a `sendmmsg` batch with its own destination or control items (a plain Buffer in the batch
+ * is a datagram that takes the batch's). Each of the three properties is read once per call.
+ */
+export interface MmsgMessage {
+  /** The datagram: one Buffer, or several (at most IOV_MAX) gathered into one datagram. */
+  data: Buffer | Buffer[];
+  /**
+   * This message's destination: an address object or a pre-encoded `sockaddr()` Buffer. Absent (undefined):
+   * the batch's `options.to`; `null`: none (a connected socket's peer).
+   */
+  to?: Sockaddr | null;
+  /** This message's control items. Absent (undefined): the batch's `options.control`; `null` or `[]`: none. */
+  control?: Cmsg[] | null;
+}
+
+/** What `sendmmsg` / `trySendmmsg` take besides the messages: what every message shares unless it says otherwise. */
+export interface SendmmsgOptions {
+  /** The destination of every message without a `to` of its own (an address object or a `sockaddr()` Buffer). */
+  to?: Sockaddr | null;
+  /** The control items of every message without a `control` of its own (encoded once for the batch). */
+  control?: Cmsg[] | null;
+  /** MSG_* flags, for the whole batch. */
   flags?: Flags;
 }
 
@@ -179,10 +205,19 @@ declare module './core/socket' {
     recvmsg(options?: RecvOptions): Promise<Msg>;
     /** One receive attempt: the message, or `null` when nothing is queued. */
     tryRecvmsg(options?: RecvOptions): Msg | null;
-    /** Sends each Buffer as one datagram in as few syscalls as the kernel allows (sendmmsg(2) or a loop); resolves with how many were sent. */
-    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
-    /** One batch send attempt: how many datagrams went, or `null` when none could. */
-    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null }): number | null;
+    /**
+     * Sends each message as one datagram in as few syscalls as the kernel allows (sendmmsg(2), or a sendmsg(2)
+     * loop where there is none); resolves with how many were sent (at most 1024 per call). A message is a Buffer
+     * (sent to `options.to` with `options.control`) or a {@link MmsgMessage} with its own `to` and/or `control`.
+     * Host names in any `to` are looked up first (each name once per batch). Sleeps only while no message can go.
+     * @see sendmmsg(2)
+     */
+    sendmmsg(messages: ReadonlyArray<Buffer | MmsgMessage>, options?: SendmmsgOptions & WaitOptions): Promise<number>;
+    /**
+     * One batch send attempt: how many datagrams the kernel took (fewer than given when the send buffer filled
+     * part-way), or `null` when none could go. Addresses must be numeric: a host name is a TypeError.
+     */
+    trySendmmsg(messages: ReadonlyArray<Buffer | MmsgMessage>, options?: SendmmsgOptions): number | null;
     /** Receives up to `batch.count` datagrams into the batch's slots (recvmmsg(2) or a loop); resolves with how many arrived. */
     recvmmsg(batch: RecvBatch, options?: { flags?: Flags } & WaitOptions): Promise<number>;
     /** One batch receive attempt: how many datagrams arrived, or `null` when none were queued. */
@@ -624,21 +659,70 @@ proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | nul
 
 // ------------------------------------------------------------------ batches
 
-proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } = {}): number | null {
-  if (!isBufferList(buffers, 'sendmmsg')) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
+/** The most messages one sendmmsg call reads and sends (the native bound). */
+const MMSG_BATCH = 1024;
+
+/**
+ * A batch's shape, checked before native code reads it: an array (bounded in length first) whose elements are
+ * Buffers or objects. What is inside a message object is read, once, and checked by the native call.
+ */
+function checkMessages(messages: unknown): asserts messages is ReadonlyArray<Buffer | MmsgMessage> {
+  if (!Array.isArray(messages)) throw new TypeError('sendmmsg: messages must be an array of Buffers or { data, to?, control? } objects');
+  if (messages.length > MAX_BUFFERS) throw new RangeError(`sendmmsg: at most ${MAX_BUFFERS} messages, not ${messages.length}`);
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    if (typeof m !== 'object' || m === null) throw new TypeError(`sendmmsg: messages[${i}] must be a Buffer or a { data, to?, control? } object`);
+  }
+}
+
+/**
+ * The async form's own copy of a batch (the part one call sends): each element read once, each message
+ * object's `data`, `to` and `control` read once, so that the retries after a wait send what was read; and each
+ * host name in a `to` looked up once for the batch.
+ */
+async function ownMessages(messages: ReadonlyArray<Buffer | MmsgMessage>): Promise<Array<Buffer | MmsgMessage>> {
+  const n = Math.min(messages.length, MMSG_BATCH);
+  const copy = new Array<Buffer | MmsgMessage>(n);
+  const lookups = new Map<string, Promise<Sockaddr | null | undefined>>();
+  const pending: Array<Promise<void>> = [];
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    if (ArrayBuffer.isView(m)) {
+      copy[i] = m;
+      continue;
+    }
+    const { data, to, control } = m; // once each, in the order native code reads them
+    const own: MmsgMessage = { data, to, control };
+    copy[i] = own;
+    if (needsLookup(to)) {
+      const a = to as { family: number; address: string };
+      const key = `${a.family} ${a.address}`;
+      let found = lookups.get(key);
+      if (found === undefined) lookups.set(key, (found = resolved(to)));
+      pending.push(found.then((r) => { own.to = { ...(to as object), address: (r as { address: string }).address } as Sockaddr; }));
+    }
+  }
+  await Promise.all(pending);
+  return copy;
+}
+
+proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions = {}): number | null {
+  checkMessages(messages);
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
-  const n = native.sendmmsg(this._h, buffers, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
+  const n = native.sendmmsg(this._h, messages, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;
 };
 
-proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
+proto.sendmmsg = async function sendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions & WaitOptions = {}): Promise<number> {
+  checkMessages(messages);
   if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
+  const list = await ownMessages(messages);
   for (;;) {
-    const n = this.trySendmmsg(buffers, o);
+    const n = this.trySendmmsg(list, o);
     if (n !== null) return n;
     await this.writable(o);
   }
