@@ -215,15 +215,21 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
   if (e !== 0) return waits ? Promise.resolve(e) : e;
 
   const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
-  const raw = paddr instanceof RawFrom ? paddr : null;
-  const pa = raw !== null ? raw.buf : (paddr as Holder<SockaddrOut | null> | null | undefined) ?? null;
+  // The source address arrives raw; a holder (the kernel face's paddr) gets
+  // it decoded, by an object an answer can send to without encoding it again.
+  const holder = paddr == null || paddr instanceof RawFrom ? null : paddr;
+  const raw = paddr == null ? null : holder === null ? (paddr as RawFrom) : new RawFrom();
+  const pa = raw !== null ? raw.buf : null;
   if (!waits && mp0 == null && !waitall && !so._shutRd) {
     // The hot path: one attempt, no closure, no allocation, no Error.
     const u = uio!;
     const len = u._len();
     const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, pa, controlp ?? null, space);
     if (n >= 0) {
-      if (raw !== null) raw.len = slots[ADDR_LEN]!;
+      if (raw !== null) {
+        raw.len = slots[ADDR_LEN]!;
+        if (holder !== null) holder.value = raw.decode();
+      }
       if (controlp && controlp.value) ownRights(controlp.value, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
@@ -266,7 +272,10 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
         ? native.recvmsgAlloc(h, count, sysflags, mp0!, pa, controlp ?? null, space)
         : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? pa : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
-        if (first && raw !== null) raw.len = slots[ADDR_LEN]!;
+        if (first && raw !== null) {
+          raw.len = slots[ADDR_LEN]!;
+          if (holder !== null) holder.value = raw.decode();
+        }
         if (first && controlp && controlp.value) ownRights(controlp.value, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
