@@ -268,32 +268,32 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   return arg::Number(env, static_cast<long>(n));
 }
 
-// recvmsgAlloc(handle, size, flags, mp0, paddr?, controlp?, controlSize) -> bytes | -errno
-// The mp0 form: receives into the environment's scratch buffer and sets
-// mp0.value to a fresh Buffer of exactly the bytes that arrived — no zeroed
-// 64 KiB per message, one copy of what was received.
+// recvmsgAlloc(handle, size, flags, paddr?, controlp?, controlSize) -> Buffer | -errno
+// The mp0 form: receives into the environment's scratch buffer and returns a
+// fresh Buffer of exactly the bytes that arrived — no zeroed 64 KiB per
+// message, one copy of what was received, no property set. The byte count
+// (larger than the Buffer with MSG_TRUNC) is in the BYTES slot.
 napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
-  napi_value argv[7];
+  napi_value argv[6];
   size_t argc;
-  arg::Args(env, cbi, 7, argv, &argc);
+  arg::Args(env, cbi, 6, argv, &argc);
   int fd;
   int32_t flags;
   size_t size, csize = 0;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[1], "size", kMaxAlloc, &size) ||
       !arg::Int32(env, argv[2], "flags", &flags))
     return nullptr;
-  if (!arg::IsObject(env, argv[3])) return arg::Throw(env, arg::kType, "recvmsgAlloc: mp0 must be a { value } holder"), nullptr;
-  bool raw_addr = arg::IsBytes(env, argv[4]);
-  bool want_addr = raw_addr || arg::IsObject(env, argv[4]);
-  bool want_control = arg::IsObject(env, argv[5]);
-  if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
+  bool raw_addr = arg::IsBytes(env, argv[3]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[3]);
+  bool want_control = arg::IsObject(env, argv[4]);
+  if (want_control && !arg::Size(env, argv[5], "controlSize", kMaxControl, &csize)) return nullptr;
   if (fd < 0) return arg::Number(env, -EBADF);
   Instance* inst = InstanceOf(env);
   if (inst->scratch.size() < size) inst->scratch.resize(size);
   iovec iov{inst->scratch.data(), size};
   sockaddr_storage ss;
   ssize_t n;
-  if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[5] : nullptr, csize, &n))
+  if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[4] : nullptr, csize, &n))
     return nullptr;
   if (n < 0) return arg::Number(env, static_cast<long>(n));
   size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
@@ -301,9 +301,9 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   void* dst = nullptr;
   if (napi_create_buffer_copy(env, got, got > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok)
     return arg::Fail(env, "recvmsgAlloc: cannot allocate"), nullptr;
-  if (!SetValue(env, argv[3], buf)) return nullptr;
-  if (want_addr && !PutAddress(env, argv[4], raw_addr, &ss)) return nullptr;
-  return arg::Number(env, static_cast<long>(n));
+  if (want_addr && !PutAddress(env, argv[3], raw_addr, &ss)) return nullptr;
+  inst->slots[kBytes] = static_cast<int32_t>(n);
+  return buf;
 }
 
 // recvmmsg(handle, slab, slotSize, count, flags, lengths, addrs?, controlSpace?, controls?)
