@@ -150,7 +150,13 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   r->busy = true;
   std::vector<int32_t>& info = r->info;
   std::vector<sockaddr_storage>& names = r->names;
-  const uint32_t max = r->max;
+  // After a sleep, one message and no read that finds the queue empty (the
+  // watcher is level-triggered: more wakes the loop again at once); after no
+  // sleep (a burst) up to max, until the queue is empty.
+  uv_loop_t* loop = nullptr;
+  uint64_t idle = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr ? uv_metrics_idle_time(loop) : 0;
+  const uint32_t max = idle > r->idle ? 1 : r->max;
+  r->idle = idle;
   long got = 0;
   size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
   for (uint32_t i = 0; i < max && h->fd >= 0 && !r->dropped; i++) {
@@ -176,14 +182,14 @@ napi_value ReadBatch(napi_env env, Handle* h) {
       if (napi_create_buffer_copy(env, len, inst->scratch.data() + shared, &dst, &buf) != napi_ok ||
           napi_set_element(env, buffers, i, buf) != napi_ok)
         break;  // out of memory or a throwing setter: what was read before is reported
-      info[3 * max + i] = -1;
+      info[3 * r->max + i] = -1;
     } else {
-      info[3 * max + i] = static_cast<int32_t>(shared);
+      info[3 * r->max + i] = static_cast<int32_t>(shared);
       shared += (len + 7) & ~static_cast<size_t>(7);
     }
     info[i] = static_cast<int32_t>(n);
-    info[max + i] = m.msg_flags;
-    info[2 * max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
+    info[r->max + i] = m.msg_flags;
+    info[2 * r->max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
     got++;
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
   }
@@ -191,7 +197,7 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     napi_value arena;
     void* dst = nullptr;
     if (napi_create_buffer_copy(env, shared, shared > 0 ? inst->scratch.data() : nullptr, &dst, &arena) != napi_ok ||
-        napi_set_element(env, buffers, max, arena) != napi_ok)
+        napi_set_element(env, buffers, r->max, arena) != napi_ok)
       got = -ENOMEM;
   }
   r->busy = false;

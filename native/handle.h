@@ -46,6 +46,10 @@ struct Reader {
   // a setter on the array): a stop then only marks it, and the read frees it.
   bool busy = false;
   bool dropped = false;
+  // The loop's idle time at the last read (libuv's metrics, which Node keeps):
+  // when it grew, the loop slept waiting for this data, and a request/response
+  // exchange rarely has a second message queued behind the first.
+  uint64_t idle = 0;
 };
 
 struct Handle {

@@ -85,7 +85,9 @@ print(s.getsockname()[1])
     got.forEach(([d], i) => expect(d.equals(sent[i]!)).toBe(true));
     expect(got[3]![0].byteOffset).toBe(0); // 9000 bytes: a Buffer of its own
     expect(got[3]![0].buffer.byteLength).toBe(9000);
-    expect(got[0]![0].buffer).toBe(got[1]![0].buffer); // small ones of one wakeup share one
+    // Small ones read by one wakeup share one (after a sleep a wakeup reads one message, then the rest together).
+    const small = [0, 1, 4, 5, 6].map((i) => got[i]![0].buffer);
+    expect(new Set(small).size).toBeLessThan(small.length);
     await Promise.all([a.close(), b.close()]);
   });
 
