@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "handle.h"
+#include "held.h"
 #include "ksock.h"
 #include "sys.h"
 
@@ -177,10 +178,16 @@ bool Receive(napi_env env, int fd, int flags, iovec* iov, int iovcnt, sockaddr_s
   inst->slots[kAddrLen] = ss != nullptr ? static_cast<int32_t>(msg.msg_namelen) : 0;
   inst->slots[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
   if (controlp != nullptr) {
-    bool peek = (flags & MSG_PEEK) != 0;
-    Napi::Value items = DecodeControl(Napi::Env(env), &msg, peek);  // owns or closes the fds itself
-    if (items.IsEmpty()) return false;
-    if (napi_set_named_property(env, controlp, "value", items) != napi_ok) return arg::Fail(env, "controlp");
+    // The items go to the owner and the report (held.h); controlp.value is
+    // set here only when the list was made natively, else JavaScript makes
+    // it from the report.
+    Held* held = HeldOf(env);
+    napi_value items;
+    if (!DecodeControl(env, held, &msg, (flags & MSG_PEEK) != 0, true, &items)) return false;
+    if (items != nullptr && napi_set_named_property(env, controlp, "value", items) != napi_ok) {
+      RightsAbort(held);  // the items never reach JavaScript
+      return arg::Fail(env, "controlp");
+    }
   }
   return true;
 }
@@ -400,29 +407,41 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   // The results are written: from here JavaScript may run (decoding control
   // data sets properties), and no pinned pointer is used again.
   if (want_control) {
+    // Each message's items go to the owner and the report (held.h). The
+    // lists array is made here only when some message's list was made
+    // natively (its element; the others are left for JavaScript to fill);
+    // when every message is in the report, JavaScript makes it all.
     bool peek = (flags & MSG_PEEK) != 0;
-    napi_value lists;
-    bool ok = napi_create_array_with_length(env, got, &lists) == napi_ok;
+    Held* held = HeldOf(env);
+    napi_value lists = nullptr;
+    bool ok = true;
     int i = 0;
     for (; ok && i < got; i++) {
       msghdr* m = header(i);
       if (m->msg_control == nullptr) m->msg_controllen = 0;
-      Napi::Value items = DecodeControl(Napi::Env(env), m, peek);  // owns or closes this message's fds
-      if (items.IsEmpty()) {
+      napi_value items;
+      if (!DecodeControl(env, held, m, peek, i == 0, &items)) {  // owns or closes this message's fds
         i++;
         ok = false;
         break;
       }
-      ok = napi_set_element(env, lists, static_cast<uint32_t>(i), items) == napi_ok;
+      if (items == nullptr) continue;
+      if (lists == nullptr) ok = napi_create_array_with_length(env, got, &lists) == napi_ok;
+      ok = ok && napi_set_element(env, lists, static_cast<uint32_t>(i), items) == napi_ok;
     }
     if (!ok) {
-      // Messages not yet decoded still hold their descriptors: close them.
+      // Messages not yet decoded still hold their descriptors: close them;
+      // and those of the decoded ones, which never reach JavaScript.
       if (!peek)
         for (int j = i; j < got; j++) DisposeRights(header(j));
+      RightsAbort(held);
       arg::Fail(env, "recvmmsg: cannot decode control data");
       return nullptr;
     }
-    if (!SetValue(env, argv[8], lists)) return nullptr;
+    if (lists != nullptr && !SetValue(env, argv[8], lists)) {
+      RightsAbort(held);
+      return nullptr;
+    }
   }
   return arg::Number(env, got);
 }

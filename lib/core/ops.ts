@@ -14,7 +14,7 @@ import {
 } from '../constants';
 import { AGAIN, Socket, type Wait, ioFailed, socantrcvmore } from './socket';
 import { Uio } from './uio';
-import { ownRights } from './rights';
+import { controlArg, takeControl } from './rights';
 
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
@@ -101,7 +101,7 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
   const sysflags = flags & ~POLICY_FLAGS;
   if (!waits && !isStream(so)) {
     // The hot path for datagrams: one attempt, no closure, no Error.
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, control ?? null);
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, controlArg(control));
     if (n >= 0) {
       u._advance(n);
       return 0;
@@ -113,7 +113,7 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
   const attempt = (): number => {
     for (;;) {
       if (so.so_state & SS_NOFDREF) return EBADF;
-      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, ctl);
+      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, controlArg(ctl));
       if (n >= 0) {
         u._advance(n);
         sent += n;
@@ -172,7 +172,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
     const len = u._len();
     const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
     if (n >= 0) {
-      if (controlp && controlp.value) ownRights(controlp.value, so);
+      if (controlp) takeControl(controlp, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
       if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
@@ -214,7 +214,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
         ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
         : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
-        if (first && controlp && controlp.value) ownRights(controlp.value, so);
+        if (first && controlp) takeControl(controlp, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
         const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length

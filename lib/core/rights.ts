@@ -2,11 +2,21 @@
 //
 // A received SCM_RIGHTS (or SCM_PIDFD) item owns its descriptors until they
 // are claimed: reading `item.fds` claims them (the caller now owns those
-// numbers). The owner is native (a Held): an item dropped unclaimed has its
-// descriptors closed when the garbage collector takes it, or at environment
-// teardown (a worker's end); `item.close()` closes unclaimed ones at once.
+// numbers). The owner is native: one record per item in the env's table
+// (native/held.h), named by an (id, token) pair. An item dropped unclaimed has
+// its descriptors closed when the garbage collector takes it, or at
+// environment teardown (a worker's end); `item.close()` closes unclaimed ones
+// at once.
+//
+// What this costs per item is what makes descriptor passing fast: the native
+// receive reports descriptor items in a shared Int32Array (`native.rights`)
+// and this module makes the items; nothing per item is registered with the
+// collector while it is young. Items wait in a short list, and those still
+// unclaimed when it is flushed (at 64 items, or at the end of the current
+// job, in a microtask) are registered with a FinalizationRegistry; an item
+// claimed before that costs the collector nothing.
 import { inspect } from 'node:util';
-import { native, type Cmsg, type NativeHeld } from '../native';
+import { native, type Cmsg } from '../native';
 import { constants } from '../constants';
 import { writeHostInt } from './socket';
 
@@ -36,6 +46,25 @@ export function cmsgName(level: number, type: number): string {
   return ITEM_NAMES.get(`${level}:${type}`) ?? `${level}:${type}`;
 }
 
+// The collector's close, for items still unclaimed when they were flushed.
+const registry = new FinalizationRegistry<readonly [number, number]>((rec) => {
+  native.heldClose(rec[0], rec[1], true);
+});
+const FLUSH_AT = 64;
+let young: RightsCmsg[] = [];
+let flushQueued = false;
+let register: (item: RightsCmsg) => void;
+
+function flush(): void {
+  flushQueued = false;
+  const items = young;
+  if (items.length === 0) return;
+  young = [];
+  for (let i = 0; i < items.length; i++) register(items[i]!);
+}
+
+const SCM_RIGHTS_NAME = cmsgName(constants.SOL_SOCKET!, constants.SCM_RIGHTS!);
+
 /** A received item that carries descriptors (SCM_RIGHTS, SCM_PIDFD). */
 export class RightsCmsg implements Cmsg {
   [field: string]: unknown;
@@ -44,25 +73,39 @@ export class RightsCmsg implements Cmsg {
   /** 'SCM_RIGHTS' or 'SCM_PIDFD'. */
   readonly name: string;
   readonly #fds: number[];
-  readonly #held: NativeHeld;
+  readonly #id: number;
+  readonly #token: number;
   #claimed = false;
   #data: Buffer | undefined;
 
-  /** @internal made by soreceive */
-  constructor(level: number, type: number, fds: number[], held: NativeHeld, data: Buffer | undefined) {
+  static {
+    register = (item: RightsCmsg): void => {
+      if (!item.#claimed) registry.register(item, [item.#id, item.#token]);
+    };
+  }
+
+  /** @internal made by soreceive: the descriptors and their native record. */
+  constructor(level: number, type: number, fds: number[], id: number, token: number, data: Buffer | undefined) {
     this.level = level;
     this.type = type;
-    this.name = cmsgName(level, type);
+    this.name = level === constants.SOL_SOCKET && type === constants.SCM_RIGHTS ? SCM_RIGHTS_NAME : cmsgName(level, type);
     this.#fds = fds;
-    this.#held = held;
+    this.#id = id;
+    this.#token = token;
     this.#data = data;
+    young.push(this);
+    if (young.length >= FLUSH_AT) flush();
+    else if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flush);
+    }
   }
 
   /** The descriptors, in order. Reading this claims them: closing them is then the caller's job. */
   get fds(): number[] {
     if (!this.#claimed) {
       this.#claimed = true;
-      native.heldClaim(this.#held);
+      native.heldClaim(this.#id, this.#token);
     }
     return this.#fds;
   }
@@ -92,7 +135,7 @@ export class RightsCmsg implements Cmsg {
   close(): number {
     if (this.#claimed) return 0;
     this.#claimed = true;
-    return native.heldClose(this.#held);
+    return native.heldClose(this.#id, this.#token, false);
   }
 
   /** What JSON shows: the numbers, without claiming them. */
@@ -126,20 +169,97 @@ function asSockcred(item: Cmsg, so: CredReceiver): void {
   if (so.so_type !== constants.SOCK_DGRAM) so._wantcred = false;
 }
 
-/**
- * @internal Gives every item of a received list its name, and every
- * descriptor-carrying item its owner; `so`, the receiving socket, settles
- * FreeBSD's two SCM_CREDS layouts.
- */
-export function ownRights(items: Cmsg[], so?: CredReceiver): void {
+const rights = native.rights;
+
+/** Reads the next group of the report into `items`: false when the list was made natively (header -1, or no group). */
+function readGroup(items: Cmsg[]): boolean {
+  let p = rights[0]!;
+  const end = rights[1]!;
+  if (p >= end) return false;
+  let count = rights[p++]!;
+  if (count < 0) {
+    rights[0] = p;
+    return false;
+  }
+  for (; count > 0 && p + 5 <= end; count--) {
+    const level = rights[p]!, type = rights[p + 1]!, id = rights[p + 2]!, token = rights[p + 3]!, n = rights[p + 4]!;
+    p += 5;
+    if (n < 0 || p + n > end) break;
+    const fds = new Array<number>(n);
+    for (let i = 0; i < n; i++) fds[i] = rights[p + i]!;
+    p += n;
+    items.push(new RightsCmsg(level, type, fds, id, token, undefined));
+  }
+  rights[0] = p;
+  return true;
+}
+
+/** Names the items of a natively made list and gives each descriptor-carrying one its owner. */
+function ownItems(items: Cmsg[], so: CredReceiver | undefined): void {
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    const held = item.held as NativeHeld | undefined;
-    if (held === undefined || !Array.isArray(item.fds)) {
+    const id = item.held;
+    if (typeof id !== 'number' || !Array.isArray(item.fds)) {
       item.name = cmsgName(item.level, item.type);
       if (SOCKCRED !== null && so?._wantcred && `${item.level}:${item.type}` === SCM_CREDS_KEY && item.data) asSockcred(item, so);
       continue;
     }
-    items[i] = new RightsCmsg(item.level, item.type, item.fds, held, item.data);
+    items[i] = new RightsCmsg(item.level, item.type, item.fds, id, item.heldToken as number, item.data);
   }
+}
+
+/**
+ * @internal After a native receive with `controlp`: its control items, in
+ * `controlp.value` (made here from the report, or completed when the native
+ * side made the list), every descriptor item owning its descriptors. Call it
+ * right after every successful native receive given a control holder: the
+ * report lasts until the next one, and items never taken stay open until
+ * the env ends. `so`, the receiving socket, settles FreeBSD's two SCM_CREDS
+ * layouts.
+ */
+export function takeControl(controlp: { value: Cmsg[] | null }, so?: CredReceiver): void {
+  const items: Cmsg[] = [];
+  if (readGroup(items)) controlp.value = items;
+  else if (controlp.value) ownItems(controlp.value, so);
+}
+
+/**
+ * @internal After a native recvmmsg of `n` messages with a control holder:
+ * `holder.value` = one list per message, as takeControl makes them.
+ */
+export function takeControls(holder: { value: Cmsg[][] | null }, n: number, so?: CredReceiver): void {
+  const lists = holder.value ?? new Array<Cmsg[]>(n);
+  for (let i = 0; i < n; i++) {
+    const items: Cmsg[] = [];
+    if (readGroup(items)) lists[i] = items;
+    else ownItems(lists[i] ?? (lists[i] = []), so);
+  }
+  holder.value = lists;
+}
+
+// Sending: a list of exactly one plain SCM_RIGHTS item of descriptor numbers
+// (the hot shape) is encoded here into [n, fd0 … fd(n-1)], which the native
+// send takes as it is; anything else goes to the native encoder. The array
+// is rewritten by the next send: the native call must follow at once.
+const MAX_FDS = 253;
+const tx = new Int32Array(1 + MAX_FDS);
+const SOL_SOCKET = constants.SOL_SOCKET!;
+const SCM_RIGHTS = constants.SCM_RIGHTS!;
+
+/** @internal The control argument of a native send: `control` itself, or its descriptors encoded (see above). */
+export function controlArg(control: Cmsg[] | null | undefined): Cmsg[] | Int32Array | null {
+  if (control == null) return null;
+  if (control.length !== 1) return control;
+  const item = control[0];
+  if (typeof item !== 'object' || item === null || item.level !== SOL_SOCKET || item.type !== SCM_RIGHTS) return control;
+  const fds = item.fds;
+  if (!Array.isArray(fds) || fds.length > MAX_FDS) return control;
+  const n = fds.length;
+  for (let i = 0; i < n; i++) {
+    const fd = fds[i];
+    if (typeof fd !== 'number' || !(fd >= 0 && fd <= 0x7fffffff) || (fd | 0) !== fd) return control;
+    tx[1 + i] = fd;
+  }
+  tx[0] = n;
+  return tx;
 }
