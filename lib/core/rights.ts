@@ -15,7 +15,7 @@
 // unclaimed when it is flushed (at 64 items, or at the end of the current
 // job, in a microtask) are registered with a FinalizationRegistry; an item
 // claimed before that costs the collector nothing.
-import { inspect } from 'node:util';
+import { inspect, types } from 'node:util';
 import { native, type Cmsg } from '../native';
 import { constants } from '../constants';
 import { writeHostInt } from './socket';
@@ -84,15 +84,22 @@ export class RightsCmsg implements Cmsg {
     };
   }
 
-  /** @internal made by soreceive: the descriptors and their native record. */
+  /** @internal made by soreceive: the descriptors and their native record (id, token). */
   constructor(level: number, type: number, fds: number[], id: number, token: number, data: Buffer | undefined) {
     this.level = level;
     this.type = type;
     this.name = level === constants.SOL_SOCKET && type === constants.SCM_RIGHTS ? SCM_RIGHTS_NAME : cmsgName(level, type);
     this.#fds = fds;
+    this.#data = data;
+    // Anything but a record's pair (an item made by hand) owns nothing.
+    if (typeof id !== 'number' || typeof token !== 'number' || (id | 0) !== id || (token | 0) !== token || token === 0) {
+      this.#id = 0;
+      this.#token = 0;
+      this.#claimed = true;
+      return;
+    }
     this.#id = id;
     this.#token = token;
-    this.#data = data;
     young.push(this);
     if (young.length >= FLUSH_AT) flush();
     else if (!flushQueued) {
@@ -243,17 +250,19 @@ export function takeControls(holder: { value: Cmsg[][] | null }, n: number, so?:
 // is rewritten by the next send: the native call must follow at once.
 const MAX_FDS = 253;
 const tx = new Int32Array(1 + MAX_FDS);
+const isProxy = types.isProxy;
 const SOL_SOCKET = constants.SOL_SOCKET!;
 const SCM_RIGHTS = constants.SCM_RIGHTS!;
 
 /** @internal The control argument of a native send: `control` itself, or its descriptors encoded (see above). */
 export function controlArg(control: Cmsg[] | null | undefined): Cmsg[] | Int32Array | null {
   if (control == null) return null;
-  if (control.length !== 1) return control;
+  // A proxied array is the native encoder's to refuse (it reads no traps).
+  if (control.length !== 1 || isProxy(control)) return control;
   const item = control[0];
   if (typeof item !== 'object' || item === null || item.level !== SOL_SOCKET || item.type !== SCM_RIGHTS) return control;
   const fds = item.fds;
-  if (!Array.isArray(fds) || fds.length > MAX_FDS) return control;
+  if (!Array.isArray(fds) || fds.length > MAX_FDS || isProxy(fds)) return control;
   const n = fds.length;
   for (let i = 0; i < n; i++) {
     const fd = fds[i];
