@@ -46,9 +46,14 @@ export function cmsgName(level: number, type: number): string {
   return ITEM_NAMES.get(`${level}:${type}`) ?? `${level}:${type}`;
 }
 
+const heldClaim = native.heldClaim;
+const heldClose = native.heldClose;
+const SOL_SOCKET = constants.SOL_SOCKET!;
+const SCM_RIGHTS = constants.SCM_RIGHTS!;
+
 // The collector's close, for items still unclaimed when they were flushed.
 const registry = new FinalizationRegistry<readonly [number, number]>((rec) => {
-  native.heldClose(rec[0], rec[1], true);
+  heldClose(rec[0], rec[1], true);
 });
 const FLUSH_AT = 64;
 let young: RightsCmsg[] = [];
@@ -74,13 +79,13 @@ export class RightsCmsg implements Cmsg {
   readonly name: string;
   readonly #fds: number[];
   readonly #id: number;
-  readonly #token: number;
-  #claimed = false;
+  // The record's token while the descriptors are the item's; 0 once claimed or closed.
+  #token: number;
   #data: Buffer | undefined;
 
   static {
     register = (item: RightsCmsg): void => {
-      if (!item.#claimed) registry.register(item, [item.#id, item.#token]);
+      if (item.#token !== 0) registry.register(item, [item.#id, item.#token]);
     };
   }
 
@@ -88,14 +93,13 @@ export class RightsCmsg implements Cmsg {
   constructor(level: number, type: number, fds: number[], id: number, token: number, data: Buffer | undefined) {
     this.level = level;
     this.type = type;
-    this.name = level === constants.SOL_SOCKET && type === constants.SCM_RIGHTS ? SCM_RIGHTS_NAME : cmsgName(level, type);
+    this.name = level === SOL_SOCKET && type === SCM_RIGHTS ? SCM_RIGHTS_NAME : cmsgName(level, type);
     this.#fds = fds;
     this.#data = data;
     // Anything but a record's pair (an item made by hand) owns nothing.
     if (typeof id !== 'number' || typeof token !== 'number' || (id | 0) !== id || (token | 0) !== token || token === 0) {
       this.#id = 0;
       this.#token = 0;
-      this.#claimed = true;
       return;
     }
     this.#id = id;
@@ -110,9 +114,10 @@ export class RightsCmsg implements Cmsg {
 
   /** The descriptors, in order. Reading this claims them: closing them is then the caller's job. */
   get fds(): number[] {
-    if (!this.#claimed) {
-      this.#claimed = true;
-      native.heldClaim(this.#id, this.#token);
+    const token = this.#token;
+    if (token !== 0) {
+      this.#token = 0;
+      heldClaim(this.#id, token);
     }
     return this.#fds;
   }
@@ -135,19 +140,20 @@ export class RightsCmsg implements Cmsg {
 
   /** True once `fds` was read or `close()` was called. */
   get claimed(): boolean {
-    return this.#claimed;
+    return this.#token === 0;
   }
 
   /** Closes the descriptors if they were never claimed; returns how many it closed. */
   close(): number {
-    if (this.#claimed) return 0;
-    this.#claimed = true;
-    return native.heldClose(this.#id, this.#token, false);
+    const token = this.#token;
+    if (token === 0) return 0;
+    this.#token = 0;
+    return heldClose(this.#id, token, false);
   }
 
   /** What JSON shows: the numbers, without claiming them. */
   toJSON(): object {
-    return { level: this.level, type: this.type, name: this.name, fds: this.#fds, claimed: this.#claimed };
+    return { level: this.level, type: this.type, name: this.name, fds: this.#fds, claimed: this.#token === 0 };
   }
 
   /** What `util.inspect` shows: the numbers, without claiming them. */
@@ -178,27 +184,43 @@ function asSockcred(item: Cmsg, so: CredReceiver): void {
 
 const rights = native.rights;
 
-/** Reads the next group of the report into `items`: false when the list was made natively (header -1, or no group). */
-function readGroup(items: Cmsg[]): boolean {
+/** The next item of the report at `p` (rights[p] … ), or null when it does not fit before `end`. */
+function readItem(p: number, end: number): RightsCmsg | null {
+  const n = rights[p + 4]!;
+  if (n < 0 || p + 5 + n > end) return null;
+  const fds = new Array<number>(n);
+  for (let i = 0; i < n; i++) fds[i] = rights[p + 5 + i]!;
+  return new RightsCmsg(rights[p]!, rights[p + 1]!, fds, rights[p + 2]!, rights[p + 3]!, undefined);
+}
+
+/**
+ * The list of the report's next group, or null when that list was made
+ * natively (header -1, or no group left).
+ */
+function readGroup(): Cmsg[] | null {
   let p = rights[0]!;
   const end = rights[1]!;
-  if (p >= end) return false;
-  let count = rights[p++]!;
-  if (count < 0) {
-    rights[0] = p;
-    return false;
-  }
-  for (; count > 0 && p + 5 <= end; count--) {
-    const level = rights[p]!, type = rights[p + 1]!, id = rights[p + 2]!, token = rights[p + 3]!, n = rights[p + 4]!;
-    p += 5;
-    if (n < 0 || p + n > end) break;
-    const fds = new Array<number>(n);
-    for (let i = 0; i < n; i++) fds[i] = rights[p + i]!;
-    p += n;
-    items.push(new RightsCmsg(level, type, fds, id, token, undefined));
+  if (p >= end) return null;
+  const count = rights[p++]!;
+  let items: Cmsg[] | null = null;
+  if (count === 1) {
+    // The hot case, one item: an array literal of exactly that one.
+    const item = p + 5 <= end ? readItem(p, end) : null;
+    if (item !== null) {
+      p += 5 + rights[p + 4]!;
+      items = [item];
+    } else items = [];
+  } else if (count >= 0) {
+    items = [];
+    for (let c = count; c > 0 && p + 5 <= end; c--) {
+      const item = readItem(p, end);
+      if (item === null) break;
+      p += 5 + rights[p + 4]!;
+      items.push(item);
+    }
   }
   rights[0] = p;
-  return true;
+  return items;
 }
 
 /** Names the items of a natively made list and gives each descriptor-carrying one its owner. */
@@ -225,8 +247,8 @@ function ownItems(items: Cmsg[], so: CredReceiver | undefined): void {
  * layouts.
  */
 export function takeControl(controlp: { value: Cmsg[] | null }, so?: CredReceiver): void {
-  const items: Cmsg[] = [];
-  if (readGroup(items)) controlp.value = items;
+  const items = readGroup();
+  if (items !== null) controlp.value = items;
   else if (controlp.value) ownItems(controlp.value, so);
 }
 
@@ -237,8 +259,8 @@ export function takeControl(controlp: { value: Cmsg[] | null }, so?: CredReceive
 export function takeControls(holder: { value: Cmsg[][] | null }, n: number, so?: CredReceiver): void {
   const lists = holder.value ?? new Array<Cmsg[]>(n);
   for (let i = 0; i < n; i++) {
-    const items: Cmsg[] = [];
-    if (readGroup(items)) lists[i] = items;
+    const items = readGroup();
+    if (items !== null) lists[i] = items;
     else ownItems(lists[i] ?? (lists[i] = []), so);
   }
   holder.value = lists;
@@ -251,8 +273,6 @@ export function takeControls(holder: { value: Cmsg[][] | null }, n: number, so?:
 const MAX_FDS = 253;
 const tx = new Int32Array(1 + MAX_FDS);
 const isProxy = types.isProxy;
-const SOL_SOCKET = constants.SOL_SOCKET!;
-const SCM_RIGHTS = constants.SCM_RIGHTS!;
 
 /** @internal The control argument of a native send: `control` itself, or its descriptors encoded (see above). */
 export function controlArg(control: Cmsg[] | null | undefined): Cmsg[] | Int32Array | null {
