@@ -10,11 +10,9 @@
 //
 // What this costs per item is what makes descriptor passing fast: the native
 // receive reports descriptor items in a shared Int32Array (`native.rights`)
-// and this module makes the items; nothing per item is registered with the
-// collector while it is young. Items wait in a short list, and those still
-// unclaimed when it is flushed (at 64 items, or at the end of the current
-// job, in a microtask) are registered with a FinalizationRegistry; an item
-// claimed before that costs the collector nothing.
+// and this module makes the items; nothing per item is made natively, and an
+// item is registered with a FinalizationRegistry (the one costly step) only
+// if it is still unclaimed some time after it was made (see `track`).
 import { inspect, types } from 'node:util';
 import { native, type Cmsg } from '../native';
 import { constants } from '../constants';
@@ -51,21 +49,57 @@ const heldClose = native.heldClose;
 const SOL_SOCKET = constants.SOL_SOCKET!;
 const SCM_RIGHTS = constants.SCM_RIGHTS!;
 
-// The collector's close, for items still unclaimed when they were flushed.
+// The collector's close, for items still unclaimed when they were registered.
 const registry = new FinalizationRegistry<readonly [number, number]>((rec) => {
   heldClose(rec[0], rec[1], true);
 });
-const FLUSH_AT = 64;
-let young: RightsCmsg[] = [];
+
+// Items wait in two generations of GEN items before they are registered: a
+// full `fresh` generation registers the unclaimed items of `aged` (made at
+// least GEN items earlier) and becomes `aged`; an immediate after the
+// current I/O phase registers both. So an item claimed in the job that
+// received it (a batch of up to GEN messages included) never costs the
+// collector anything; and a long synchronous loop keeps at most 2 * GEN
+// items alive for a while.
+const GEN = 1024;
+let fresh: (RightsCmsg | null)[] = new Array<RightsCmsg | null>(GEN).fill(null);
+let aged: (RightsCmsg | null)[] = new Array<RightsCmsg | null>(GEN).fill(null);
+let nFresh = 0;
+let nAged = 0;
 let flushQueued = false;
 let register: (item: RightsCmsg) => void;
 
+function registerAll(items: (RightsCmsg | null)[], n: number): void {
+  for (let i = 0; i < n; i++) {
+    register(items[i]!);
+    items[i] = null;
+  }
+}
+
+function age(): void {
+  registerAll(aged, nAged);
+  const t = aged;
+  aged = fresh;
+  nAged = nFresh;
+  fresh = t;
+  nFresh = 0;
+}
+
 function flush(): void {
   flushQueued = false;
-  const items = young;
-  if (items.length === 0) return;
-  young = [];
-  for (let i = 0; i < items.length; i++) register(items[i]!);
+  registerAll(aged, nAged);
+  nAged = 0;
+  registerAll(fresh, nFresh);
+  nFresh = 0;
+}
+
+function track(item: RightsCmsg): void {
+  if (nFresh === GEN) age();
+  fresh[nFresh++] = item;
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush).unref();
+  }
 }
 
 const SCM_RIGHTS_NAME = cmsgName(constants.SOL_SOCKET!, constants.SCM_RIGHTS!);
@@ -104,12 +138,7 @@ export class RightsCmsg implements Cmsg {
     }
     this.#id = id;
     this.#token = token;
-    young.push(this);
-    if (young.length >= FLUSH_AT) flush();
-    else if (!flushQueued) {
-      flushQueued = true;
-      queueMicrotask(flush);
-    }
+    track(this);
   }
 
   /** The descriptors, in order. Reading this claims them: closing them is then the caller's job. */
