@@ -1,6 +1,6 @@
-// Descriptor owners: Handles (sockets) and Helds (received descriptors), their
-// readiness watchers, and environment teardown. The one file that touches
-// libuv.
+// Descriptor owners: Handles (sockets) and the env's Held (the records of
+// received descriptors not yet claimed, held.h), the readiness watchers, and
+// environment teardown. The one file that touches libuv.
 //
 // Lifetime rules:
 //  - A Handle lives as long as its JavaScript wrapper; the wrapper's
@@ -11,6 +11,10 @@
 //    still owns the handle.
 //  - While someone waits (armed) the owner object is held strongly and the
 //    watcher keeps the loop alive; otherwise neither.
+//  - A received descriptor's record lives from the receive until its item
+//    claims it, closes it (explicitly or by the collector: heldClose) or
+//    teardown; it holds no JavaScript value and JavaScript holds only its
+//    (id, token) pair.
 //  - Once the environment stops (worker terminate, process exit), wakeups
 //    and threadpool completions only release: they never call into
 //    JavaScript. Teardown closes every descriptor the env still owns,

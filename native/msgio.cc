@@ -226,8 +226,10 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
 // recvmsg(handle, data, offset, length, flags, paddr?, controlp?, controlSize)
 //   -> bytes | -errno
 // msg_flags, msg_namelen and msg_controllen go to the slots. When paddr /
-// controlp holder objects are given, their .value is set to the decoded
-// source address / the array of control items.
+// controlp holder objects are given, paddr.value is set to the decoded
+// source address, and the control items go to the rights report (held.h):
+// controlp.value is set only when the list was made natively, and
+// lib/core/rights.ts takeControl() completes it.
 napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[8];
   size_t argc;
@@ -304,8 +306,11 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
 // Buffer: message i lands at slab[i*slotSize]; lengths[i] = its length,
 // lengths[count+i] = its msg_flags; with `addrs` (count * sizeof(sockaddr_storage)
 // bytes) the source address goes to addrs[i*sizeof(sockaddr_storage)] and its
-// length to lengths[2*count+i]. Nothing is allocated per message. Where the
-// kernel has no recvmmsg, a loop of recvmsg does the same.
+// length to lengths[2*count+i]. Nothing is allocated per message. With
+// `controls` (a holder) and room for control data, each message's items go to
+// the rights report (held.h); controls.value is set only when some message's
+// list was made natively, and lib/core/rights.ts takeControls() completes it.
+// Where the kernel has no recvmmsg, a loop of recvmsg does the same.
 napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[9];
   size_t argc;
