@@ -10,7 +10,11 @@ const k = require('..');
 // dgram caps its receive buffer at rmem_max; give it the same room as the C
 // and ksock receivers through its descriptor (a benchmark-only shortcut).
 function grow(sock) {
+  // _handle is deprecated (DEP0112) and the only way to the descriptor: read it without the warning.
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
   const fd = sock._handle && sock._handle.fd;
+  process.noDeprecation = quiet;
   if (typeof fd !== 'number' || fd < 0) return;
   const so = k.Socket.fromFd(fd, { dup: true }); // the same socket, through a duplicate
   so.setsockopt(k.SOL_SOCKET, k.constants.SO_RCVBUFFORCE ?? k.constants.SO_RCVBUF, 64 << 20);

@@ -4,6 +4,8 @@
 //   node bench/ksock.js recv PORTFILE SECONDS -> prints msgs/s
 //   node bench/ksock.js send PORT SECONDS
 //   node bench/ksock.js recv-mmsg / send-mmsg …  the same pair through the batch API
+//   node bench/ksock.js unix-stream NAME SECONDS -> reads from a writer on \0NAME; prints bytes/s
+//   node bench/ksock.js rtt-server PORTFILE / rtt-client PORT N -> round trips/s
 'use strict';
 const fs = require('node:fs');
 const k = require('..');
@@ -178,13 +180,15 @@ if (mode === 'drain') {
   a.close();
   b.close();
 } else if (mode === 'unix-stream') {
-  // A child writes 64 KiB chunks through an abstract AF_UNIX socket; we read.
-  const secs = Number(a1);
-  const name = `ksock-bench-${process.pid}`;
+  // Listen on the abstract AF_UNIX name NAME, accept one writer (run.mjs starts
+  // the C writer, `ref unix-writer NAME`, the one the C readers read from) and
+  // read 64 KiB at a time: soreceive with MSG_DONTWAIT, a sleeping soreceive
+  // when the queue is empty. Counts for SECONDS from the first read; prints bytes/s.
+  const name = a1, secs = Number(a2);
   const l = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM).bind({ family: k.AF_UNIX, path: '\0' + name }).listen(1);
-  const child = require('node:child_process').spawn(process.execPath, [__filename, 'unix-writer', name], { stdio: 'ignore' });
   (async () => {
     const s = await l.accept();
+    k.soclose(l);
     const uio = new k.Uio(Buffer.alloc(65536));
     const flagsp = { value: 0 };
     await k.soreceive(s, null, uio, null, null, flagsp);
@@ -199,20 +203,7 @@ if (mode === 'drain') {
       bytes += uio.moved;
     }
     console.log(Math.round(bytes / (Number(process.hrtime.bigint() - t0) / 1e9)));
-    child.kill('SIGKILL');
     k.soclose(s);
-    k.soclose(l);
-  })();
-} else if (mode === 'unix-writer') {
-  const s = k.Socket.create(k.AF_UNIX, k.SOCK_STREAM);
-  (async () => {
-    await s.connect({ family: k.AF_UNIX, path: '\0' + a1 });
-    const chunk = Buffer.alloc(65536);
-    const out = new k.Uio(chunk, k.UIO_WRITE);
-    for (;;) {
-      const r = await k.sosend(s, null, out.rewind(), null, null, 0);
-      if (r !== 0) process.exit(0);
-    }
   })();
 } else if (mode === 'rtt-server') {
   const rx = udp(0);
@@ -254,4 +245,110 @@ if (mode === 'drain') {
     for (let i = 0; i < 64; i++) k.sosend(tx, to, out.rewind(), null, null, DONTWAIT);
   }
   k.soclose(tx);
+} else if (mode === 'drain-message') {
+  // The idiomatic face's 'message' event (read natively on each wakeup), as dgram's drain.
+  const rounds = Number(a1), max = Number(a2);
+  const tx = udp(0), rx = udp(64 << 20);
+  const to = k.sockaddr(rx._local());
+  const out = new k.Uio(Buffer.alloc(64), k.UIO_WRITE);
+  (async () => {
+    let tn = 0, tt = 0n;
+    for (let r = 0; r < rounds; r++) {
+      let n = 0;
+      while (n < max && k.sosend(tx, to, out.rewind(), null, null, DONTWAIT) === 0) n++;
+      const t0 = process.hrtime.bigint();
+      await new Promise((resolve) => {
+        let got = 0;
+        const on = () => {
+          if (++got === n) {
+            rx.off('message', on);
+            resolve();
+          }
+        };
+        rx.on('message', on);
+      });
+      tt += process.hrtime.bigint() - t0;
+      tn += n;
+    }
+    console.log(Math.round(tn / (Number(tt) / 1e9)));
+    k.soclose(tx);
+    k.soclose(rx);
+  })();
+} else if (mode === 'recv-message') {
+  const rx = udp(64 << 20);
+  fs.writeFileSync(a1, String(rx._local().port));
+  const secs = Number(a2);
+  let count = 0, t0 = 0n;
+  rx.on('message', () => {
+    if (t0 === 0n) t0 = process.hrtime.bigint();
+    count++;
+  });
+  const timer = setInterval(() => {
+    if (t0 !== 0n && process.hrtime.bigint() - t0 >= BigInt(secs * 1e9)) {
+      clearInterval(timer);
+      console.log(Math.round(count / (Number(process.hrtime.bigint() - t0) / 1e9)));
+      rx.removeAllListeners('message');
+      k.soclose(rx);
+    }
+  }, 5);
+} else if (mode === 'rtt-server-promise') {
+  // The idiomatic face as a user writes it: await recvmsg(), answer with sendmsg({ to: msg.from }).
+  const rx = udp(0);
+  fs.writeFileSync(a1, String(rx._local().port));
+  (async () => {
+    for (;;) {
+      const m = await rx.recvmsg({ size: 2048 });
+      if (m.bytes === 0) break;
+      await rx.sendmsg({ data: m.data, to: m.from });
+    }
+    await rx.close();
+  })();
+} else if (mode === 'rtt-client-promise') {
+  const tx = udp(0);
+  const n = Number(a2);
+  const msg = Buffer.alloc(64);
+  (async () => {
+    await tx.connect({ family: k.AF_INET, address: '127.0.0.1', port: Number(a1) });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await tx.sendmsg(msg);
+      await tx.recvmsg({ size: 64 });
+    }
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    await tx.sendmsg(Buffer.alloc(0));
+    console.log(Math.round(n / dt));
+    await tx.close();
+  })();
+} else if (mode === 'rtt-server-message') {
+  // The 'message' event and trySendmsg, as dgram's server.
+  const rx = udp(0);
+  fs.writeFileSync(a1, String(rx._local().port));
+  rx.on('message', (data, m) => {
+    if (data.length === 0) {
+      rx.removeAllListeners('message');
+      k.soclose(rx);
+      return;
+    }
+    rx.trySendmsg({ data, to: m.from });
+  });
+} else if (mode === 'rtt-client-message') {
+  const tx = udp(0);
+  const n = Number(a2);
+  const msg = Buffer.alloc(64);
+  let i = 0, t0 = 0n;
+  tx.connect({ family: k.AF_INET, address: '127.0.0.1', port: Number(a1) }).then(() => {
+    tx.on('message', () => {
+      if (++i === n) {
+        const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+        tx.trySendmsg(Buffer.alloc(0));
+        console.log(Math.round(n / dt));
+        tx.removeAllListeners('message');
+        k.soclose(tx);
+        return;
+      }
+      tx.trySendmsg(msg);
+    });
+    t0 = process.hrtime.bigint();
+    tx.trySendmsg(msg);
+  });
 }

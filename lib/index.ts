@@ -4,7 +4,7 @@
 //   import { SocketError, constants, features } …       errors, platform constants, capabilities
 export * from './kern/index';
 export {
-  socketpair, RecvBatch, type WaitOptions, type SendOptions, type RecvOptions, type Msg, type CreateOptions, type FromFdOptions,
+  socketpair, RecvBatch, type WaitOptions, type SendOptions, type MmsgMessage, type SendmmsgOptions, type RecvOptions, type Msg, type CreateOptions, type FromFdOptions,
 } from './socket';
 export {
   sockopts, optSpec, encodeOption, decodeOption, type OptSpec, type OptType, type OptValue, type Linger, type Timeval,
@@ -101,3 +101,12 @@ for (const [name, value] of Object.entries(platformConstants)) {
 }
 export * from './netlink/index';
 export { Topology, type TopologySpec, type HostSpec, type LinkEnd, type Host } from './topology';
+
+// Last: the exports become plain values on a fast object (see ./fast), so
+// that `ksock.soreceive(…)` in a CommonJS caller is a property load, not a
+// getter call on a hash table.
+import { fastObject } from './fast';
+const fastExports: Record<string, unknown> = fastObject(exports as Record<string, unknown>);
+delete fastExports.__esModule;
+Object.defineProperty(fastExports, '__esModule', { value: true });
+module.exports = fastExports;

@@ -1,5 +1,6 @@
 // The whole native surface, declared once and typed. Nothing else in lib/
 // touches the addon object directly.
+import { fastObject } from './fast';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -180,12 +181,18 @@ export interface Native {
   sendmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     addr?: Sockaddr | null, control?: Cmsg[] | Int32Array | null): number;
   recvmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
-    paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
+    paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   recvmsgAlloc(h: NativeHandle, size: number, flags: number, mp0: Holder<Buffer | null>,
-    paddr?: Holder<SockaddrOut | null> | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
+    paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   recvmmsg(h: NativeHandle, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
     controlSpace?: number, controls?: Holder<Cmsg[][] | null> | null): number;
-  sendmmsg(h: NativeHandle, buffers: Buffer[], flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
+  /**
+   * Messages sent (at most 1024 per call) or -errno. Each element is one datagram: a Buffer (to `addr`, with
+   * `control`), or `{ data, to?, control? }` whose own `to`/`control` replace the shared ones (undefined: the
+   * shared one; null: none); each of its three properties is read once.
+   */
+  sendmmsg(h: NativeHandle, messages: ReadonlyArray<Buffer | { readonly data: Buffer | readonly Buffer[]; readonly to?: Sockaddr | null; readonly control?: readonly Cmsg[] | null }>,
+    flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
   getsockopt(h: NativeHandle, level: number, name: number, value: Buffer): number;
   setsockopt(h: NativeHandle, level: number, name: number, value: Buffer | null, length: number): number;
   shutdown(h: NativeHandle, how: number): number;
@@ -228,6 +235,9 @@ export interface Native {
   heldClaim(id: number, token: number): number;
   /** Closes a record's descriptors: how many (0 if the pair names no live record); `collected`: the collector's close. */
   heldClose(id: number, token: number, collected: boolean): number;
+  /** Reads up to `max` datagrams natively on each readable wakeup, into `buffers`/`meta`/`addrs`; the wakeup's callback gets the count. */
+  readerStart(h: NativeHandle, size: number, max: number, buffers: (Buffer | undefined)[], meta: Int32Array, addrs: Buffer | null): void;
+  readerStop(h: NativeHandle): void;
   // Network namespaces (native/netns.cc). `target` is a path or a descriptor the caller owns; on failure
   // the failing syscall's name ('open', 'setns', 'unshare', 'mount' …) goes into `where.value`, its path into `where.path`.
   /** Whether this build has network namespaces (setns, unshare, bind mounts); without them every call is -ENOSYS. */
@@ -269,4 +279,4 @@ function load(): Native {
   return nodeGypBuild(root);
 }
 
-export const native: Native = load();
+export const native: Native = fastObject(load());

@@ -4,6 +4,7 @@
 import { hostProtocol } from './packet';
 import * as dns from 'node:dns/promises';
 import * as net from 'node:net';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { native, type Cmsg, type NativeHandle, type ReceivedCmsg, type Sockaddr, type SockaddrOut } from './native';
 import { Socket, Sockbuf, getint, type Wait } from './core/socket';
 import { Uio } from './core/uio';
@@ -16,9 +17,9 @@ import {
 } from './constants';
 import { socreate, sobind, soconnect, solisten, soshutdown, soclose } from './kern/socket';
 import {
-  accept as acceptOp, send as sendOp, receive as receiveOp, CONTROL_SPACE_DEFAULT,
+  accept as acceptOp, send as sendOp, receive as receiveOp, RawFrom, CONTROL_SPACE_DEFAULT,
 } from './core/ops';
-import { checkAddr, isBufferList } from './core/checks';
+import { MAX_BUFFERS, checkAddr, isBufferList } from './core/checks';
 import { flagsOf, named, optionOf } from './names';
 import { Sockopt, sockopt_init, sosetopt, sogetopt } from './kern/sockopt';
 import { socketIn, type NetnsRef } from './netns';
@@ -49,6 +50,32 @@ export interface SendOptions extends WaitOptions {
   /** Control items: `{ level, type, data }` or typed fields (`fds`, `ttl`, `segsize` …). */
   control?: Cmsg[] | null;
   /** MSG_* flags. */
+  flags?: Flags;
+}
+
+/**
+ * One datagram of a `sendmmsg` batch with its own destination or control items (a plain Buffer in the batch
+ * is a datagram that takes the batch's). Each of the three properties is read once per call.
+ */
+export interface MmsgMessage {
+  /** The datagram: one Buffer, or several (at most IOV_MAX) gathered into one datagram. */
+  data: Buffer | Buffer[];
+  /**
+   * This message's destination: an address object or a pre-encoded `sockaddr()` Buffer. Absent (undefined):
+   * the batch's `options.to`; `null`: none (a connected socket's peer).
+   */
+  to?: Sockaddr | null;
+  /** This message's control items. Absent (undefined): the batch's `options.control`; `null` or `[]`: none. */
+  control?: Cmsg[] | null;
+}
+
+/** What `sendmmsg` / `trySendmmsg` take besides the messages: what every message shares unless it says otherwise. */
+export interface SendmmsgOptions {
+  /** The destination of every message without a `to` of its own (an address object or a `sockaddr()` Buffer). */
+  to?: Sockaddr | null;
+  /** The control items of every message without a `control` of its own (encoded once for the batch). */
+  control?: Cmsg[] | null;
+  /** MSG_* flags, for the whole batch. */
   flags?: Flags;
 }
 
@@ -178,10 +205,19 @@ declare module './core/socket' {
     recvmsg(options?: RecvOptions): Promise<Msg>;
     /** One receive attempt: the message, or `null` when nothing is queued. */
     tryRecvmsg(options?: RecvOptions): Msg | null;
-    /** Sends each Buffer as one datagram in as few syscalls as the kernel allows (sendmmsg(2) or a loop); resolves with how many were sent. */
-    sendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions): Promise<number>;
-    /** One batch send attempt: how many datagrams went, or `null` when none could. */
-    trySendmmsg(buffers: Buffer[], options?: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null }): number | null;
+    /**
+     * Sends each message as one datagram in as few syscalls as the kernel allows (sendmmsg(2), or a sendmsg(2)
+     * loop where there is none); resolves with how many were sent (at most 1024 per call). A message is a Buffer
+     * (sent to `options.to` with `options.control`) or a {@link MmsgMessage} with its own `to` and/or `control`.
+     * Host names in any `to` are looked up first (each name once per batch). Sleeps only while no message can go.
+     * @see sendmmsg(2)
+     */
+    sendmmsg(messages: ReadonlyArray<Buffer | MmsgMessage>, options?: SendmmsgOptions & WaitOptions): Promise<number>;
+    /**
+     * One batch send attempt: how many datagrams the kernel took (fewer than given when the send buffer filled
+     * part-way), or `null` when none could go. Addresses must be numeric: a host name is a TypeError.
+     */
+    trySendmmsg(messages: ReadonlyArray<Buffer | MmsgMessage>, options?: SendmmsgOptions): number | null;
     /** Receives up to `batch.count` datagrams into the batch's slots (recvmmsg(2) or a loop); resolves with how many arrived. */
     recvmmsg(batch: RecvBatch, options?: { flags?: Flags } & WaitOptions): Promise<number>;
     /** One batch receive attempt: how many datagrams arrived, or `null` when none were queued. */
@@ -268,9 +304,7 @@ async function settle(r: number | Promise<number>, syscall: string, wait: Wait |
   addr?: Sockaddr | SockaddrOut): Promise<void> {
   const e = typeof r === 'number' ? r : await r;
   if (e === 0) return;
-  if (e === EINTR && wait?.signal?.aborted) throw abortReason(wait.signal);
-  if (e === EWOULDBLOCK && wait !== null) throw new SocketError(ETIMEDOUT, syscall, addr);
-  throw new SocketError(e, syscall, addr);
+  throw failure(e, syscall, wait, addr);
 }
 
 /** Checks the wait options and an abort that already happened. */
@@ -456,18 +490,39 @@ function sendArgs(o: SendOptions | Buffer): SendOptions {
   return o;
 }
 
-proto.sendmsg = async function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
-  let o = sendArgs(opts);
-  if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
-  startWait(o);
-  const uio = new Uio(o.data, UIO_WRITE);
-  const flags = flagsOf(o.flags, 'sendmsg: flags');
-  const wait = waitOf(this.so_snd, o, flags);
-  const r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
-  const sent = (): number => uio.moved; // what the kernel took (a getter may have resized the data since)
-  if (r === EWOULDBLOCK && wait === null && sent() > 0) return sent(); // MSG_DONTWAIT: what went
-  await settle(r, 'sendmsg', wait, o.to ?? undefined);
-  return sent();
+// Not an async function: a datagram that goes at once settles with no
+// promise reaction in between.
+proto.sendmsg = function sendmsg(this: Socket, opts: SendOptions | Buffer): Promise<number> {
+  let o: SendOptions, uio: Uio, wait: Wait | null, r: number | Promise<number>;
+  try {
+    o = sendArgs(opts);
+    if (needsLookup(o.to)) {
+      const first = o;
+      return resolved(first.to).then((to) => this.sendmsg({ ...first, to }));
+    }
+    startWait(o);
+    uio = new Uio(o.data, UIO_WRITE);
+    const flags = flagsOf(o.flags, 'sendmsg: flags');
+    wait = waitOf(this.so_snd, o, flags);
+    r = EWOULDBLOCK;
+    if (wait !== null && this.so_type !== SOCK_STREAM && this.so_snd.sleepers === 0) {
+      // A datagram: one attempt first, so that one that goes at once costs no promise reaction.
+      r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, (flags | MSG_DONTWAIT) & ~MSG_NBIO, null);
+    }
+    if (r === EWOULDBLOCK) r = sendOp(this, o.to ?? null, uio, null, o.control ?? null, flags & ~MSG_NBIO, wait);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // What the kernel took (a getter may have resized the data since).
+  if (typeof r === 'number') {
+    if (r === 0 || (r === EWOULDBLOCK && wait === null && uio.moved > 0)) return Promise.resolve(uio.moved); // MSG_DONTWAIT: what went
+    return Promise.reject(failure(r, 'sendmsg', wait, o.to ?? undefined));
+  }
+  const to = o.to ?? undefined;
+  return r.then((e) => {
+    if (e !== 0) throw failure(e, 'sendmsg', wait, to);
+    return uio.moved;
+  });
 };
 
 proto.trySendmsg = function trySendmsg(this: Socket, opts: SendOptions | Buffer): number | null {
@@ -486,7 +541,7 @@ interface RecvPlan {
   /** …or into a fresh Buffer of exactly what arrived (the mp0 form). */
   mp0: { value: Buffer | null; size: number } | null;
   controlp: { value: Cmsg[] | null; space?: number } | null;
-  paddr: { value: SockaddrOut | null };
+  paddr: RawFrom;
   flagsp: { value: number };
 }
 
@@ -510,7 +565,48 @@ function recvPlan(o: RecvOptions | undefined): RecvPlan {
     if (!Number.isInteger(space) || space < 0 || space > 1 << 20) throw new RangeError('recvmsg: control must be true or a byte count (at most 1 MiB)');
     controlp = { value: null, space };
   }
-  return { uio, mp0, controlp, paddr: { value: null }, flagsp: { value: flagsOf(o?.flags, 'recvmsg: flags') } };
+  return { uio, mp0, controlp, paddr: new RawFrom(), flagsp: { value: flagsOf(o?.flags, 'recvmsg: flags') } };
+}
+
+/** A received message: the source address is decoded the first time `from` is read. */
+class ReceivedMsg implements Msg {
+  data: Buffer;
+  bytes: number;
+  control: ReceivedCmsg[];
+  flags: number;
+  #raw: RawFrom | null;
+  #from: SockaddrOut | null = null;
+
+  constructor(data: Buffer, bytes: number, control: ReceivedCmsg[], flags: number, raw: RawFrom) {
+    this.data = data;
+    this.bytes = bytes;
+    this.control = control;
+    this.flags = flags;
+    this.#raw = raw;
+  }
+
+  /** The source address, decoded the first time it is read. */
+  get from(): SockaddrOut | null {
+    const raw = this.#raw;
+    if (raw !== null) {
+      this.#raw = null;
+      this.#from = raw.decode();
+    }
+    return this.#from;
+  }
+
+  set from(v: SockaddrOut | null) {
+    this.#raw = null;
+    this.#from = v;
+  }
+
+  toJSON(): object {
+    return { data: this.data, bytes: this.bytes, from: this.from, control: this.control, flags: this.flags };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    return inspect(this.toJSON(), options);
+  }
 }
 
 function msgOf(p: RecvPlan): Msg {
@@ -521,17 +617,35 @@ function msgOf(p: RecvPlan): Msg {
     const u = p.uio!;
     data = u.uio_iov.length === 1 ? u.uio_iov[0]!.subarray(0, u.moved) : Buffer.concat(u.uio_iov).subarray(0, u.moved);
   }
-  return { data, bytes: p.mp0 !== null ? data.length : p.uio!.moved, from: p.paddr.value, control: (p.controlp?.value ?? []) as ReceivedCmsg[], flags: p.flagsp.value };
+  return new ReceivedMsg(data, p.mp0 !== null ? data.length : p.uio!.moved, (p.controlp?.value ?? []) as ReceivedCmsg[],
+    p.flagsp.value, p.paddr);
 }
 
-proto.recvmsg = async function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
-  const p = recvPlan(o);
-  startWait(o);
-  const flags = p.flagsp.value & ~MSG_NBIO;
-  const wait = waitOf(this.so_rcv, o, flags);
-  await settle(receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, wait),
-    'recvmsg', wait);
-  return msgOf(p);
+/** The error a failed wait rejects with (see settle). */
+function failure(e: number, syscall: string, wait: Wait | null, addr?: Sockaddr | SockaddrOut): unknown {
+  if (e === EINTR && wait?.signal?.aborted) return abortReason(wait.signal);
+  if (e === EWOULDBLOCK && wait !== null) return new SocketError(ETIMEDOUT, syscall, addr);
+  return new SocketError(e, syscall, addr);
+}
+
+// Not an async function: a receive that has to wait settles through one
+// promise reaction, not three.
+proto.recvmsg = function recvmsg(this: Socket, o?: RecvOptions): Promise<Msg> {
+  let p: RecvPlan, wait: Wait | null, r: number | Promise<number>;
+  try {
+    p = recvPlan(o);
+    startWait(o);
+    const flags = p.flagsp.value & ~MSG_NBIO;
+    wait = waitOf(this.so_rcv, o, flags);
+    r = receiveOp(this, p.paddr, p.uio, p.mp0, p.controlp, p.controlp?.space ?? 0, flags, p.flagsp, wait);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (typeof r === 'number') return r === 0 ? Promise.resolve(msgOf(p)) : Promise.reject(failure(r, 'recvmsg', wait));
+  return r.then((e) => {
+    if (e !== 0) throw failure(e, 'recvmsg', wait);
+    return msgOf(p);
+  });
 };
 
 proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | null {
@@ -545,21 +659,70 @@ proto.tryRecvmsg = function tryRecvmsg(this: Socket, o?: RecvOptions): Msg | nul
 
 // ------------------------------------------------------------------ batches
 
-proto.trySendmmsg = function trySendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } = {}): number | null {
-  if (!isBufferList(buffers, 'sendmmsg')) throw new TypeError('sendmmsg: buffers must be an array of Buffers');
+/** The most messages one sendmmsg call reads and sends (the native bound). */
+const MMSG_BATCH = 1024;
+
+/**
+ * A batch's shape, checked before native code reads it: an array (bounded in length first) whose elements are
+ * Buffers or objects. What is inside a message object is read, once, and checked by the native call.
+ */
+function checkMessages(messages: unknown): asserts messages is ReadonlyArray<Buffer | MmsgMessage> {
+  if (!Array.isArray(messages)) throw new TypeError('sendmmsg: messages must be an array of Buffers or { data, to?, control? } objects');
+  if (messages.length > MAX_BUFFERS) throw new RangeError(`sendmmsg: at most ${MAX_BUFFERS} messages, not ${messages.length}`);
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    if (typeof m !== 'object' || m === null) throw new TypeError(`sendmmsg: messages[${i}] must be a Buffer or a { data, to?, control? } object`);
+  }
+}
+
+/**
+ * The async form's own copy of a batch (the part one call sends): each element read once, each message
+ * object's `data`, `to` and `control` read once, so that the retries after a wait send what was read; and each
+ * host name in a `to` looked up once for the batch.
+ */
+async function ownMessages(messages: ReadonlyArray<Buffer | MmsgMessage>): Promise<Array<Buffer | MmsgMessage>> {
+  const n = Math.min(messages.length, MMSG_BATCH);
+  const copy = new Array<Buffer | MmsgMessage>(n);
+  const lookups = new Map<string, Promise<Sockaddr | null | undefined>>();
+  const pending: Array<Promise<void>> = [];
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    if (ArrayBuffer.isView(m)) {
+      copy[i] = m;
+      continue;
+    }
+    const { data, to, control } = m; // once each, in the order native code reads them
+    const own: MmsgMessage = { data, to, control };
+    copy[i] = own;
+    if (needsLookup(to)) {
+      const a = to as { family: number; address: string };
+      const key = `${a.family} ${a.address}`;
+      let found = lookups.get(key);
+      if (found === undefined) lookups.set(key, (found = resolved(to)));
+      pending.push(found.then((r) => { own.to = { ...(to as object), address: (r as { address: string }).address } as Sockaddr; }));
+    }
+  }
+  await Promise.all(pending);
+  return copy;
+}
+
+proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions = {}): number | null {
+  checkMessages(messages);
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
-  const n = native.sendmmsg(this._h, buffers, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
+  const n = native.sendmmsg(this._h, messages, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;
 };
 
-proto.sendmmsg = async function sendmmsg(this: Socket, buffers: Buffer[], o: { to?: Sockaddr | null; flags?: Flags; control?: Cmsg[] | null } & WaitOptions = {}): Promise<number> {
+proto.sendmmsg = async function sendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions & WaitOptions = {}): Promise<number> {
+  checkMessages(messages);
   if (needsLookup(o.to)) o = { ...o, to: await resolved(o.to) };
+  const list = await ownMessages(messages);
   for (;;) {
-    const n = this.trySendmmsg(buffers, o);
+    const n = this.trySendmmsg(list, o);
     if (n !== null) return n;
     await this.writable(o);
   }
@@ -642,36 +805,76 @@ proto[Symbol.asyncIterator] = async function* iterate(this: Socket): AsyncGenera
 
 /** Messages read per readiness wakeup for 'message' listeners (then the loop gets a turn). */
 const MESSAGES_PER_WAKEUP = 64;
-const drains = new WeakMap<Socket, () => void>();
+/** The largest message a 'message' event carries (larger datagrams are truncated, with MSG_TRUNC in msg.flags). */
+const MESSAGE_SIZE = 65536;
 
-// 'message' events, as dgram has them: while a listener exists the socket
-// drains on each readiness wakeup, up to MESSAGES_PER_WAKEUP messages, each
-// emitted as ('message', data, msg). A receive error goes to 'error'.
+/** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
+class MessageReader {
+  /** [0, max): messages with a Buffer of their own; [max]: the wakeup's small messages, back to back */
+  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP + 1).fill(undefined);
+  /** lengths, msg_flags, address lengths, offsets into buffers[max] (-1: its own Buffer) */
+  readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 4);
+  readonly addrs = Buffer.alloc(MESSAGES_PER_WAKEUP * SOCKADDR_STORAGE);
+}
+const readers = new WeakMap<Socket, MessageReader>();
+
+// 'message' events, as dgram has them: while a listener exists, each
+// readable wakeup reads up to MESSAGES_PER_WAKEUP messages natively, before
+// the one call into JavaScript, and each is emitted as ('message', data,
+// msg); msg.from is decoded only if read. A receive error goes to 'error'.
 proto._messageListeners = function messageListeners(this: Socket): void {
   const want = this.listenerCount('message') > 0 && !(this.so_state & SS_NOFDREF);
-  const drain = drains.get(this);
-  if (want && drain === undefined) {
-    const fn = (): void => {
-      for (let i = 0; i < MESSAGES_PER_WAKEUP && this.listenerCount('message') > 0; i++) {
-        let m: Msg | null;
-        try {
-          m = this.tryRecvmsg({ size: 65536 });
-        } catch (err) {
-          if (this.closed) return;
-          this.emit('error', err);
-          return;
-        }
-        if (m === null) return;
-        if (m.bytes === 0 && this.so_type === SOCK_STREAM) return; // EOF: nothing more will come
-        this.emit('message', m.data, m);
-      }
-    };
-    drains.set(this, fn);
-    this.on('readable', fn);
-    queueMicrotask(fn); // what is queued already
-  } else if (!want && drain !== undefined) {
-    drains.delete(this);
-    this.off('readable', drain);
+  if (want && !this._reading) {
+    const r = new MessageReader();
+    native.readerStart(this._h, MESSAGE_SIZE, MESSAGES_PER_WAKEUP, r.buffers, r.meta, r.addrs);
+    readers.set(this, r);
+    this._reading = true;
+    this._rearm();
+  } else if (!want && this._reading) {
+    this._reading = false;
+    readers.delete(this);
+    if (!(this.so_state & SS_NOFDREF)) native.readerStop(this._h);
+    this._rearm();
+  }
+};
+
+proto._messages = function messages(this: Socket, got: number): void {
+  const r = readers.get(this);
+  if (r === undefined) return;
+  if (got < 0) {
+    if (!this.closed && this.listenerCount('message') > 0) this.emit('error', new SocketError(-got, 'recvmsg'));
+    return;
+  }
+  const { buffers, meta, addrs } = r;
+  const shared = buffers[MESSAGES_PER_WAKEUP]!;
+  buffers[MESSAGES_PER_WAKEUP] = undefined;
+  for (let i = 0; i < got; i++) {
+    const off = meta[3 * MESSAGES_PER_WAKEUP + i]!;
+    let data: Buffer;
+    if (off < 0) {
+      data = buffers[i]!;
+      buffers[i] = undefined;
+    } else {
+      const len = meta[i]!;
+      data = shared.subarray(off, off + (len < MESSAGE_SIZE ? len : MESSAGE_SIZE));
+    }
+    const alen = meta[2 * MESSAGES_PER_WAKEUP + i]!;
+    if (data.length === 0 && this.so_type === SOCK_STREAM) {
+      // The peer closed: nothing more will come, and a reader would be woken for ever.
+      for (let j = i + 1; j < got; j++) buffers[j] = undefined;
+      this._reading = false;
+      readers.delete(this);
+      native.readerStop(this._h);
+      this._rearm();
+      return;
+    }
+    const raw = new RawFrom();
+    const at = i * SOCKADDR_STORAGE;
+    const n = alen < SOCKADDR_STORAGE ? alen : SOCKADDR_STORAGE;
+    for (let j = 0; j < n; j++) raw.buf[j] = addrs[at + j]!;
+    raw.len = alen;
+    if (this.listenerCount('message') === 0 || this.closed) continue; // the listener went: the rest is dropped, as dgram does
+    this.emit('message', data, new ReceivedMsg(data, data.length, [], meta[MESSAGES_PER_WAKEUP + i]!, raw));
   }
 };
 

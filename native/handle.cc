@@ -21,8 +21,11 @@
 //    received and unclaimed ones included.
 #include "handle.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <cerrno>
 #include <chrono>
@@ -132,11 +135,25 @@ int Release(Handle* h) {
   return fd;
 }
 
+void DropReader(napi_env env, Handle* h) {
+  Reader* r = h->reader;
+  h->reader = nullptr;
+  if (r == nullptr) return;
+  for (napi_ref ref : {r->buffers, r->meta, r->addrs})
+    if (ref != nullptr) napi_delete_reference(env, ref);
+  r->buffers = r->meta = r->addrs = nullptr;
+  if (r->busy)
+    r->dropped = true;  // ReadBatch frees it when it is done
+  else
+    delete r;
+}
+
 void FinalizeHandle(napi_env env, void* data, void*) {
   Handle* h = static_cast<Handle*>(data);
   Instance* inst = h->inst;
   int fd = Release(h);
   if (fd >= 0) CloseDetached(fd);
+  DropReader(env, h);
   if (h->owner != nullptr) napi_delete_reference(env, h->owner);
   h->owner = nullptr;
   inst->handles.erase(h);
@@ -145,6 +162,104 @@ void FinalizeHandle(napi_env env, void* data, void*) {
 }
 
 // ------------------------------------------------------------------ wakeups
+
+// Messages this long or longer get a Buffer of their own; shorter ones share
+// the wakeup's one Buffer (so that a kept message holds at most a few
+// hundred KiB alive, as Node's own Buffer pool holds 8 KiB).
+constexpr size_t kOwnBuffer = 4096;
+
+// The reader's work on a wakeup: up to r->max datagrams, until the queue is
+// empty. Returns how many (their lengths, flags, places and addresses are in
+// the reader's arrays), or -errno when the first read failed with something
+// other than EAGAIN (a later failure ends the batch; the next wakeup reports
+// it). Making and storing Buffers may run JavaScript (a setter on the
+// array): the reader is kept alive across it, and the arrays are pinned only
+// after the last one is made.
+napi_value ReadBatch(napi_env env, Handle* h) {
+  Reader* r = h->reader;
+  Instance* inst = h->inst;
+  napi_value buffers = nullptr, meta = nullptr, addrs = nullptr, result = nullptr;
+  napi_get_reference_value(env, r->buffers, &buffers);
+  napi_get_reference_value(env, r->meta, &meta);
+  if (r->addrs != nullptr) napi_get_reference_value(env, r->addrs, &addrs);
+  if (buffers == nullptr || meta == nullptr) return nullptr;
+  r->busy = true;
+  std::vector<int32_t>& info = r->info;
+  std::vector<sockaddr_storage>& names = r->names;
+  const uint32_t max = r->max;
+  long got = 0;
+  size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
+  for (uint32_t i = 0; i < max && h->fd >= 0 && !r->dropped; i++) {
+    if (inst->scratch.size() < shared + r->size) inst->scratch.resize(shared + r->size);
+    iovec iov{inst->scratch.data() + shared, r->size};
+    msghdr m;
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (addrs != nullptr) {
+      m.msg_name = &names[i];
+      m.msg_namelen = sizeof(sockaddr_storage);
+    }
+    ssize_t n = KSOCK_RETRY(recvmsg(h->fd, &m, MSG_DONTWAIT));
+    if (n < 0) {
+      if (got == 0 && errno != EAGAIN && errno != EWOULDBLOCK) got = sys::Err();
+      break;
+    }
+    size_t len = static_cast<size_t>(n) < r->size ? static_cast<size_t>(n) : r->size;
+    if (len >= kOwnBuffer) {
+      napi_value buf;
+      void* dst = nullptr;
+      if (napi_create_buffer_copy(env, len, inst->scratch.data() + shared, &dst, &buf) != napi_ok ||
+          napi_set_element(env, buffers, i, buf) != napi_ok)
+        break;  // out of memory or a throwing setter: what was read before is reported
+      info[3 * max + i] = -1;
+    } else {
+      info[3 * max + i] = static_cast<int32_t>(shared);
+      shared += (len + 7) & ~static_cast<size_t>(7);
+    }
+    info[i] = static_cast<int32_t>(n);
+    info[max + i] = m.msg_flags;
+    info[2 * max + i] = addrs != nullptr ? static_cast<int32_t>(m.msg_namelen) : 0;
+    got++;
+    if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
+  }
+  if (got > 0 && !r->dropped) {
+    napi_value arena;
+    void* dst = nullptr;
+    if (napi_create_buffer_copy(env, shared, shared > 0 ? inst->scratch.data() : nullptr, &dst, &arena) != napi_ok ||
+        napi_set_element(env, buffers, max, arena) != napi_ok)
+      got = -ENOMEM;
+  }
+  r->busy = false;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {  // a setter threw: what it interrupted is dropped
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+  }
+  if (r->dropped) {  // stopped from inside a setter: nobody wants these now
+    delete r;
+    napi_create_int64(env, 0, &result);
+    return result;
+  }
+  if (got > 0) {
+    arg::Bytes mb, ab;
+    if (!arg::Pin(env, meta, "meta", &mb) || mb.len < info.size() * sizeof(int32_t) ||
+        (addrs != nullptr && (!arg::Pin(env, addrs, "addrs", &ab) || ab.len < names.size() * sizeof(sockaddr_storage)))) {
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value e;
+        napi_get_and_clear_last_exception(env, &e);
+      }
+      got = -EFAULT;
+    } else {
+      memcpy(mb.data, info.data(), info.size() * sizeof(int32_t));
+      if (addrs != nullptr) memcpy(ab.data, names.data(), static_cast<size_t>(got) * sizeof(sockaddr_storage));
+    }
+  }
+  napi_create_int64(env, got, &result);
+  return result;
+}
 
 void OnPoll(uv_poll_t* uvh, int status, int events) {
   Poll* p = static_cast<Poll*>(uvh->data);
@@ -163,7 +278,7 @@ void OnPoll(uv_poll_t* uvh, int status, int events) {
     uv_poll_stop(uvh);
     return;
   }
-  napi_value owner = nullptr, cb = nullptr, argv[2];
+  napi_value owner = nullptr, cb = nullptr, argv[3];
   napi_get_reference_value(env, h->owner, &owner);
   napi_get_reference_value(env, inst->poll_callback, &cb);
   if (owner == nullptr || cb == nullptr) {
@@ -174,8 +289,13 @@ void OnPoll(uv_poll_t* uvh, int status, int events) {
   }
   napi_create_int32(env, status, &argv[0]);
   napi_create_int32(env, events, &argv[1]);
+  size_t argc = 2;
+  if (h->reader != nullptr && (status < 0 || (events & UV_READABLE) != 0)) {
+    argv[2] = ReadBatch(env, h);
+    if (argv[2] != nullptr) argc = 3;
+  }
   napi_value result;
-  if (napi_make_callback(env, nullptr, owner, cb, 2, argv, &result) != napi_ok) {
+  if (napi_make_callback(env, nullptr, owner, cb, argc, argv, &result) != napi_ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -524,6 +644,60 @@ napi_value PollStop(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// readerStart(handle, size, max, buffers[], meta: Int32Array, addrs: Buffer | null):
+// read up to `max` datagrams of at most `size` bytes natively on each
+// readable wakeup (see Reader); the wakeup's callback gets the count as its
+// third argument. Replaces an earlier reader.
+napi_value ReaderStart(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  arg::Args(env, info, 6, argv);
+  Handle* h = nullptr;
+  size_t size, max;
+  if (!GetHandle(env, argv[0], &h) || !arg::Size(env, argv[1], "size", 1 << 26, &size) ||
+      !arg::Size(env, argv[2], "max", 1024, &max))
+    return nullptr;
+  if (size == 0 || max == 0) return Throw(env, arg::kRange, "readerStart: size and max must be positive"), nullptr;
+  if (!arg::IsArray(env, argv[3])) return Throw(env, arg::kType, "readerStart: buffers must be an array"), nullptr;
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  size_t tl = 0;
+  if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[4], &tt, &tl, nullptr, nullptr, nullptr) != napi_ok || tt != napi_int32_array ||
+      tl < max * 4)
+    return Throw(env, arg::kType, "readerStart: meta must be an Int32Array of 4 * max"), nullptr;
+  bool want_addrs = !arg::IsNullish(env, argv[5]);
+  if (want_addrs) {
+    arg::Bytes b;
+    if (!arg::IsBytes(env, argv[5]) || !arg::Pin(env, argv[5], "addrs", &b) || b.len < max * sizeof(sockaddr_storage))
+      return Throw(env, arg::kType, "readerStart: addrs must be a Buffer of max * sockaddr_storage bytes"), nullptr;
+  }
+  DropReader(env, h);
+  Reader* r = new Reader();
+  r->size = size;
+  r->max = static_cast<uint32_t>(max);
+  r->info.assign(max * 4, 0);
+  r->names.resize(want_addrs ? max : 0);
+  if (napi_create_reference(env, argv[3], 1, &r->buffers) != napi_ok ||
+      napi_create_reference(env, argv[4], 1, &r->meta) != napi_ok ||
+      (want_addrs && napi_create_reference(env, argv[5], 1, &r->addrs) != napi_ok)) {
+    h->reader = r;
+    DropReader(env, h);
+    return arg::Fail(env, "readerStart"), nullptr;
+  }
+  h->reader = r;
+  return nullptr;
+}
+
+// readerStop(handle): no more native reads on wakeups.
+napi_value ReaderStop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  arg::Args(env, info, 1, argv);
+  Handle* h = nullptr;
+  if (!GetHandle(env, argv[0], &h)) return nullptr;
+  DropReader(env, h);
+  return nullptr;
+}
+
 // A close(2) on the threadpool, for a descriptor whose SO_LINGER would block.
 struct LingerClose {
   int fd;
@@ -705,7 +879,8 @@ void InitHandles(napi_env env, napi_value exports, Instance* inst) {
       {"setPollCallback", SetPollCallback}, {"watch", Watch},     {"pollStart", PollStart},
       {"pollIdle", PollIdle},               {"pollStop", PollStop}, {"close", Close},
       {"detach", Detach},                   {"adopt", Adopt},     {"heldClaim", HeldClaim},
-      {"heldClose", HeldClose},             {"fdOf", FdOf},
+      {"heldClose", HeldClose},             {"fdOf", FdOf},       {"readerStart", ReaderStart},
+      {"readerStop", ReaderStop},
   };
   for (const Fn& f : fns) {
     napi_value fn;

@@ -13,13 +13,40 @@
 #define KSOCK_HANDLE_H
 
 #include <node_api.h>
+#include <sys/socket.h>
 #include <uv.h>
+
+#include <vector>
 
 #include "ksock.h"
 
 namespace ksock {
 
 struct Poll;
+
+// A reader: datagrams read natively on each readable wakeup, before the one
+// call into JavaScript (the 'message' event), as libuv's udp.c reads for
+// dgram. Its JavaScript side is three arrays it fills: `meta` (Int32Array:
+// [0,max) lengths, [max,2max) msg_flags, [2max,3max) address lengths,
+// [3max,4max) where message i's bytes are: an offset into `buffers[max]`, one
+// Buffer holding the wakeup's small messages back to back, or -1 when
+// `buffers[i]` is a Buffer of its own, as each message of kOwnBuffer bytes or
+// more gets), `buffers` and `addrs` (max sockaddr_storage).
+struct Reader {
+  napi_ref buffers = nullptr;
+  napi_ref meta = nullptr;
+  napi_ref addrs = nullptr;
+  size_t size = 0;   // bytes per message (larger ones are truncated: MSG_TRUNC)
+  uint32_t max = 0;  // messages per wakeup
+  // Where a wakeup's results wait (no allocation per wakeup) until the
+  // JavaScript arrays are pinned: lengths, flags, address lengths; addresses.
+  std::vector<int32_t> info;
+  std::vector<sockaddr_storage> names;
+  // A read is under way (making Buffers and storing them can run JavaScript:
+  // a setter on the array): a stop then only marks it, and the read frees it.
+  bool busy = false;
+  bool dropped = false;
+};
 
 struct Handle {
   Instance* inst = nullptr;
@@ -28,6 +55,7 @@ struct Handle {
   bool armed = false;        // someone waits: keep the owner (and this) alive
   Poll* poll = nullptr;      // the watcher, while it exists
   int events = 0;            // what it is started for (0: stopped)
+  Reader* reader = nullptr;  // set while 'message' listeners exist
 };
 
 // Reads a Handle argument: false with a TypeError pending for anything else.

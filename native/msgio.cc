@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -196,6 +197,23 @@ bool SetValue(napi_env env, napi_value holder, napi_value v) {
   return napi_set_named_property(env, holder, "value", v) == napi_ok || arg::Fail(env, "holder");
 }
 
+// The source address of a receive: decoded into a holder's .value, or (when
+// paddr is a view) its raw bytes copied in, for JavaScript to decode only if
+// someone reads it. The length is in the slots either way.
+bool PutAddress(napi_env env, napi_value paddr, bool raw, const sockaddr_storage* ss) {
+  socklen_t len = static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]);
+  if (raw) {
+    arg::Bytes b;
+    if (!arg::Pin(env, paddr, "paddr", &b)) return false;
+    size_t n = len < sizeof(*ss) ? len : sizeof(*ss);
+    if (n > b.len) n = b.len;
+    if (n > 0) arg::CopyBytes(b.data, ss, n);
+    return true;
+  }
+  Napi::Value a = DecodeSockaddr(Napi::Env(env), ss, len);
+  return !a.IsEmpty() && SetValue(env, paddr, a);
+}
+
 // sendmsg(handle, data, offset, length, flags, address?, control?) -> bytes | -errno
 napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[7];
@@ -227,7 +245,8 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
 //   -> bytes | -errno
 // msg_flags, msg_namelen and msg_controllen go to the slots. When paddr /
 // controlp holder objects are given, paddr.value is set to the decoded
-// source address, and the control items go to the rights report (held.h):
+// source address (a view as paddr gets the raw sockaddr instead: see
+// PutAddress), and the control items go to the rights report (held.h):
 // controlp.value is set only when the list was made natively, and
 // lib/core/rights.ts takeControl() completes it.
 napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
@@ -240,7 +259,8 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "offset", SSIZE_MAX, &off) ||
       !arg::Size(env, argv[3], "length", SSIZE_MAX, &len) || !arg::Int32(env, argv[4], "flags", &flags))
     return nullptr;
-  bool want_addr = arg::IsObject(env, argv[5]);
+  bool raw_addr = arg::IsBytes(env, argv[5]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[5]);
   bool want_control = arg::IsObject(env, argv[6]);
   if (want_control && !arg::Size(env, argv[7], "controlSize", kMaxControl, &csize)) return nullptr;
   Data data;
@@ -253,10 +273,7 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
                &n))
     return nullptr;
   if (n < 0) return arg::Number(env, static_cast<long>(n));
-  if (want_addr) {
-    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(InstanceOf(env)->slots[kAddrLen]));
-    if (a.IsEmpty() || !SetValue(env, argv[5], a)) return nullptr;
-  }
+  if (want_addr && !PutAddress(env, argv[5], raw_addr, &ss)) return nullptr;
   return arg::Number(env, static_cast<long>(n));
 }
 
@@ -275,7 +292,8 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
       !arg::Int32(env, argv[2], "flags", &flags))
     return nullptr;
   if (!arg::IsObject(env, argv[3])) return arg::Throw(env, arg::kType, "recvmsgAlloc: mp0 must be a { value } holder"), nullptr;
-  bool want_addr = arg::IsObject(env, argv[4]);
+  bool raw_addr = arg::IsBytes(env, argv[4]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[4]);
   bool want_control = arg::IsObject(env, argv[5]);
   if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
   if (fd < 0) return arg::Number(env, -EBADF);
@@ -293,10 +311,7 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   if (napi_create_buffer_copy(env, got, got > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok)
     return arg::Fail(env, "recvmsgAlloc: cannot allocate"), nullptr;
   if (!SetValue(env, argv[3], buf)) return nullptr;
-  if (want_addr) {
-    Napi::Value a = DecodeSockaddr(Napi::Env(env), &ss, static_cast<socklen_t>(inst->slots[kAddrLen]));
-    if (a.IsEmpty() || !SetValue(env, argv[4], a)) return nullptr;
-  }
+  if (want_addr && !PutAddress(env, argv[4], raw_addr, &ss)) return nullptr;
   return arg::Number(env, static_cast<long>(n));
 }
 
@@ -451,9 +466,174 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   return arg::Number(env, got);
 }
 
-// sendmmsg(handle, buffers[], flags, address?, control?) -> messages sent | -errno
-// Each Buffer is one datagram, all to one destination (or the connected peer),
-// each with the same control items (encoded once).
+// ---------------------------------------------------------------- sendmmsg
+
+// The control data of one batch, all messages together (each message's own
+// list is bounded by the cmsg codec; this bounds the sum).
+constexpr size_t kMaxBatchControl = 1 << 24;
+// A message's address or control list: the call's shared one, none, or its
+// own (an index into Batch::names / a byte offset into Batch::arena).
+constexpr int32_t kShared = -1;
+constexpr int32_t kNone = -2;
+
+// One message of a batch as read: its Buffers are Batch::bufs[first, first + n).
+struct BatchMsg {
+  uint32_t first;
+  uint32_t n;
+  int32_t name;
+  socklen_t namelen;
+  long ctl;  // kShared, kNone or a byte offset into the arena
+  size_t ctllen;
+};
+
+// What sendmmsg reads before it pins: the data views of every message, each
+// message's own address (copied or encoded into a sockaddr_storage) and its
+// own control data (encoded into one arena, each at an aligned offset).
+// Nothing here points into a JavaScript ArrayBuffer.
+struct Batch {
+  std::vector<napi_value> bufs;
+  std::vector<BatchMsg> msgs;
+  std::vector<sockaddr_storage> names;
+  std::vector<max_align_t> arena;
+  size_t arena_used = 0;  // bytes, a multiple of sizeof(max_align_t)
+  ControlBuffer scratch;  // one message's control data, before it goes to the arena
+  napi_value k_data = nullptr, k_to = nullptr, k_control = nullptr;
+  uint32_t count = 0;  // messages in this call
+
+  sockaddr_storage* NewName() {
+    if (names.capacity() == 0) names.reserve(count);  // once, not a growth per address
+    names.emplace_back();
+    return &names.back();
+  }
+
+  bool Keys(napi_env env) {
+    if (k_data != nullptr) return true;
+    if (napi_create_string_latin1(env, "data", NAPI_AUTO_LENGTH, &k_data) != napi_ok ||
+        napi_create_string_latin1(env, "to", NAPI_AUTO_LENGTH, &k_to) != napi_ok ||
+        napi_create_string_latin1(env, "control", NAPI_AUTO_LENGTH, &k_control) != napi_ok) {
+      k_data = nullptr;
+      return arg::Fail(env, "sendmmsg: cannot read messages");
+    }
+    return true;
+  }
+
+  // messages[i].data: a view, or an array of at most IOV_MAX views (one
+  // datagram gathered from them).
+  bool ReadData(napi_env env, uint32_t i, napi_value d, BatchMsg* m) {
+    m->first = static_cast<uint32_t>(bufs.size());
+    if (arg::IsBytes(env, d)) {
+      bufs.push_back(d);
+      m->n = 1;
+      return true;
+    }
+    if (!arg::IsArray(env, d))
+      return arg::Throw(env, arg::kType, "sendmmsg: messages[%u].data must be a Buffer or an array of Buffers", i);
+    char what[64];
+    snprintf(what, sizeof(what), "sendmmsg: messages[%u].data", i);
+    uint32_t n;
+    if (!arg::ArrayLength(env, d, what, IOV_MAX, &n)) return false;
+    for (uint32_t j = 0; j < n; j++) {
+      napi_value e;
+      if (!arg::Element(env, d, j, &e)) return false;
+      if (!arg::IsBytes(env, e))
+        return arg::Throw(env, arg::kType, "sendmmsg: messages[%u].data must be a Buffer or an array of Buffers", i);
+      bufs.push_back(e);
+    }
+    m->n = n;
+    return true;
+  }
+
+  // messages[i].to: undefined is the shared address, null none; a view is a
+  // raw sockaddr (copied at once), anything else an address object.
+  bool ReadTo(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
+    napi_valuetype t = arg::TypeOf(env, v);
+    m->name = t == napi_undefined ? kShared : kNone;
+    m->namelen = 0;
+    if (t == napi_undefined || t == napi_null) return true;
+    if (t != napi_object)
+      return arg::Throw(env, arg::kType, "sendmmsg: messages[%u].to must be an address object, a sockaddr Buffer or null", i);
+    sockaddr_storage ss;
+    int len = EncodeSockaddr(Napi::Env(env), Napi::Value(env, v), &ss);
+    if (len < 0) return false;
+    m->name = static_cast<int32_t>(names.size());
+    m->namelen = static_cast<socklen_t>(len);
+    *NewName() = ss;
+    return true;
+  }
+
+  // messages[i].to, the hot form first: a pre-encoded sockaddr (a view) is
+  // copied at once, in one call (napi_get_buffer_info refuses anything but a
+  // view without throwing); anything else goes to ReadTo.
+  bool ReadAnyTo(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
+    void* data = nullptr;
+    size_t len = 0;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return !arg::Pending(env) && ReadTo(env, i, v, m);
+    if (data == nullptr) len = 0;  // detached
+    if (len > sizeof(sockaddr_storage))
+      return arg::Throw(env, arg::kRange, "sendmmsg: messages[%u].to: a sockaddr is at most %zu bytes", i, sizeof(sockaddr_storage));
+    m->name = static_cast<int32_t>(names.size());
+    m->namelen = static_cast<socklen_t>(len);
+    arg::CopyBytes(NewName(), data, len);
+    return true;
+  }
+
+  // messages[i].control: undefined is the shared list, null or [] none.
+  bool ReadControl(napi_env env, uint32_t i, napi_value v, BatchMsg* m) {
+    napi_valuetype t = arg::TypeOf(env, v);
+    m->ctl = t == napi_undefined ? kShared : kNone;
+    m->ctllen = 0;
+    if (t == napi_undefined || t == napi_null) return true;
+    if (!arg::IsArray(env, v))
+      return arg::Throw(env, arg::kType, "sendmmsg: messages[%u].control must be an array of cmsgs or null", i);
+    long n = EncodeControl(Napi::Env(env), Napi::Value(env, v), &scratch);
+    if (n < 0) return false;
+    if (n == 0) return true;
+    const size_t unit = sizeof(max_align_t);
+    size_t len = static_cast<size_t>(n);
+    size_t room = (len + unit - 1) / unit * unit;
+    if (room > kMaxBatchControl - arena_used)
+      return arg::Throw(env, arg::kRange, "sendmmsg: the control data of one batch is at most %zu bytes", kMaxBatchControl);
+    arena.resize((arena_used + room) / unit);
+    memcpy(reinterpret_cast<unsigned char*>(arena.data()) + arena_used, scratch.data, len);
+    m->ctl = static_cast<long>(arena_used);
+    m->ctllen = len;
+    arena_used += room;
+    return true;
+  }
+
+  // messages[i]: a view (one datagram with the shared address and control:
+  // the fast path, one IsBytes check) or a { data, to?, control? } object,
+  // whose three properties are read once each, in that order.
+  bool Read(napi_env env, uint32_t i, napi_value v) {
+    BatchMsg m{};
+    if (arg::IsBytes(env, v)) {
+      m.first = static_cast<uint32_t>(bufs.size());
+      m.n = 1;
+      m.name = kShared;
+      m.ctl = kShared;
+      bufs.push_back(v);
+      msgs.push_back(m);
+      return true;
+    }
+    if (!arg::IsObject(env, v))
+      return arg::Throw(env, arg::kType, "sendmmsg: messages[%u] must be a Buffer or a { data, to?, control? } object", i);
+    if (!Keys(env)) return false;
+    napi_value d, to, c;
+    if (napi_get_property(env, v, k_data, &d) != napi_ok || !ReadData(env, i, d, &m)) return arg::Fail(env, "sendmmsg: messages[].data");
+    if (napi_get_property(env, v, k_to, &to) != napi_ok || !ReadAnyTo(env, i, to, &m))
+      return arg::Fail(env, "sendmmsg: messages[].to");
+    if (napi_get_property(env, v, k_control, &c) != napi_ok || !ReadControl(env, i, c, &m))
+      return arg::Fail(env, "sendmmsg: messages[].control");
+    msgs.push_back(m);
+    return true;
+  }
+};
+
+// sendmmsg(handle, messages[], flags, address?, control?) -> messages sent | -errno
+// Each element is one datagram: a Buffer (sent to `address` with `control`),
+// or { data: Buffer | Buffer[], to?, control? } whose own `to` / `control`
+// replace the shared ones (undefined: the shared one; null: none). At most
+// kMaxBatch messages per call: the count returned says how many went.
 napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[5];
   size_t argc;
@@ -462,31 +642,46 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   int32_t flags;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
   uint32_t count;
-  if (!arg::ArrayLength(env, argv[1], "sendmmsg: buffers", kMaxBuffers, &count)) return nullptr;
-  if (count > kMaxBatch) count = kMaxBatch;  // at most a batch per call: the count sent says how many went
-  std::vector<napi_value> bufs(count);
-  for (uint32_t i = 0; i < count; i++) {
-    if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;
-    if (!arg::IsBytes(env, bufs[i])) return arg::Throw(env, arg::kType, "sendmmsg: buffers must be an array of Buffers"), nullptr;
-  }
+  if (!arg::ArrayLength(env, argv[1], "sendmmsg: messages", kMaxBuffers, &count)) return nullptr;
+  if (count > kMaxBatch) count = kMaxBatch;
   sockaddr_storage ss;
   socklen_t alen;
   ControlBuffer cb;
   size_t clen;
   if (!ReadAddress(env, argv[3], &ss, &alen) || !ReadControl(env, argv[4], &cb, &clen)) return nullptr;
-  if (fd < 0) return arg::Number(env, -EBADF);
-  std::vector<iovec> iov(count);
-  for (uint32_t i = 0; i < count; i++) {  // pin: no JavaScript from here on
-    arg::Bytes b;
-    if (!arg::Pin(env, bufs[i], "buffers", &b)) return nullptr;
-    iov[i].iov_base = b.data;
-    iov[i].iov_len = b.len;
+  Batch b;
+  b.count = count;
+  b.bufs.reserve(count);
+  b.msgs.reserve(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value v;
+    if (!arg::Element(env, argv[1], i, &v) || !b.Read(env, i, v)) return nullptr;
   }
+  if (fd < 0) return arg::Number(env, -EBADF);
+  // Pin: no JavaScript from here on. A view detached by a getter pins empty.
+  std::vector<iovec> iov(b.bufs.size());
+  for (size_t j = 0; j < b.bufs.size(); j++) {
+    // Every value here passed IsBytes when it was read (a view stays a view).
+    void* data = nullptr;
+    size_t len = 0;
+    if (napi_get_buffer_info(env, b.bufs[j], &data, &len) != napi_ok)
+      return arg::Throw(env, arg::kType, "sendmmsg: data must be Buffers"), nullptr;
+    iov[j].iov_base = data;
+    iov[j].iov_len = data != nullptr ? len : 0;  // detached: empty
+  }
+  unsigned char* arena = reinterpret_cast<unsigned char*>(b.arena.data());
+  auto prepare = [&](msghdr* h, const BatchMsg& m) {
+    sockaddr_storage* name = m.name == kShared ? &ss : m.name == kNone ? nullptr : &b.names[m.name];
+    socklen_t namelen = m.name == kShared ? alen : m.namelen;
+    void* control = m.ctl == kShared ? cb.data : m.ctl == kNone ? nullptr : arena + m.ctl;
+    size_t controllen = m.ctl == kShared ? clen : m.ctllen;
+    Prepare(h, iov.data() + m.first, static_cast<int>(m.n), name, namelen, control, controllen);
+  };
   int sent = 0;
 #ifdef MSG_WAITFORONE
   std::vector<mmsghdr> hdr(count);
   for (uint32_t i = 0; i < count; i++) {
-    Prepare(&hdr[i].msg_hdr, &iov[i], 1, &ss, alen, cb.data, clen);
+    prepare(&hdr[i].msg_hdr, b.msgs[i]);
     hdr[i].msg_len = 0;
   }
   int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
@@ -495,7 +690,7 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
 #else
   for (uint32_t i = 0; i < count; i++) {
     msghdr m;
-    Prepare(&m, &iov[i], 1, &ss, alen, cb.data, clen);
+    prepare(&m, b.msgs[i]);
     ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
     if (r < 0) {
       if (sent > 0) break;

@@ -131,6 +131,30 @@ describe('getters that detach the data Buffer while the call is being made', () 
     'trySendmmsg: a control item\'s data getter': [
       `const it = ttlItem(), d = it.data; Object.defineProperty(it, 'data', { enumerable: true, get() { hit(); return d; } });`,
       `const n = a.trySendmmsg([data], { to, control: [it] }); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a message object\'s data getter': [
+      `const msg = { get data() { hit(); return data; }, to };`,
+      `const n = a.trySendmmsg([msg]); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a message object\'s to getter': [
+      `const msg = { data, get to() { hit(); return to; } };`,
+      `const n = a.trySendmmsg([msg]); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a message object\'s control getter': [
+      `const msg = { data, to, get control() { hit(); return [ttlItem()]; } };`,
+      `const n = a.trySendmmsg([msg]); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a data getter of a control item in a message\'s own list': [
+      `const it = ttlItem(), d = it.data; Object.defineProperty(it, 'data', { enumerable: true, get() { hit(); return d; } }); const msg = { data, to, control: [it] };`,
+      `const n = a.trySendmmsg([msg], { to: null, control: null }); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a getter on the port of a message\'s own address': [
+      `const msg = { data, to: { family: k.AF_INET, address: '127.0.0.1', get port() { hit(); return to.port; } } };`,
+      `const n = a.trySendmmsg([msg]); return n === 1 ? data.length : n;`],
+    'trySendmmsg: a getter on element 1 of a message\'s data detaches element 0': [
+      `const tail = Buffer.from('TAIL'); const arr = [data]; Object.defineProperty(arr, 1, { enumerable: true, get() { hit(); return tail; } }); const msg = { data: arr, to };`,
+      `const n = a.trySendmmsg([msg]); return n === 1 ? data.length + 4 : n;`],
+    'trySendmmsg: a getter on message 1 detaches message 0\'s data': [
+      `const msgs = [{ data, to }]; Object.defineProperty(msgs, 1, { enumerable: true, get() { hit(); return { data: Buffer.from('second'), to }; } });`,
+      `const n = a.trySendmmsg(msgs); return n === 2 ? data.length : n;`],
+    'sendmmsg (async): a message object\'s data getter': [
+      `const msg = { get data() { hit(); return data; }, to };`,
+      `const n = await a.sendmmsg([msg]); return n === 1 ? data.length : n;`],
   };
   for (const [name, [build, send]] of Object.entries(sends)) {
     it(`${name} → TypeError or a correct send`, () => {
@@ -203,6 +227,8 @@ describe('exceptions thrown while arguments are read propagate as they are', () 
     sendmsg: (c) => `return await a.sendmsg({ data: Buffer.from('x'), control: ${c} });`,
     'sosend (kernel face)': (c) => `return k.sosend(a, null, null, Buffer.from('x'), ${c}, k.MSG_DONTWAIT);`,
     trySendmmsg: (c) => `return a.trySendmmsg([Buffer.from('x')], { control: ${c} });`,
+    'trySendmmsg (a message\'s own control)': (c) => `return a.trySendmmsg([{ data: Buffer.from('x'), control: ${c} }]);`,
+    'sendmmsg (a message\'s own control)': (c) => `return await a.sendmmsg([{ data: Buffer.from('x'), control: ${c} }]);`,
   };
 
   for (const [face, call] of Object.entries(sendFaces)) {
@@ -313,6 +339,67 @@ describe('exceptions thrown while arguments are read propagate as they are', () 
     expect(r.json?.ok, describeChild(r)).toBe(true);
     expect([9, 'TypeError'], describeChild(r)).toContain(r.json.value[0]);
   });
+});
+
+// ------------------------------------------------ sendmmsg message shapes
+
+describe('sendmmsg: hostile message lists and message objects', () => {
+  // Each shape, through trySendmmsg and the async sendmmsg, on an AF_UNIX
+  // datagram pair and on a UDP socket: a TypeError/RangeError, the caller's
+  // own Error, a SocketError from the kernel, or a count — never a crash.
+  const shapes: Record<string, string> = {
+    'a sparse message list': `new Array(4)`,
+    'a message list of length 2**32 - 1': `(() => { const m = []; m.length = 2 ** 32 - 1; return m; })()`,
+    'a Proxy of a message list': `new Proxy([{ data: Buffer.from('x') }], { get(t, p) { if (p === 'length') return 1; throw boom; } })`,
+    'a Proxy message whose traps throw': `[new Proxy({}, { get() { throw boom; }, has() { throw boom; }, ownKeys() { throw boom; }, getOwnPropertyDescriptor() { throw boom; } })]`,
+    'a message whose data getter throws': `[{ get data() { throw boom; } }]`,
+    'a message whose to getter throws': `[{ data: Buffer.from('x'), get to() { throw boom; } }]`,
+    'a message whose control getter throws': `[{ data: Buffer.from('x'), get control() { throw boom; } }]`,
+    'a message list element getter that throws': `(() => { const m = [Buffer.from('x')]; Object.defineProperty(m, 1, { get() { throw boom; } }); return m; })()`,
+    'a message data list of length 2**32 - 1': `(() => { const d = []; d.length = 2 ** 32 - 1; return [{ data: d }]; })()`,
+    'a message data list longer than IOV_MAX': `[{ data: new Array(5000).fill(Buffer.from('x')) }]`,
+    'a sparse message data list': `[{ data: new Array(3) }]`,
+    'a to Buffer longer than sockaddr_storage': `[{ data: Buffer.from('x'), to: Buffer.alloc(1 << 20) }]`,
+    'a detached to Buffer': `(() => { const t = Buffer.alloc(16); structuredClone(t.buffer, { transfer: [t.buffer] }); return [{ data: Buffer.from('x'), to: t }]; })()`,
+    'a to of the wrong family': `[{ data: Buffer.from('x'), to: { family: k.AF_INET6, address: '::1', port: 9 } }, Buffer.from('y')]`,
+    'a to of an unknown family with a huge data field': `[{ data: Buffer.from('x'), to: { family: 12345, data: Buffer.alloc(1 << 20) } }]`,
+    'a to that is a number, a string, a symbol': `[{ data: Buffer.from('x'), to: 5 }, { data: Buffer.from('x'), to: 'x' }, { data: Buffer.from('x'), to: Symbol('s') }]`,
+    'a DataView as to and as data': `[{ data: new DataView(new ArrayBuffer(8)), to: new DataView(new ArrayBuffer(16)) }]`,
+    'a control list of length 2**32 - 1 in a message': `(() => { const c = []; c.length = 2 ** 32 - 1; return [{ data: Buffer.from('x'), control: c }]; })()`,
+    'control items of 512 KiB in 64 messages (32 MiB in all)': `Array.from({ length: 64 }, () => ({ data: Buffer.from('x'), control: [{ level: 1, type: 9999, data: Buffer.alloc(1 << 19) }] }))`,
+    'SCM_RIGHTS with a descriptor number nobody has': `[{ data: Buffer.from('x'), control: [{ level: k.SOL_SOCKET, type: k.constants.SCM_RIGHTS, fds: [999999] }] }]`,
+    'an element that is an array, a string, a function': `[[Buffer.from('x')], 'x', () => 0]`,
+  };
+  const faces: Record<string, string> = {
+    trySendmmsg: `return s.trySendmmsg(M);`,
+    sendmmsg: `return await s.sendmmsg(M, { timeout: 200 });`,
+  };
+  for (const [name, shape] of Object.entries(shapes)) {
+    it(`${name} → TypeError/RangeError, the caller's Error, a SocketError or a count`, () => {
+      const r = runNode(`
+const k = require(DIST);
+const boom = new Error('boom');
+const [a, b] = k.Socket.socketpair(k.AF_UNIX, k.SOCK_DGRAM);
+const u = k.Socket.create(k.AF_INET, k.SOCK_DGRAM).bind({ family: k.AF_INET, address: '127.0.0.1', port: 0 });
+const bad = [];
+(async () => {
+  for (const s of [a, u]) {
+    ${Object.entries(faces).map(([face, call]) => `{
+      const M = ${shape};
+      let out;
+      try { out = await (async () => { ${call} })(); } catch (e) { out = e; }
+      const ok = typeof out === 'number' || out === null || out === boom || out instanceof TypeError || out instanceof RangeError || out instanceof k.SocketError;
+      if (!ok) bad.push({ face: ${JSON.stringify(face)}, out: String(out && out.stack || out) });
+    }`).join('\n')}
+  }
+  for (let i = 0; i < 100 && b.tryRecvmsg(); i++);
+  for (const s of [a, b, u]) await s.close();
+  console.log(JSON.stringify({ bad }));
+})();`, { timeout: 20_000 });
+      expectClean(r);
+      expect(r.json?.bad, describeChild(r)).toEqual([]);
+    });
+  }
 });
 
 // ------------------------------------------------------------- toNetSocket

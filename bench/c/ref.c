@@ -1,28 +1,27 @@
 /* More C references for bench/run.mjs.
- *   ref fdpass ROUNDS BATCH       SCM_RIGHTS over an AF_UNIX datagram socketpair, one process:
- *                                 BATCH sends of 1 fd, then BATCH receives (each fd closed); prints msgs/s
- *   ref unix-stream SECONDS       AF_UNIX stream socketpair, a forked writer of 64 KiB chunks; prints bytes/s
- *   ref rtt-server PORTFILE       UDP echo server (blocking), until a datagram of 0 bytes
- *   ref rtt-client PORT N         N UDP round trips of 64 bytes (blocking); prints round trips/s
+ *   ref fdpass ROUNDS BATCH          SCM_RIGHTS over an AF_UNIX datagram socketpair, one process:
+ *                                    BATCH sends of 1 fd, then BATCH receives (each fd closed); prints msgs/s
+ *   ref unix-writer NAME             connects to the abstract AF_UNIX stream address NAME (retrying for up
+ *                                    to 10 s while nobody listens) and writes 64 KiB chunks until the
+ *                                    reader goes away (EPIPE): the one writer every stream reader reads from
+ *   ref unix-reader-poll NAME SECS   listens on NAME, accepts one writer, reads 64 KiB at a time from a
+ *                                    nonblocking socket and waits in poll() on EAGAIN, as ksock's reader
+ *                                    does; counts for SECS from the first read, prints bytes/s
+ *   ref unix-reader NAME SECS        the same with blocking reads
+ *   ref rtt-server PORTFILE          UDP echo server (blocking), until a datagram of 0 bytes
+ *   ref rtt-client PORT N            N UDP round trips of 64 bytes (blocking); prints round trips/s
+ *   ref rtt-server-poll PORTFILE     the same two with O_NONBLOCK sockets that wait in poll() and then
+ *   ref rtt-client-poll PORT N       recv until EAGAIN (the server echoes every datagram it drains)
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/un.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench.h"
 
 static int send_fd(int s, int fd) {
   char byte = 'F';
@@ -58,6 +57,128 @@ static int recv_fd(int s) {
   return fd;
 }
 
+/* The abstract AF_UNIX address \0NAME; its length in *len. */
+static struct sockaddr_un abstract(const char *name, socklen_t *len) {
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  size_t n = strlen(name);
+  if (n > sizeof a.sun_path - 1) n = sizeof a.sun_path - 1;
+  memcpy(a.sun_path + 1, name, n);
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+  return a;
+}
+
+static int unix_writer(const char *name) {
+  socklen_t len;
+  struct sockaddr_un a = abstract(name, &len);
+  static char buf[65536];
+  signal(SIGPIPE, SIG_IGN);
+  int s = -1;
+  /* The reader may not be listening yet: retry (1 ms apart) for up to 10 s. */
+  for (int i = 0; i < 10000; i++) {
+    s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) { perror("socket"); return 1; }
+    if (connect(s, (struct sockaddr *)&a, len) == 0) break;
+    if (errno != ECONNREFUSED && errno != ENOENT && errno != EAGAIN) { perror("connect"); return 1; }
+    close(s);
+    s = -1;
+    usleep(1000);
+  }
+  if (s < 0) { fprintf(stderr, "unix-writer: nobody listens on %s\n", name); return 1; }
+  for (;;) {
+    ssize_t n = write(s, buf, sizeof buf);
+    if (n < 0 && errno != EINTR) return errno == EPIPE || errno == ECONNRESET ? 0 : (perror("write"), 1);
+  }
+}
+
+static int unix_reader(const char *name, double secs, int nonblocking) {
+  socklen_t len;
+  struct sockaddr_un a = abstract(name, &len);
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (l < 0 || bind(l, (struct sockaddr *)&a, len) < 0 || listen(l, 1) < 0) { perror("listen"); return 1; }
+  struct pollfd lp = {l, POLLIN, 0};
+  if (poll(&lp, 1, 30000) != 1) { fprintf(stderr, "unix-reader: no writer came\n"); return 1; }
+  int s = accept(l, NULL, NULL);
+  if (s < 0) { perror("accept"); return 1; }
+  close(l);
+  if (nonblocking) fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+  static char buf[65536];
+  struct pollfd p = {s, POLLIN, 0};
+  long long bytes = 0;
+  double t0 = 0, end = 0;
+  for (;;) {
+    ssize_t n = read(s, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      poll(&p, 1, 1000);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (t0 == 0) { /* the writer is running: start counting */
+      t0 = now();
+      end = t0 + secs;
+      continue;
+    }
+    bytes += n;
+    if (now() >= end) break;
+  }
+  double dt = now() - t0;
+  close(s);
+  if (t0 == 0) { fprintf(stderr, "unix-reader: nothing read\n"); return 1; }
+  printf("%.0f\n", bytes / dt);
+  return 0;
+}
+
+/* One round trip client: blocking, or nonblocking with poll() on EAGAIN. */
+static int rtt_client(int port, long n, int nonblocking) {
+  struct sockaddr_in a, to = loopback_port(port);
+  int s = udp_loopback(&a, nonblocking);
+  if (s < 0 || connect(s, (struct sockaddr *)&to, sizeof to) < 0) { perror("rtt-client"); return 1; }
+  struct pollfd p = {s, POLLIN, 0};
+  char buf[64] = {0};
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    send(s, buf, sizeof buf, 0);
+    for (;;) {
+      if (recv(s, buf, sizeof buf, 0) >= 0) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (poll(&p, 1, 5000) == 0) { fprintf(stderr, "rtt-client: no answer\n"); return 1; }
+      } else if (errno != EINTR && errno != ECONNREFUSED) {
+        perror("recv");
+        return 1;
+      }
+    }
+  }
+  double dt = now() - t0;
+  send(s, buf, 0, 0); /* stop the server */
+  printf("%.0f\n", n / dt);
+  return 0;
+}
+
+/* An echo server until a datagram of 0 bytes: blocking recvfrom, or poll()
+ * then recvfrom until EAGAIN, echoing each datagram drained. */
+static int rtt_server(const char *portfile, int nonblocking) {
+  struct sockaddr_in a;
+  int s = udp_loopback(&a, nonblocking);
+  if (s < 0) { perror("rtt-server"); return 1; }
+  if (write_port(portfile, &a) < 0) { perror(portfile); return 1; }
+  struct pollfd p = {s, POLLIN, 0};
+  char buf[2048];
+  for (;;) {
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (poll(&p, 1, 30000) == 0) { fprintf(stderr, "rtt-server: idle for 30 s\n"); return 1; }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0 ? 0 : (perror("recvfrom"), 1);
+    sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
   if (!strcmp(argv[1], "fdpass")) {
@@ -77,67 +198,12 @@ int main(int argc, char **argv) {
     printf("%.0f\n", n / (now() - t0));
     return 0;
   }
-  if (!strcmp(argv[1], "unix-stream")) {
-    double secs = atof(argv[2]);
-    int sv[2];
-    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-    static char buf[65536];
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(sv[1]);
-      signal(SIGPIPE, SIG_IGN);
-      for (;;) if (write(sv[0], buf, sizeof buf) < 0) _exit(0);
-    }
-    close(sv[0]);
-    long long bytes = 0;
-    ssize_t n = read(sv[1], buf, sizeof buf);  /* the writer is running */
-    double t0 = now(), end = t0 + secs;
-    while (now() < end && (n = read(sv[1], buf, sizeof buf)) > 0) bytes += n;
-    double dt = now() - t0;
-    close(sv[1]);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    printf("%.0f\n", bytes / dt);
-    return 0;
-  }
-  if (!strcmp(argv[1], "rtt-server")) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &len);
-    FILE *f = fopen(argv[2], "w");
-    fprintf(f, "%d\n", ntohs(a.sin_port));
-    fclose(f);
-    char buf[2048];
-    for (;;) {
-      struct sockaddr_in from;
-      socklen_t fl = sizeof from;
-      ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-      if (n <= 0) return 0;
-      sendto(s, buf, n, 0, (struct sockaddr *)&from, fl);
-    }
-  }
-  if (!strcmp(argv[1], "rtt-client")) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in to = {0};
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    to.sin_port = htons(atoi(argv[2]));
-    connect(s, (struct sockaddr *)&to, sizeof to);
-    long n = atol(argv[3]);
-    char buf[64] = {0};
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-      send(s, buf, sizeof buf, 0);
-      recv(s, buf, sizeof buf, 0);
-    }
-    double dt = now() - t0;
-    send(s, buf, 0, 0); /* stop the server */
-    printf("%.0f\n", n / dt);
-    return 0;
-  }
+  if (!strcmp(argv[1], "unix-writer")) return unix_writer(argv[2]);
+  if (!strcmp(argv[1], "unix-reader-poll") && argc > 3) return unix_reader(argv[2], atof(argv[3]), 1);
+  if (!strcmp(argv[1], "unix-reader") && argc > 3) return unix_reader(argv[2], atof(argv[3]), 0);
+  if (!strcmp(argv[1], "rtt-server")) return rtt_server(argv[2], 0);
+  if (!strcmp(argv[1], "rtt-server-poll")) return rtt_server(argv[2], 1);
+  if (!strcmp(argv[1], "rtt-client") && argc > 3) return rtt_client(atoi(argv[2]), atol(argv[3]), 0);
+  if (!strcmp(argv[1], "rtt-client-poll") && argc > 3) return rtt_client(atoi(argv[2]), atol(argv[3]), 1);
   return 2;
 }

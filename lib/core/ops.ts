@@ -18,6 +18,50 @@ import { controlArg, takeControl } from './rights';
 
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
+const ADDR_LEN = native.slotNames.ADDR_LEN;
+const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
+
+/** The raw sockaddr behind each address object a RawFrom decoded (see rawOf). */
+const decodedFrom = new WeakMap<object, RawFrom>();
+
+/**
+ * A receive's source address kept as the kernel wrote it: decoded into an
+ * address object only if someone asks (`paddr` of `receive`). An answer sent
+ * to that object, unchanged, reuses these bytes instead of encoding it again.
+ */
+export class RawFrom {
+  readonly buf: Buffer = Buffer.allocUnsafe(SOCKADDR_STORAGE);
+  /** msg_namelen: 0 when the receive gave no address (or none yet). */
+  len = 0;
+  /** @internal the decoded object's fields, to tell whether it was changed since */
+  decoded: SockaddrOut | null = null;
+  view: Buffer | null = null;
+
+  decode(): SockaddrOut | null {
+    if (this.len === 0) return null;
+    const a = native.decodeSockaddr(this.buf, this.len);
+    if (a.address !== undefined && this.len <= SOCKADDR_STORAGE) {
+      this.decoded = { ...a };
+      decodedFrom.set(a, this);
+    }
+    return a;
+  }
+}
+
+/**
+ * The raw sockaddr an IP address object was decoded from, when it is
+ * unchanged since (same family, address, port, flow label and scope): a
+ * reply to `msg.from` then costs no encoding. Null otherwise.
+ */
+export function rawOf(addr: object): Buffer | null {
+  const r = decodedFrom.get(addr);
+  if (r === undefined) return null;
+  const a = addr as SockaddrOut, d = r.decoded!;
+  if (a.family !== d.family || a.address !== d.address || a.port !== d.port || a.flowinfo !== d.flowinfo ||
+    a.scopeid !== d.scopeid) return null;
+  return (r.view ??= r.buf.subarray(0, r.len));
+}
+
 const NEG_EAGAIN = -EAGAIN;
 /** Flags that only steer ksock (sleep or not) and never reach the host. */
 const POLICY_FLAGS = MSG_NBIO;
@@ -97,17 +141,22 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
     so.so_error = 0;
   }
   if (e !== 0) return waits ? Promise.resolve(e) : e;
-  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : native.sockaddr(addr);
   const sysflags = flags & ~POLICY_FLAGS;
-  if (!waits && !isStream(so)) {
-    // The hot path for datagrams: one attempt, no closure, no Error.
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, controlArg(control));
+  if (!isStream(so) && (!waits || so.so_snd._sleepers.length === 0)) {
+    // The hot path for datagrams: one attempt, no closure, no Error; an
+    // address object is encoded by the same call.
+    const to = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? addr;
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, to, controlArg(control));
     if (n >= 0) {
       u._advance(n);
-      return 0;
+      return waits ? Promise.resolve(0) : 0;
     }
-    return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
+    if (n !== NEG_EAGAIN) return waits ? Promise.resolve(ioFailed(so, -n)) : ioFailed(so, -n);
+    if (!waits) return EWOULDBLOCK;
+    // The send buffer is full: sleep below (the next attempt tries again).
   }
+  // Encoded once for every attempt of this send.
+  const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? native.sockaddr(addr);
   let ctl: Cmsg[] | null = control ?? null;
   let sent = 0;
   const attempt = (): number => {
@@ -152,7 +201,7 @@ export interface ControlHolder extends Holder<Cmsg[] | null> {
  * control room when `controlp` is given; out-flags to `flagsp`. See
  * soreceive(9) for the semantics.
  */
-export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | undefined,
+export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom | null | undefined,
   uio: Uio | null | undefined, mp0: Mp0Holder | null | undefined, controlp: ControlHolder | null | undefined,
   space: number, flags: number, flagsp: Holder<number> | null | undefined, wait: Wait | null): number | Promise<number> {
   // MSG_OOB never sleeps: out-of-band data is there or it is not (soreceive_rcvoob).
@@ -166,12 +215,21 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
   if (e !== 0) return waits ? Promise.resolve(e) : e;
 
   const waitall = (flags & MSG_WAITALL) !== 0 && isStream(so) && (flags & (MSG_PEEK | MSG_OOB)) === 0;
+  // The source address arrives raw; a holder (the kernel face's paddr) gets
+  // it decoded, by an object an answer can send to without encoding it again.
+  const holder = paddr == null || paddr instanceof RawFrom ? null : paddr;
+  const raw = paddr == null ? null : holder === null ? (paddr as RawFrom) : new RawFrom();
+  const pa = raw !== null ? raw.buf : null;
   if (!waits && mp0 == null && !waitall && !so._shutRd) {
     // The hot path: one attempt, no closure, no allocation, no Error.
     const u = uio!;
     const len = u._len();
-    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, paddr ?? null, controlp ?? null, space);
+    const n = native.recvmsg(so._h, u._data(), u._done, len, flags & ~POLICY_FLAGS, pa, controlp ?? null, space);
     if (n >= 0) {
+      if (raw !== null) {
+        raw.len = slots[ADDR_LEN]!;
+        if (holder !== null) holder.value = raw.decode();
+      }
       if (controlp) takeControl(controlp, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
@@ -211,9 +269,13 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
       const h = so._h;
       const len = u === null ? count : u._len();
       const n = u === null
-        ? native.recvmsgAlloc(h, count, sysflags, mp0!, paddr ?? null, controlp ?? null, space)
-        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? (paddr ?? null) : null, first ? (controlp ?? null) : null, space);
+        ? native.recvmsgAlloc(h, count, sysflags, mp0!, pa, controlp ?? null, space)
+        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? pa : null, first ? (controlp ?? null) : null, space);
       if (n >= 0) {
+        if (first && raw !== null) {
+          raw.len = slots[ADDR_LEN]!;
+          if (holder !== null) holder.value = raw.decode();
+        }
         if (first && controlp) takeControl(controlp, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
@@ -255,6 +317,6 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | null | u
     }
     return EWOULDBLOCK;
   };
-  return so._sleep(so.so_rcv, attempt, timedOut, wait!);
+  return so._sleep(so.so_rcv, attempt, timedOut, wait!, true);
 }
 

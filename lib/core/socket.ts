@@ -38,13 +38,58 @@ export interface Wait {
 /** An upcall: `fn(so, arg, waitflag)`, returning SU_OK. @see soupcall_set(9) */
 export type Upcall = (so: Socket, arg: unknown, waitflag: number) => number | void;
 
-/** A sleeping operation: retried on each wakeup until it stops returning AGAIN. */
-interface Sleeper {
-  attempt(): number;
-  timedOut(): number;
-  resolve(v: number): void;
-  timer: NodeJS.Timeout | undefined;
+/**
+ * A sleeping operation: retried on each wakeup until it stops returning
+ * AGAIN. One object per sleep: no closure is made unless a timeout or a
+ * signal needs one.
+ */
+class Sleeper {
+  timer: NodeJS.Timeout | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  settle!: (v: number) => void;
+
+  constructor(readonly so: Socket, readonly sb: Sockbuf, readonly attempt: () => number,
+    readonly timedOut: () => number, readonly signal: AbortSignal | undefined) {}
+
+  /** Ends the sleep with `v`, removing its timer and abort listener. */
+  resolve(v: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    this.settle(v);
+  }
+
+  /** Leaves the queue (for a timeout or an abort); false if already served. */
+  leave(): boolean {
+    const q = this.sb._sleepers;
+    const i = q.indexOf(this);
+    if (i < 0) return false;
+    q.splice(i, 1);
+    this.so._rearm();
+    return true;
+  }
+
+  /** The sleep skipped its first attempt (adaptive): it makes one when its time runs out instead. */
+  skipped = false;
+
+  static expire(s: Sleeper): void {
+    const head = s.sb._sleepers[0] === s;
+    if (!s.leave()) return;
+    const r = s.skipped && head ? s.attempt() : AGAIN;
+    s.resolve(r !== AGAIN ? r : s.timedOut());
+  }
 }
+
+/**
+ * Adaptive first attempts (receives): after this many sleeps in a row whose
+ * first attempt found nothing, a receive that has to wait goes straight to
+ * sleep (the level-triggered watcher reports data already queued at once), so
+ * a request/response exchange costs no failing recvmsg(2) per message. Every
+ * PROBE_EVERY-th such sleep still tries first, and a success returns to
+ * trying first every time.
+ */
+const MISSES_BEFORE_SKIP = 2;
+const PROBE_EVERY = 16;
 
 /** Process credentials captured at creation (information only, as so_cred). */
 export interface Cred { pid: number; uid: number; euid: number; gid: number; egid: number }
@@ -84,6 +129,8 @@ export class Sockbuf {
   sb_upcall: Upcall | null = null;
   sb_upcallarg: unknown = undefined;
   /** @internal */ readonly _sleepers: Sleeper[] = [];
+  /** @internal consecutive first attempts that found nothing (adaptive sleeps) */ _misses = 0;
+  /** @internal sleeps that skipped their first attempt (for the periodic probe) */ _skips = 0;
 
   constructor(private readonly so: Socket, private readonly which: number) {}
 
@@ -127,8 +174,8 @@ const forgotten = new FinalizationRegistry<number>((fd) => {
 });
 
 // Every readiness wakeup enters JavaScript here, with the Socket as `this`.
-native.setPollCallback(function onPoll(this: object, status: number, events: number): void {
-  (this as Socket)._onPoll(status, events);
+native.setPollCallback(function onPoll(this: object, status: number, events: number, got?: number): void {
+  (this as Socket)._onPoll(status, events, got);
 });
 
 /**
@@ -197,6 +244,12 @@ export class Socket extends EventEmitter {
   /** @internal 'message' listeners came or went (the idiomatic face drains for them). */
   _messageListeners(): void {}
 
+  /** @internal a native reader is set (the idiomatic face's 'message' event): watch for readability */
+  _reading = false;
+
+  /** @internal the native reader read `got` messages (or -errno) on this wakeup. */
+  _messages(_got: number): void {}
+
   /** The OS descriptor, for interop; -1 once closed or detached. */
   get fd(): number {
     const h = this._h;
@@ -217,46 +270,41 @@ export class Socket extends EventEmitter {
    * yields EINTR. Every listener and timer is removed when the sleep ends,
    * however it ends.
    */
-  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, wait: Wait): Promise<number> {
+  _sleep(sb: Sockbuf, attempt: () => number, timedOut: () => number, wait: Wait, adaptive = false): Promise<number> {
     const signal = wait.signal;
     if (this.so_state & SS_NOFDREF) return Promise.resolve(EBADF);
     if (signal?.aborted) return Promise.resolve(EINTR);
+    let skipped = false;
     if (sb._sleepers.length === 0) {
-      const r = attempt();
-      if (r !== AGAIN) return Promise.resolve(r);
-    }
-    return new Promise<number>((resolve) => {
-      // Leaves the queue (for a timeout or an abort); false if already served.
-      const leave = (): boolean => {
-        const i = sb._sleepers.indexOf(s);
-        if (i < 0) return false;
-        sb._sleepers.splice(i, 1);
-        this._rearm();
-        return true;
-      };
-      const onAbort = (): void => {
-        if (leave()) s.resolve(EINTR);
-      };
-      const s: Sleeper = {
-        attempt,
-        timedOut,
-        resolve: (v) => {
-          if (s.timer) clearTimeout(s.timer);
-          s.timer = undefined;
-          signal?.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        timer: undefined,
-      };
-      if (wait.timeo > 0) {
-        s.timer = setTimeout(() => {
-          if (leave()) s.resolve(s.timedOut());
-        }, wait.timeo);
+      if (!adaptive) {
+        const r = attempt();
+        if (r !== AGAIN) return Promise.resolve(r);
+      } else if (sb._misses < MISSES_BEFORE_SKIP || ++sb._skips % PROBE_EVERY === 0) {
+        const r = attempt();
+        if (r !== AGAIN) {
+          sb._misses = 0;
+          return Promise.resolve(r);
+        }
+        sb._misses++;
+      } else {
+        skipped = true;
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      sb._sleepers.push(s);
-      this._rearm();
+    }
+    const s = new Sleeper(this, sb, attempt, timedOut, signal);
+    s.skipped = skipped;
+    const p = new Promise<number>((resolve) => {
+      s.settle = resolve;
     });
+    if (wait.timeo > 0) s.timer = setTimeout(Sleeper.expire, wait.timeo, s);
+    if (signal !== undefined) {
+      s.onAbort = () => {
+        if (s.leave()) s.resolve(EINTR);
+      };
+      signal.addEventListener('abort', s.onAbort, { once: true });
+    }
+    sb._sleepers.push(s);
+    this._rearm();
+    return p;
   }
 
   /** @internal retries the sleepers of `sb` in FIFO order until one would block; true if any was served. */
@@ -291,7 +339,8 @@ export class Socket extends EventEmitter {
    */
   _rearm(fromPoll = false): void {
     let mask = 0;
-    if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null || this.listenerCount('readable') > 0) mask |= READABLE;
+    if (this.so_rcv._sleepers.length > 0 || this.so_rcv.sb_upcall !== null || this._reading ||
+      this.listenerCount('readable') > 0) mask |= READABLE;
     if (this.so_snd._sleepers.length > 0 || this.so_snd.sb_upcall !== null || this._connecting ||
       this.listenerCount('writable') > 0) mask |= WRITABLE;
     if (this.so_state & SS_NOFDREF) return;
@@ -328,10 +377,17 @@ export class Socket extends EventEmitter {
     this._idle = false;
   }
 
-  /** @internal a readiness wakeup (called by the native watcher). */
-  _onPoll(status: number, events: number): void {
+  /**
+   * @internal a readiness wakeup (called by the native watcher); `got` is
+   * what a native reader read first, when one is set.
+   */
+  _onPoll(status: number, events: number, got?: number): void {
     if (status < 0) events = READABLE | WRITABLE; // an error: let everyone retry and see it
     let served = false;
+    if (got !== undefined) {
+      this._messages(got);
+      served = true;
+    }
     if (this._connecting && events !== 0) {
       soconnected_check(this);
       served = true;

@@ -391,9 +391,43 @@ function hostileLeafUnsafe(o, depth) {
   return o;
 }
 
+/**
+ * A sendmmsg batch: Buffers and { data, to?, control? } message objects (a
+ * Buffer or a Buffer list, an address object, a sockaddr() Buffer, null or
+ * nothing, a control list or null), with hostile fields, elements and lengths.
+ */
+function genMessages(depth) {
+  const one = () => {
+    if (chance(0.3)) return pick([Buffer.from('m'), detachable(4096)]);
+    const m = { data: chance(0.7) ? detachable(4096) : [detachable(4096), Buffer.alloc(4)] };
+    const to = int(4);
+    if (to === 0) m.to = addressPool();
+    else if (to === 1) { try { m.to = k.sockaddr(addressPool()); } catch { m.to = Buffer.alloc(16); } }
+    else if (to === 2) m.to = null;
+    if (chance(0.4)) m.control = chance(0.8) ? [genCmsg(depth + 1)] : null;
+    return chance(0.4) ? hostileLeaf(m, depth) : m;
+  };
+  const list = Array.from({ length: 1 + int(4) }, one);
+  switch (int(8)) {
+    case 0: list.length += 2; break; // sparse tail
+    case 1: huge(list); break;
+    case 2: {
+      let n = 0;
+      const lim = int(4), victim = list.find((m) => Buffer.isBuffer(m)) ?? detachable(64);
+      Object.defineProperty(list, list.length, { enumerable: true, get() { if (n++ >= lim) { victim.__detach?.(); maybeGc(); } return one(); } });
+      break;
+    }
+    case 3: return new Proxy(list, { get(t, p) { return p === 'length' ? t.length : fuzzThrow(); } });
+    case 4: list.push(gen(depth + 1)); break;
+    default: break;
+  }
+  return list;
+}
+
 /** A value shaped like what socket calls take: a raw descriptor, a Buffer, a flag, an options object, a list. */
 function plausible(depth) {
-  switch (int(10)) {
+  switch (int(11)) {
+    case 10: return genMessages(depth);
     case 0: case 1: return ownFdOrFar();
     case 2: return pick([Buffer.alloc(16), Buffer.alloc(8192), Buffer.from('abc'), new Int32Array(12)]);
     case 3: return num(pick([0, k.MSG_DONTWAIT, k.MSG_PEEK, 4, 64, 65536]));
@@ -632,7 +666,8 @@ function classify(e) {
 
 /** The shapes that have broken native argument readers: dense in mutations. */
 function nasty() {
-  switch (int(9)) {
+  switch (int(10)) {
+    case 9: return genMessages(1);
     case 0: return huge([pick([{}, 1, null])]);
     case 1: return [, , ,];
     case 2: return new Proxy([genCmsg(1)], { get(t, p) { return p === 'length' ? 1 : fuzzThrow(); } });
