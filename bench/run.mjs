@@ -85,6 +85,7 @@ async function pair(recvCmd, sendCmd) {
 
 const contenders = {
   drain: {
+    'C recvmsg(MSG_DONTWAIT), the syscall soreceive makes': haveC ? () => run(cbin, ['drain-recvmsg', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
     'C recv(MSG_DONTWAIT)': haveC ? () => run(cbin, ['drain', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
     'ksock soreceive + MSG_DONTWAIT': () => node('ksock.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
     'node:dgram': () => node('dgram.js', 'drain', String(ROUNDS), String(MAX)).then(Number),

@@ -157,7 +157,7 @@ export interface RingLayout {
 export interface Native {
   /** Result slots of the last receive; index them with `slotNames`. */
   readonly slots: Int32Array;
-  readonly slotNames: { readonly MSG_FLAGS: number; readonly ADDR_LEN: number; readonly CONTROL_LEN: number };
+  readonly slotNames: { readonly MSG_FLAGS: number; readonly ADDR_LEN: number; readonly CONTROL_LEN: number; readonly BYTES: number };
   readonly constants: Readonly<Record<string, number>>;
   readonly errnoNames: Readonly<Record<number, string>>;
   readonly buildFeatures: Readonly<Record<string, boolean>>;
@@ -182,8 +182,9 @@ export interface Native {
     addr?: Sockaddr | null, control?: Cmsg[] | Int32Array | null): number;
   recvmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
-  recvmsgAlloc(h: NativeHandle, size: number, flags: number, mp0: Holder<Buffer | null>,
-    paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
+  /** The mp0 form: a fresh Buffer of what arrived (its byte count in the BYTES slot), or -errno. */
+  recvmsgAlloc(h: NativeHandle, size: number, flags: number,
+    paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): Buffer | number;
   recvmmsg(h: NativeHandle, slab: Buffer, slotSize: number, count: number, flags: number, lengths: Int32Array, addrs?: Buffer | null,
     controlSpace?: number, controls?: Holder<Cmsg[][] | null> | null): number;
   /**
@@ -193,6 +194,8 @@ export interface Native {
    */
   sendmmsg(h: NativeHandle, messages: ReadonlyArray<Buffer | { readonly data: Buffer | readonly Buffer[]; readonly to?: Sockaddr | null; readonly control?: readonly Cmsg[] | null }>,
     flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
+  /** The flat sendmmsg: one Buffer per message, destinations packed in `names` (lengths in `lens`: -1 shared, -2 none). */
+  sendmmsgTo(h: NativeHandle, datas: Buffer[], flags: number, names: Buffer, lens: Int32Array, addr?: Sockaddr | Buffer | null, control?: Cmsg[] | null): number;
   getsockopt(h: NativeHandle, level: number, name: number, value: Buffer): number;
   setsockopt(h: NativeHandle, level: number, name: number, value: Buffer | null, length: number): number;
   shutdown(h: NativeHandle, how: number): number;

@@ -706,12 +706,82 @@ async function ownMessages(messages: ReadonlyArray<Buffer | MmsgMessage>): Promi
   return copy;
 }
 
+// The flat form's scratch (see native sendmmsgTo): destinations back to back, and their lengths.
+const MMSG_NAMES = Buffer.alloc(MMSG_BATCH * SOCKADDR_STORAGE);
+const MMSG_LENS = new Int32Array(MMSG_BATCH);
+const TO_SHARED = -1, TO_NONE = -2;
+/** A flat batch is being read (a getter that sends a batch of its own gets the general form). */
+let flattening = false;
+
+/**
+ * The flat form of a batch, when every message is one Buffer with at most a
+ * pre-encoded destination (`sockaddr()` Buffer) and no control items of its
+ * own: the data in a list, the destinations in MMSG_NAMES/MMSG_LENS. Each
+ * message object's properties are read once, here; for any other batch the
+ * values read are returned as plain copies for the general form.
+ */
+function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer[] | null; copies: Array<Buffer | MmsgMessage> | null } {
+  const n = Math.min(messages.length, MMSG_BATCH);
+  let datas: Buffer[] | null = [];
+  let copies: Array<Buffer | MmsgMessage> | null = null;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    if (ArrayBuffer.isView(m)) {
+      if (datas !== null && m instanceof Uint8Array) {
+        datas.push(m as Buffer);
+        MMSG_LENS[i] = TO_SHARED;
+      } else datas = null;
+      copies?.push(m);
+      continue;
+    }
+    const { data, to, control } = m; // once each, in the order native code reads them
+    if (datas !== null && control === undefined && data instanceof Uint8Array &&
+      (to === undefined || to === null || (to instanceof Uint8Array && to.length <= SOCKADDR_STORAGE))) {
+      datas.push(data as Buffer);
+      if (to === undefined) MMSG_LENS[i] = TO_SHARED;
+      else if (to === null) MMSG_LENS[i] = TO_NONE;
+      else {
+        MMSG_NAMES.set(to, i * SOCKADDR_STORAGE);
+        MMSG_LENS[i] = to.length;
+      }
+    } else if (datas !== null) {
+      // Not flat after all: the messages read so far, as read, then the rest.
+      copies = [];
+      for (let j = 0; j < i; j++) {
+        const prev = messages[j]!; // a Buffer, or an object whose values datas/MMSG_* hold
+        if (ArrayBuffer.isView(prev)) copies.push(prev);
+        else {
+          const l = MMSG_LENS[j]!;
+          copies.push({ data: datas[j]!, to: l === TO_SHARED ? undefined : l === TO_NONE ? null : Buffer.from(MMSG_NAMES.subarray(j * SOCKADDR_STORAGE, j * SOCKADDR_STORAGE + l)) });
+        }
+      }
+      datas = null;
+    }
+    copies?.push({ data, to, control });
+  }
+  return { datas, copies };
+}
+
 proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions = {}): number | null {
   checkMessages(messages);
   if (this.so_state & SS_NOFDREF) throw new SocketError(constants.EBADF!, 'sendmmsg');
   const to = o.to == null ? null : Buffer.isBuffer(o.to) ? o.to : native.sockaddr(o.to);
   if (o.control != null && !Array.isArray(o.control)) throw new TypeError('sendmmsg: control must be an array of cmsgs');
-  const n = native.sendmmsg(this._h, messages, flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT, to, o.control ?? null);
+  const flags = flagsOf(o.flags, 'sendmmsg: flags') | MSG_DONTWAIT;
+  let n: number;
+  if (flattening) {
+    n = native.sendmmsg(this._h, messages, flags, to, o.control ?? null);
+  } else {
+    flattening = true;
+    try {
+      const { datas, copies } = flatten(messages);
+      n = datas !== null
+        ? native.sendmmsgTo(this._h, datas, flags, MMSG_NAMES, MMSG_LENS, to, o.control ?? null)
+        : native.sendmmsg(this._h, copies ?? messages, flags, to, o.control ?? null);
+    } finally {
+      flattening = false;
+    }
+  }
   if (n === NEG_EAGAIN) return null;
   if (n < 0) throw new SocketError(-n, 'sendmmsg', o.to ?? undefined);
   return n;

@@ -42,7 +42,7 @@ napi_value SlotNames(napi_env env) {
   napi_value o;
   napi_create_object(env, &o);
   const std::pair<const char*, int> names[] = {
-      {"MSG_FLAGS", kMsgFlags}, {"ADDR_LEN", kAddrLen}, {"CONTROL_LEN", kControlLen}};
+      {"MSG_FLAGS", kMsgFlags}, {"ADDR_LEN", kAddrLen}, {"CONTROL_LEN", kControlLen}, {"BYTES", kBytes}};
   for (const auto& n : names) {
     napi_value v;
     napi_create_int32(env, n.second, &v);

@@ -32,6 +32,7 @@ enum Slot : int {
   kMsgFlags = 0,    // msg_flags of the last recvmsg
   kAddrLen = 1,     // msg_namelen of the last recvmsg
   kControlLen = 2,  // msg_controllen of the last recvmsg
+  kBytes = 3,       // the byte count of the last recvmsgAlloc (which returns its Buffer)
   kSlotCount = 4,
 };
 

@@ -277,32 +277,32 @@ napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   return arg::Number(env, static_cast<long>(n));
 }
 
-// recvmsgAlloc(handle, size, flags, mp0, paddr?, controlp?, controlSize) -> bytes | -errno
-// The mp0 form: receives into the environment's scratch buffer and sets
-// mp0.value to a fresh Buffer of exactly the bytes that arrived — no zeroed
-// 64 KiB per message, one copy of what was received.
+// recvmsgAlloc(handle, size, flags, paddr?, controlp?, controlSize) -> Buffer | -errno
+// The mp0 form: receives into the environment's scratch buffer and returns a
+// fresh Buffer of exactly the bytes that arrived — no zeroed 64 KiB per
+// message, one copy of what was received, no property set. The byte count
+// (larger than the Buffer with MSG_TRUNC) is in the BYTES slot.
 napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
-  napi_value argv[7];
+  napi_value argv[6];
   size_t argc;
-  arg::Args(env, cbi, 7, argv, &argc);
+  arg::Args(env, cbi, 6, argv, &argc);
   int fd;
   int32_t flags;
   size_t size, csize = 0;
   if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[1], "size", kMaxAlloc, &size) ||
       !arg::Int32(env, argv[2], "flags", &flags))
     return nullptr;
-  if (!arg::IsObject(env, argv[3])) return arg::Throw(env, arg::kType, "recvmsgAlloc: mp0 must be a { value } holder"), nullptr;
-  bool raw_addr = arg::IsBytes(env, argv[4]);
-  bool want_addr = raw_addr || arg::IsObject(env, argv[4]);
-  bool want_control = arg::IsObject(env, argv[5]);
-  if (want_control && !arg::Size(env, argv[6], "controlSize", kMaxControl, &csize)) return nullptr;
+  bool raw_addr = arg::IsBytes(env, argv[3]);
+  bool want_addr = raw_addr || arg::IsObject(env, argv[3]);
+  bool want_control = arg::IsObject(env, argv[4]);
+  if (want_control && !arg::Size(env, argv[5], "controlSize", kMaxControl, &csize)) return nullptr;
   if (fd < 0) return arg::Number(env, -EBADF);
   Instance* inst = InstanceOf(env);
   if (inst->scratch.size() < size) inst->scratch.resize(size);
   iovec iov{inst->scratch.data(), size};
   sockaddr_storage ss;
   ssize_t n;
-  if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[5] : nullptr, csize, &n))
+  if (!Receive(env, fd, flags, &iov, 1, want_addr ? &ss : nullptr, want_control ? argv[4] : nullptr, csize, &n))
     return nullptr;
   if (n < 0) return arg::Number(env, static_cast<long>(n));
   size_t got = static_cast<size_t>(n) < size ? static_cast<size_t>(n) : size;  // MSG_TRUNC reports more
@@ -310,9 +310,9 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
   void* dst = nullptr;
   if (napi_create_buffer_copy(env, got, got > 0 ? inst->scratch.data() : nullptr, &dst, &buf) != napi_ok)
     return arg::Fail(env, "recvmsgAlloc: cannot allocate"), nullptr;
-  if (!SetValue(env, argv[3], buf)) return nullptr;
-  if (want_addr && !PutAddress(env, argv[4], raw_addr, &ss)) return nullptr;
-  return arg::Number(env, static_cast<long>(n));
+  if (want_addr && !PutAddress(env, argv[3], raw_addr, &ss)) return nullptr;
+  inst->slots[kBytes] = static_cast<int32_t>(n);
+  return buf;
 }
 
 // recvmmsg(handle, slab, slotSize, count, flags, lengths, addrs?, controlSpace?, controls?)
@@ -702,6 +702,91 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   return arg::Number(env, sent);
 }
 
+// sendmmsgTo(handle, datas[], flags, names, lens, address?, control?) -> messages sent | -errno
+// The flat form of sendmmsg that the library uses when every message is one
+// Buffer with, at most, a pre-encoded destination: datas[i] is message i,
+// lens[i] its destination's length in names (at names[i * sockaddr_storage]),
+// or -1 for the shared `address`, -2 for none. Control items are shared.
+// Nothing but the arrays' elements is read, so a message costs a few calls.
+napi_value SendmmsgTo(napi_env env, napi_callback_info cbi) {
+  napi_value argv[7];
+  size_t argc;
+  arg::Args(env, cbi, 7, argv, &argc);
+  int fd;
+  int32_t flags;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
+  uint32_t count;
+  if (!arg::ArrayLength(env, argv[1], "sendmmsgTo: datas", kMaxBatch, &count)) return nullptr;
+  std::vector<napi_value> bufs(count);
+  for (uint32_t i = 0; i < count; i++) {
+    if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;
+    if (!arg::IsBytes(env, bufs[i])) return arg::Throw(env, arg::kType, "sendmmsgTo: datas must be Buffers"), nullptr;
+  }
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  size_t tl = 0;
+  if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[4], &tt, &tl, nullptr, nullptr, nullptr) != napi_ok || tt != napi_int32_array)
+    return arg::Throw(env, arg::kType, "sendmmsgTo: lens must be an Int32Array"), nullptr;
+  if (!arg::IsBytes(env, argv[3])) return arg::Throw(env, arg::kType, "sendmmsgTo: names must be a Buffer"), nullptr;
+  sockaddr_storage ss;
+  socklen_t alen;
+  ControlBuffer cb;
+  size_t clen;
+  if (!ReadAddress(env, argv[5], &ss, &alen) || !ReadControl(env, argv[6], &cb, &clen)) return nullptr;
+  if (fd < 0) return arg::Number(env, -EBADF);
+  // Pin: no JavaScript from here on.
+  arg::Bytes names, lens_b;
+  if (!arg::Pin(env, argv[3], "names", &names) || !arg::Pin(env, argv[4], "lens", &lens_b)) return nullptr;
+  if (lens_b.len / sizeof(int32_t) < count || names.len / sizeof(sockaddr_storage) < count)
+    return arg::Throw(env, arg::kRange, "sendmmsgTo: names or lens too small for the messages"), nullptr;
+  const int32_t* lens = reinterpret_cast<const int32_t*>(lens_b.data);
+  std::vector<iovec> iov(count);
+  std::vector<sockaddr_storage> to(count);
+  std::vector<socklen_t> tolen(count);
+  for (uint32_t i = 0; i < count; i++) {
+    arg::Bytes b;
+    if (!arg::Pin(env, bufs[i], "datas", &b)) return nullptr;
+    iov[i].iov_base = b.data;
+    iov[i].iov_len = b.len;
+    int32_t l = lens[i];
+    if (l > static_cast<int32_t>(sizeof(sockaddr_storage)) || l < -2)
+      return arg::Throw(env, arg::kRange, "sendmmsgTo: lens[%u] is not a sockaddr length", i), nullptr;
+    if (l >= 0) {
+      memset(&to[i], 0, sizeof(sockaddr_storage));
+      arg::CopyBytes(&to[i], names.data + i * sizeof(sockaddr_storage), static_cast<size_t>(l));
+    }
+    tolen[i] = l >= 0 ? static_cast<socklen_t>(l) : 0;
+  }
+  auto prepare = [&](msghdr* h, uint32_t i) {
+    int32_t l = lens[i];
+    Prepare(h, &iov[i], 1, l == -1 ? &ss : l == -2 ? nullptr : &to[i], l == -1 ? alen : tolen[i], cb.data, clen);
+  };
+  int sent = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (uint32_t i = 0; i < count; i++) {
+    prepare(&hdr[i].msg_hdr, i);
+    hdr[i].msg_len = 0;
+  }
+  int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
+  if (n < 0) return arg::Number(env, sys::Err());
+  sent = n;
+#else
+  for (uint32_t i = 0; i < count; i++) {
+    msghdr m;
+    prepare(&m, i);
+    ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
+    if (r < 0) {
+      if (sent > 0) break;
+      return arg::Number(env, sys::Err());
+    }
+    sent++;
+  }
+#endif
+  return arg::Number(env, sent);
+}
+
 }  // namespace
 
 void InitMsgIo(napi_env env, napi_value exports) {
@@ -711,7 +796,7 @@ void InitMsgIo(napi_env env, napi_value exports) {
   };
   static const Fn fns[] = {
       {"sendmsg", Sendmsg}, {"recvmsg", Recvmsg}, {"recvmsgAlloc", RecvmsgAlloc},
-      {"recvmmsg", Recvmmsg}, {"sendmmsg", Sendmmsg},
+      {"recvmmsg", Recvmmsg}, {"sendmmsg", Sendmmsg}, {"sendmmsgTo", SendmmsgTo},
   };
   for (const Fn& f : fns) {
     napi_value fn;

@@ -124,8 +124,8 @@ describe('the native layer never trusts its arguments', () => {
     expect(() => native.sendmsg(a._h, buf, 0, NaN, 0)).toThrow(RangeError);
     expect(native.sendmsg(a._h, buf, 100, 100, k.MSG_DONTWAIT)).toBe(0); // clamped to the Buffer: an empty datagram
     expect(() => native.recvmsg(b._h, 'x' as never, 0, 8, 0)).toThrow(TypeError);
-    expect(() => native.recvmsgAlloc(b._h, 2 ** 40, 0, { value: null })).toThrow(RangeError);
-    expect(() => native.recvmsgAlloc(b._h, 8, 0, null as never)).toThrow(TypeError);
+    expect(() => native.recvmsgAlloc(b._h, 2 ** 40, 0)).toThrow(RangeError);
+    expect(() => native.recvmsgAlloc(b._h, 8, 0, null, { value: null }, 2 ** 40)).toThrow(RangeError);
     // A descriptor number, a forged handle or a foreign object is a TypeError: never a syscall on some number.
     expect(() => native.recvmsg(-1 as never, buf, 0, 8, 0)).toThrow(TypeError);
     expect(() => native.close(-1 as never)).toThrow(TypeError);

@@ -117,6 +117,37 @@ describe('sendmmsg: one call, a destination per message', () => {
     if (py) expect(await py.got).toBe('to python');
   });
 
+  it('the flat form (sockaddr() Buffers, no control of their own) and a batch that stops being flat part-way', async () => {
+    const rx = [udp(), udp(), udp(), udp()];
+    const tx = udp();
+    const to = rx.map((r) => k.sockaddr(r.address()));
+    // 64 messages, message i to receiver i % 4: every one flat.
+    const flat = Array.from({ length: 64 }, (_, i) => ({ data: Buffer.from(`m${i}`), to: to[i % 4]! }));
+    expect(tx.trySendmmsg(flat)).toBe(64);
+    for (let r = 0; r < 4; r++) expect(drain(rx[r]!)).toEqual(Array.from({ length: 16 }, (_, j) => `m${j * 4 + r}`));
+    // Flat until message 3, whose control list (an empty one) needs the general form; message 4 has a getter.
+    let reads = 0;
+    const mixed: Array<Buffer | k.MmsgMessage> = [
+      { data: Buffer.from('a'), to: to[0]! },
+      Buffer.from('b (shared)'),
+      { data: Buffer.from('c'), to: to[2]!, control: undefined },
+      { data: Buffer.from('d'), to: to[3]!, control: [] },
+      { get data() { reads++; return Buffer.from('e'); }, to: rx[0]!.address() },
+    ];
+    expect(tx.trySendmmsg(mixed, { to: to[1]! })).toBe(5);
+    expect(reads).toBe(1);
+    expect(drain(rx[0]!)).toEqual(['a', 'e']);
+    expect(drain(rx[1]!)).toEqual(['b (shared)']);
+    expect(drain(rx[2]!)).toEqual(['c']);
+    expect(drain(rx[3]!)).toEqual(['d']);
+    // A getter that sends a batch of its own while the outer one is read: both arrive whole.
+    const inner = { get data() { tx.trySendmmsg([{ data: Buffer.from('inner'), to: to[1]! }]); return Buffer.from('outer 1'); }, to: to[2]! };
+    expect(tx.trySendmmsg([{ data: Buffer.from('outer 0'), to: to[3]! }, inner])).toBe(2);
+    expect(drain(rx[1]!)).toEqual(['inner']);
+    expect(drain(rx[2]!)).toEqual(['outer 1']);
+    expect(drain(rx[3]!)).toEqual(['outer 0']);
+  });
+
   it('a message\'s own `to` overrides options.to; undefined takes it; null sends to the connected peer', async () => {
     const [peer, other, own] = [udp(), udp(), udp()];
     const tx = udp();

@@ -1,5 +1,6 @@
 /* C reference for bench/run.mjs: UDP on loopback, 64-byte datagrams.
  *   udp drain ROUNDS [MAX]       prefill the receive queue, drain it with recv(MSG_DONTWAIT); prints msgs/s
+ *   udp drain-recvmsg ROUNDS [MAX]  the same with recvmsg(2) and a msghdr, as ksock's soreceive calls it
  *   udp drain-mmsg ROUNDS [MAX]  the same with recvmmsg (batches of 64)
  *   udp recv PORTFILE SECONDS    a nonblocking receiver that waits the way ksock's upcall does: poll(),
  *                                then recv until EAGAIN; counts for SECONDS from the first datagram,
@@ -32,8 +33,9 @@ static long fill(int tx, struct sockaddr_in *to, long max) {
 
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
-  if (!strcmp(argv[1], "drain") || !strcmp(argv[1], "drain-mmsg")) {
+  if (!strcmp(argv[1], "drain") || !strcmp(argv[1], "drain-mmsg") || !strcmp(argv[1], "drain-recvmsg")) {
     int mmsg = !strcmp(argv[1], "drain-mmsg");
+    int use_recvmsg = !strcmp(argv[1], "drain-recvmsg");
     int rounds = atoi(argv[2]);
     long max = argc > 3 ? atol(argv[3]) : 20000;
     struct sockaddr_in a, b;
@@ -58,6 +60,16 @@ int main(int argc, char **argv) {
       if (mmsg) {
         int k;
         while ((k = recvmmsg(rx, hdr, 64, MSG_DONTWAIT, NULL)) > 0) got += k;
+      } else if (use_recvmsg) {
+        for (;;) {
+          struct iovec v = {buf[0], 64};
+          struct msghdr m;
+          memset(&m, 0, sizeof m);
+          m.msg_iov = &v;
+          m.msg_iovlen = 1;
+          if (recvmsg(rx, &m, MSG_DONTWAIT) < 0) break;
+          got++;
+        }
       } else {
         while (recv(rx, buf[0], 64, MSG_DONTWAIT) >= 0) got++;
       }

@@ -19,6 +19,7 @@ import { controlArg, takeControl } from './rights';
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
 const ADDR_LEN = native.slotNames.ADDR_LEN;
+const BYTES = native.slotNames.BYTES;
 const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
 
 /** The raw sockaddr behind each address object a RawFrom decoded (see rawOf). */
@@ -268,9 +269,17 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
       if (so.so_state & SS_NOFDREF) return EBADF;
       const h = so._h;
       const len = u === null ? count : u._len();
-      const n = u === null
-        ? native.recvmsgAlloc(h, count, sysflags, mp0!, pa, controlp ?? null, space)
-        : native.recvmsg(h, u._data(), u._done, len, sysflags, first ? pa : null, first ? (controlp ?? null) : null, space);
+      let n: number;
+      if (u === null) {
+        const b = native.recvmsgAlloc(h, count, sysflags, pa, controlp ?? null, space);
+        if (typeof b === 'number') n = b;
+        else {
+          mp0!.value = b;
+          n = slots[BYTES]!;
+        }
+      } else {
+        n = native.recvmsg(h, u._data(), u._done, len, sysflags, first ? pa : null, first ? (controlp ?? null) : null, space);
+      }
       if (n >= 0) {
         if (first && raw !== null) {
           raw.len = slots[ADDR_LEN]!;
