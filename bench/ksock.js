@@ -123,7 +123,11 @@ if (mode === 'drain') {
   while (process.hrtime.bigint() < end) tx.trySendmmsg(msgs, { to });
   k.soclose(tx);
 } else if (mode === 'fdpass') {
-  // SCM_RIGHTS, one process: BATCH sends of one descriptor, then BATCH receives.
+  // SCM_RIGHTS, one process: BATCH sends of one descriptor, then BATCH receives
+  // (each descriptor claimed and closed). The kernel face, imported by name as
+  // the README does (a property read of the namespace object per call costs a
+  // getter chain: the package's CommonJS re-exports).
+  const { sosend, soreceive } = k;
   const rounds = Number(a1), batch = Number(a2);
   const a = { value: null }, b = { value: null };
   k.socreate(k.AF_UNIX, a, k.SOCK_DGRAM, 0);
@@ -139,16 +143,19 @@ if (mode === 'drain') {
   let n = 0;
   const t0 = process.hrtime.bigint();
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < batch; i++) k.sosend(a.value, null, out.rewind(), null, control, DONTWAIT);
+    for (let i = 0; i < batch; i++) sosend(a.value, null, out.rewind(), null, control, DONTWAIT);
     for (let i = 0; i < batch; i++) {
       flagsp.value = DONTWAIT;
-      if (k.soreceive(b.value, null, uio.rewind(), null, controlp, flagsp) !== 0) break;
+      if (soreceive(b.value, null, uio.rewind(), null, controlp, flagsp) !== 0) break;
       const got = controlp.value[0].fds[0];
       fs.closeSync(got);
       n++;
     }
   }
   console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
+  fs.closeSync(fd);
+  k.soclose(a.value);
+  k.soclose(b.value);
 } else if (mode === 'fdpass-batch') {
   // The same through the batch API: trySendmmsg with the control encoded once,
   // tryRecvmmsg with room for one descriptor per message.
@@ -169,6 +176,9 @@ if (mode === 'drain') {
     }
   }
   console.log(Math.round(n / (Number(process.hrtime.bigint() - t0) / 1e9)));
+  fs.closeSync(fd);
+  a.close();
+  b.close();
 } else if (mode === 'unix-stream') {
   // Listen on the abstract AF_UNIX name NAME, accept one writer (run.mjs starts
   // the C writer, `ref unix-writer NAME`, the one the C readers read from) and

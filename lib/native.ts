@@ -133,9 +133,6 @@ export interface Holder<T> { value: T }
  */
 export type NativeHandle = object & { readonly __handle: unique symbol };
 
-/** The native owner of received descriptors not yet claimed (an opaque external). */
-export type NativeHeld = object & { readonly __held: unique symbol };
-
 /** Where a namespace operation failed: the syscall's name, and the path it concerned when there was one. */
 export interface NsWhere { value?: string; path?: string }
 /** A TPACKET_V3 capture ring's native owner: its mapping and the blocks handed out (an opaque external). */
@@ -182,7 +179,7 @@ export interface Native {
   listen(h: NativeHandle, backlog: number): number;
   accept(h: NativeHandle): NativeHandle | number;
   sendmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
-    addr?: Sockaddr | null, control?: Cmsg[] | null): number;
+    addr?: Sockaddr | null, control?: Cmsg[] | Int32Array | null): number;
   recvmsg(h: NativeHandle, data: Buffer | Buffer[], offset: number, length: number, flags: number,
     paddr?: Holder<SockaddrOut | null> | Uint8Array | null, controlp?: Holder<Cmsg[] | null> | null, controlSize?: number): number;
   /** The mp0 form: a fresh Buffer of what arrived (its byte count in the BYTES slot), or -errno. */
@@ -230,8 +227,17 @@ export interface Native {
   bpfClose(fd: number): number;
   /** This platform's bpf_hdr, or absent/null where there is no BPF device. */
   readonly bpfLayout?: NativeBpfLayout | null;
-  heldClaim(held: NativeHeld): number;
-  heldClose(held: NativeHeld): number;
+  /**
+   * Received descriptors not yet claimed (native/held.h): each item's record is
+   * an (id, token) pair. The report of the last receive with control room:
+   * [read cursor, end, then per message: a header (count, or -1 when the list was
+   * made natively), and per item level, type, id, token, n, fds…].
+   */
+  readonly rights: Int32Array;
+  /** Gives a record's descriptors to the caller: how many (0 if the pair names no live record). */
+  heldClaim(id: number, token: number): number;
+  /** Closes a record's descriptors: how many (0 if the pair names no live record); `collected`: the collector's close. */
+  heldClose(id: number, token: number, collected: boolean): number;
   /** Reads up to `max` datagrams natively on each readable wakeup, into `buffers`/`meta`/`addrs`; the wakeup's callback gets the count. */
   readerStart(h: NativeHandle, size: number, max: number, buffers: (Buffer | undefined)[], meta: Int32Array, addrs: Buffer | null): void;
   readerStop(h: NativeHandle): void;

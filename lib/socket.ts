@@ -9,7 +9,7 @@ import { native, type Cmsg, type NativeHandle, type ReceivedCmsg, type Sockaddr,
 import { Socket, Sockbuf, getint, type Wait } from './core/socket';
 import { Uio } from './core/uio';
 import { tsleep } from './core/sleep';
-import { ownRights } from './core/rights';
+import { takeControls } from './core/rights';
 import { SocketError } from './errors';
 import {
   AF_INET, AF_UNIX, EAGAIN, EEXIST, EINTR, EWOULDBLOCK, MSG_DONTWAIT, MSG_NBIO, SOCK_STREAM, SOCK_NONBLOCK, SOL_SOCKET, SS_ISCONNECTING,
@@ -810,8 +810,7 @@ proto.tryRecvmmsg = function tryRecvmmsg(this: Socket, batch: RecvBatch, flags: 
     return null;
   }
   if (n < 0) throw new SocketError(-n, 'recvmmsg');
-  const lists = batch._controls.value as Cmsg[][] | null; // set by the native call
-  if (withControl && lists) for (const list of lists) ownRights(list, this);
+  if (withControl) takeControls(batch._controls, n, this); // the lists of this call (the native side may have made some)
   batch.received = n;
   return n;
 };

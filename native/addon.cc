@@ -32,6 +32,7 @@ void FinalizeInstance(napi_env env, void* data, void*) {
     if (*r != nullptr) napi_delete_reference(env, *r);
     *r = nullptr;
   }
+  ReleaseHeld(env, inst);
   inst->finalized = true;
   MaybeFree(inst);
 }

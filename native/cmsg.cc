@@ -115,6 +115,13 @@ bool EncodeTyped(napi_env env, napi_value o, cmsg::OutItem* it) {
 bool ItemInt(napi_env env, napi_value o, const char* key, int* out) {
   napi_value v;
   if (!arg::Get(env, o, key, &v)) return false;
+  double d = 0;
+  // The common case first: an int32 number (no message formatted).
+  if (v != nullptr && napi_get_value_double(env, v, &d) == napi_ok && d >= INT32_MIN && d <= INT32_MAX &&
+      static_cast<double>(static_cast<int32_t>(d)) == d) {
+    *out = static_cast<int32_t>(d);
+    return true;
+  }
   char what[32];
   snprintf(what, sizeof(what), "control item %s", key);
   int32_t i;
@@ -123,11 +130,18 @@ bool ItemInt(napi_env env, napi_value o, const char* key, int* out) {
   return true;
 }
 
-// Reads the descriptors of an SCM_RIGHTS item into fds (all of one send are
-// merged into one item). Bounded by cmsg::kMaxFds over the whole send.
-bool ReadFds(napi_env env, napi_value arr, std::vector<int>* fds) {
+// The descriptors of SCM_RIGHTS items, all of one send merged into one item:
+// at most cmsg::kMaxFds, so they live on the stack.
+struct FdSet {
+  int v[cmsg::kMaxFds];
+  size_t n = 0;
+};
+
+// Reads the descriptors of an SCM_RIGHTS item into fds. Bounded by
+// cmsg::kMaxFds over the whole send.
+bool ReadFds(napi_env env, napi_value arr, FdSet* fds) {
   uint32_t n = 0;
-  size_t room = cmsg::kMaxFds - fds->size();
+  size_t room = cmsg::kMaxFds - fds->n;
   if (!arg::ArrayLength(env, arr, "control item fds", static_cast<uint32_t>(room), &n)) return false;
   for (uint32_t k = 0; k < n; k++) {
     napi_value v;
@@ -136,9 +150,51 @@ bool ReadFds(napi_env env, napi_value arr, std::vector<int>* fds) {
     if (!arg::Integer(env, v, "control item fds element", 0, INT32_MAX, &d)) return false;
     // A getter on an earlier element may have grown the array: the bound
     // holds for the elements we take, which is all we read.
-    fds->push_back(static_cast<int>(d));
+    if (fds->n >= cmsg::kMaxFds) return arg::Throw(env, kRange, "control item fds: at most %zu descriptors", cmsg::kMaxFds);
+    fds->v[fds->n++] = static_cast<int>(d);
   }
   return true;
+}
+
+}  // namespace
+
+namespace {
+
+// The form lib/core/rights.ts encodes a descriptors-only list into: an
+// Int32Array [n, fd0 … fd(n-1)]. Runs no JavaScript; copied out at once.
+long EncodeRightsArray(napi_env env, napi_value v, ControlBuffer* out) {
+  napi_typedarray_type t;
+  size_t len = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_int32_array) {
+    arg::Throw(env, kType, "control must be an array of { level, type, data } items");
+    return -1;
+  }
+  const int32_t* a = static_cast<const int32_t*>(data);
+  int32_t n = len > 0 && a != nullptr ? a[0] : -1;
+  if (n < 0 || static_cast<size_t>(n) > cmsg::kMaxFds || static_cast<size_t>(n) > len - 1) {
+    arg::Throw(env, kRange, "control: an encoded descriptor list holds [n, fd0 … fd(n-1)], n <= %zu", cmsg::kMaxFds);
+    return -1;
+  }
+  FdSet fds;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t fd = a[1 + i];
+    if (fd < 0) {
+      arg::Throw(env, kRange, "control item fds element is out of range");
+      return -1;
+    }
+    fds.v[fds.n++] = fd;
+  }
+  if (fds.n == 0) return 0;
+  const std::vector<cmsg::OutItem> none;
+  size_t total = 0;
+  if (!cmsg::Layout(fds.n, none, &total) || !out->Reserve(total)) {
+    arg::Throw(env, arg::kError, "out of memory building control data");
+    return -1;
+  }
+  cmsg::Encode(fds.v, fds.n, none, static_cast<unsigned char*>(out->data), total);
+  out->len = total;
+  return static_cast<long>(total);
 }
 
 }  // namespace
@@ -148,14 +204,15 @@ long EncodeControl(Napi::Env napienv, Napi::Value value, ControlBuffer* out) {
   napi_value v = value;
   if (arg::IsNullish(env, v)) return 0;
   uint32_t n = 0;
+  bool typed = false;
+  if (napi_is_typedarray(env, v, &typed) == napi_ok && typed) return EncodeRightsArray(env, v, out);
   if (!arg::IsArray(env, v)) {
     arg::Throw(env, kType, "control must be an array of { level, type, data } items");
     return -1;
   }
   if (!arg::ArrayLength(env, v, "control", static_cast<uint32_t>(cmsg::kMaxItems), &n)) return -1;
-  std::vector<cmsg::OutItem> items;
-  std::vector<int> fds;
-  items.reserve(n);
+  std::vector<cmsg::OutItem> items;  // items with a payload: none when only passing descriptors
+  FdSet fds;
   size_t running = 0;  // CMSG_SPACE so far, against kMaxBytes
   for (uint32_t i = 0; i < n; i++) {
     napi_value e;
@@ -195,10 +252,11 @@ long EncodeControl(Napi::Env napienv, Napi::Value value, ControlBuffer* out) {
       arg::Throw(env, kRange, "control data is too large");
       return -1;
     }
+    if (items.empty()) items.reserve(n - i);
     items.push_back(std::move(it));
   }
   size_t total = 0;
-  if (!cmsg::Layout(fds.size(), items, &total)) {
+  if (!cmsg::Layout(fds.n, items, &total)) {
     arg::Throw(env, kRange, "control data is too large");
     return -1;
   }
@@ -207,7 +265,7 @@ long EncodeControl(Napi::Env napienv, Napi::Value value, ControlBuffer* out) {
     arg::Throw(env, arg::kError, "out of memory building control data");
     return -1;
   }
-  cmsg::Encode(fds.data(), fds.size(), items, static_cast<unsigned char*>(out->data), total);
+  cmsg::Encode(fds.v, fds.n, items, static_cast<unsigned char*>(out->data), total);
   out->len = total;
   return static_cast<long>(total);
 }
@@ -353,8 +411,29 @@ void CloseFds(const cmsg::Span& s) {
 
 }  // namespace
 
-Napi::Value DecodeControl(Napi::Env napienv, const msghdr* msg, bool peek) {
-  napi_env env = napienv;
+namespace {
+
+// A span's whole descriptors, copied out (the payload may be unaligned).
+struct FdList {
+  int small[16];
+  std::vector<int> big;
+  const int* data = small;
+  size_t n = 0;
+  explicit FdList(const cmsg::Span& s) : n(cmsg::FdCount(s)) {
+    int* out = small;
+    if (n > sizeof(small) / sizeof(small[0])) {
+      big.resize(n);
+      out = big.data();
+    }
+    for (size_t k = 0; k < n; k++) out[k] = cmsg::FdAt(s, k);
+    data = out;
+  }
+};
+
+}  // namespace
+
+bool DecodeControl(napi_env env, Held* held, const msghdr* msg, bool peek, bool fresh, napi_value* list) {
+  *list = nullptr;
   const void* control = msg->msg_control;
   const size_t controllen = control != nullptr ? static_cast<size_t>(msg->msg_controllen) : 0;
   // MSG_PEEK: Linux installs duplicate descriptors on every peek; close
@@ -365,7 +444,42 @@ Napi::Value DecodeControl(Napi::Env napienv, const msghdr* msg, bool peek) {
 #ifndef MSG_CMSG_CLOEXEC
   cmsg::CloexecFds(control, controllen);
 #endif
+  if (fresh) RightsBegin(held);
+  const bool grouped = RightsGroup(held);
+
+  // The hot case: every item carries whole descriptors (or was peeked away)
+  // and the report has room: the items are reported there only (held.h), and
+  // JavaScript makes the list. No object is made here.
+  size_t nspans = 0, need = 0;
+  bool fast = grouped;
+  cmsg::Walk(control, controllen, [&](const cmsg::Span& s) {
+    nspans++;
+    if (!cmsg::CarriesFds(s) || s.len % sizeof(int) != 0) fast = false;
+    else if (!peek) need += 5 + cmsg::FdCount(s);
+  });
+  if (fast && need <= RightsRoom(held)) {
+    if (peek) return true;  // disposed above
+    bool held_all = true;
+    cmsg::Walk(control, controllen, [&](const cmsg::Span& s) {
+      if (!held_all) {  // an earlier item found no owner: close the rest
+        CloseFds(s);
+        return;
+      }
+      FdList fds(s);
+      uint32_t id = 0, token = 0;
+      if (!HoldReceivedFds(held, fds.data, fds.n, &id, &token)) {
+        held_all = false;  // closed by HoldReceivedFds
+        return;
+      }
+      RightsItem(held, s.level, s.type, id, token, fds.data, fds.n);
+    });
+    if (held_all) return true;
+    RightsAbort(held);
+    return arg::Throw(env, arg::kError, "cannot take ownership of received descriptors");
+  }
+
   std::vector<cmsg::Span> spans;
+  spans.reserve(nspans);
   cmsg::Walk(control, controllen, [&](const cmsg::Span& s) { spans.push_back(s); });
 
   // Items [0, handed) have had their descriptors given to an owner (or
@@ -388,11 +502,9 @@ Napi::Value DecodeControl(Napi::Env napienv, const msghdr* msg, bool peek) {
       // Whole descriptors: `data` is rebuilt from `fds` on demand (the hot
       // path of descriptor passing copies nothing else); a payload with a
       // partial int keeps its exact bytes.
-      size_t whole = cmsg::FdCount(s);
-      std::vector<int> list(whole);
-      for (size_t k = 0; k < whole; k++) list[k] = cmsg::FdAt(s, k);
+      FdList list(s);
       handed = i + 1;  // from this call on they are the owner's
-      ok = OwnReceivedFds(env, o, list.data(), whole);
+      ok = OwnReceivedFds(env, held, o, list.data, list.n);
       if (ok && s.len % sizeof(int) != 0) ok = SetBytes(env, o, "data", s.data, s.len);
     } else {
       handed = i + 1;  // nothing to hand over
@@ -400,14 +512,19 @@ Napi::Value DecodeControl(Napi::Env napienv, const msghdr* msg, bool peek) {
     }
     ok = ok && napi_set_element(env, arr, out++, o) == napi_ok;
   }
-  if (ok && !arg::Pending(env)) return Napi::Value(env, arr);
+  if (ok && !arg::Pending(env)) {
+    RightsBuilt(held);
+    *list = arr;
+    return true;
+  }
   // Failed: close what no owner has (the failing item if it never reached
-  // OwnReceivedFds, and every later one).
+  // OwnReceivedFds, and every later one), and what the earlier items of this
+  // call were given.
   if (!peek)
     for (size_t j = handed; j < spans.size(); j++)
       if (cmsg::CarriesFds(spans[j])) CloseFds(spans[j]);
-  arg::Throw(env, arg::kError, "cannot build the received control items");
-  return Napi::Value();
+  RightsAbort(held);
+  return arg::Throw(env, arg::kError, "cannot build the received control items");
 }
 
 }  // namespace ksock

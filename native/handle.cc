@@ -1,6 +1,6 @@
-// Descriptor owners: Handles (sockets) and Helds (received descriptors), their
-// readiness watchers, and environment teardown. The one file that touches
-// libuv.
+// Descriptor owners: Handles (sockets) and the env's Held (the records of
+// received descriptors not yet claimed, held.h), the readiness watchers, and
+// environment teardown. The one file that touches libuv.
 //
 // Lifetime rules:
 //  - A Handle lives as long as its JavaScript wrapper; the wrapper's
@@ -11,6 +11,10 @@
 //    still owns the handle.
 //  - While someone waits (armed) the owner object is held strongly and the
 //    watcher keeps the loop alive; otherwise neither.
+//  - A received descriptor's record lives from the receive until its item
+//    claims it, closes it (explicitly or by the collector: heldClose) or
+//    teardown; it holds no JavaScript value and JavaScript holds only its
+//    (id, token) pair.
 //  - Once the environment stops (worker terminate, process exit), wakeups
 //    and threadpool completions only release: they never call into
 //    JavaScript. Teardown closes every descriptor the env still owns,
@@ -24,6 +28,7 @@
 #include <cstring>
 
 #include <cerrno>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -39,10 +44,41 @@ struct Poll {
   Instance* inst = nullptr;
 };
 
+// The env's owner of received descriptors (held.h): records by id, each
+// live while its token is nonzero, and the report area shared with
+// JavaScript.
 struct Held {
-  Instance* inst = nullptr;
-  std::vector<int> fds;
-  bool owned = true;  // false once claimed or closed
+  struct Rec {
+    uint32_t token = 0;  // 0: free
+    uint32_t n = 0;
+    int one = -1;           // the descriptor when n == 1 (the common case)
+    std::vector<int> many;  // the descriptors when n != 1
+    const int* fds() const { return n == 1 ? &one : many.data(); }
+  };
+  std::vector<Rec> recs;
+  std::vector<uint32_t> free_ids;
+  uint64_t rng = 0;
+  // The report area: a JS Int32Array's memory, kept alive by area_ref.
+  int32_t* area = nullptr;
+  size_t cap = 0;
+  size_t end = 0;    // where the next write goes
+  size_t group = 0;  // the open group's count, or 0 when none is open
+  size_t groups = 0;  // groups opened by this receive call
+  // The records made since RightsBegin, for RightsAbort.
+  std::vector<std::pair<uint32_t, uint32_t>> call_recs;
+  napi_ref area_ref = nullptr;
+
+  uint32_t NextToken() {
+    // xorshift64*: tokens only need to be unguessable by accident (a forged
+    // or stale pair), not by an adversary who can already call the addon.
+    for (;;) {
+      rng ^= rng >> 12;
+      rng ^= rng << 25;
+      rng ^= rng >> 27;
+      uint32_t t = static_cast<uint32_t>((rng * 2685821657736338717ULL) >> 32);
+      if (t != 0) return t;
+    }
+  }
 };
 
 namespace {
@@ -344,54 +380,137 @@ napi_value NewHandle(napi_env env, Instance* inst, int fd) {
 
 namespace {
 
-void FinalizeHeld(napi_env, void* data, void*) {
-  Held* held = static_cast<Held*>(data);
-  Instance* inst = held->inst;
-  if (held->owned)
-    for (int fd : held->fds) CloseDetached(fd);
-  inst->helds.erase(held);
-  delete held;
-  MaybeFree(inst);
-}
-
-bool GetHeld(napi_env env, napi_value v, Held** out) {
-  return GetOwner(env, v, &Instance::helds, "the owner of received descriptors", out);
-}
-
-void Disown(Held* held, bool close_them) {
-  if (!held->owned) return;
-  held->owned = false;
+// Takes the record (id, token) out of the table: how many descriptors it
+// held, closed first when `close_them` (on a thread of their own where
+// SO_LINGER would block, when `detached`); 0 when the pair names no live
+// record.
+long Drop(Held* held, uint32_t id, uint32_t token, bool close_them, bool detached) {
+  if (held == nullptr || token == 0 || id >= held->recs.size() || held->recs[id].token != token) return 0;
+  Held::Rec& r = held->recs[id];
+  const uint32_t n = r.n;
   if (close_them)
-    for (int fd : held->fds) sys::Close(fd);
+    for (uint32_t i = 0; i < n; i++) {
+      int fd = r.fds()[i];
+      if (detached) CloseDetached(fd);
+      else sys::Close(fd);
+    }
+  r.token = 0;
+  r.n = 0;
+  r.one = -1;
+  if (r.many.capacity() > 16) std::vector<int>().swap(r.many);
+  else r.many.clear();
+  held->free_ids.push_back(id);
+  return static_cast<long>(n);
 }
 
 }  // namespace
 
-bool OwnReceivedFds(napi_env env, napi_value item, const int* fds, size_t n) {
+Held* HeldOf(napi_env env) {
   Instance* inst = InstanceOf(env);
-  Held* held = new Held();
-  held->inst = inst;
-  held->fds.assign(fds, fds + n);
-  napi_value ext = nullptr;
-  if (inst == nullptr || napi_create_external(env, held, FinalizeHeld, nullptr, &ext) != napi_ok) {
+  return inst != nullptr && !inst->stopping ? inst->held : nullptr;
+}
+
+bool HoldReceivedFds(Held* held, const int* fds, size_t n, uint32_t* id, uint32_t* token) {
+  if (held == nullptr) {
     for (size_t i = 0; i < n; i++) sys::Close(fds[i]);
-    delete held;
-    return arg::Fail(env, "cannot take ownership of received descriptors");
+    return false;
   }
-  inst->helds.insert(held);  // from here on the finalizer closes them
-  napi_value arr = nullptr;
+  uint32_t i;
+  if (!held->free_ids.empty()) {
+    i = held->free_ids.back();
+    held->free_ids.pop_back();
+  } else {
+    i = static_cast<uint32_t>(held->recs.size());
+    held->recs.emplace_back();
+  }
+  Held::Rec& r = held->recs[i];
+  r.n = static_cast<uint32_t>(n);
+  if (n == 1) r.one = fds[0];
+  else r.many.assign(fds, fds + n);
+  r.token = held->NextToken();
+  held->call_recs.emplace_back(i, r.token);
+  *id = i;
+  *token = r.token;
+  return true;
+}
+
+bool OwnReceivedFds(napi_env env, Held* held, napi_value item, const int* fds, size_t n) {
+  uint32_t id = 0, token = 0;
+  if (!HoldReceivedFds(held, fds, n, &id, &token)) return arg::Fail(env, "cannot take ownership of received descriptors");
+  // From here on the record owns them: on a failure below it closes them.
+  napi_value arr = nullptr, vid = nullptr, vtok = nullptr;
   bool ok = napi_create_array_with_length(env, n, &arr) == napi_ok;
   for (size_t i = 0; ok && i < n; i++) {
     napi_value v;
     ok = napi_create_int32(env, fds[i], &v) == napi_ok && napi_set_element(env, arr, static_cast<uint32_t>(i), v) == napi_ok;
   }
-  ok = ok && napi_set_named_property(env, item, "fds", arr) == napi_ok &&
-       napi_set_named_property(env, item, "held", ext) == napi_ok;
+  ok = ok && napi_create_uint32(env, id, &vid) == napi_ok &&
+       napi_create_int32(env, static_cast<int32_t>(token), &vtok) == napi_ok &&
+       napi_set_named_property(env, item, "fds", arr) == napi_ok && napi_set_named_property(env, item, "held", vid) == napi_ok &&
+       napi_set_named_property(env, item, "heldToken", vtok) == napi_ok;
   if (!ok) {
-    Disown(held, true);
+    Drop(held, id, token, true, false);
     return arg::Fail(env, "cannot take ownership of received descriptors");
   }
   return true;
+}
+
+void RightsBegin(Held* held) {
+  if (held == nullptr) return;
+  held->end = 2;
+  held->group = 0;
+  held->groups = 0;
+  held->call_recs.clear();
+  if (held->area != nullptr) held->area[0] = held->area[1] = 2;
+}
+
+bool RightsGroup(Held* held) {
+  if (held == nullptr) return false;
+  held->group = 0;
+  if (held->area == nullptr || held->groups >= kRightsMaxGroups || held->end >= held->cap) return false;
+  held->group = held->end;
+  held->area[held->end++] = 0;
+  held->area[1] = static_cast<int32_t>(held->end);
+  held->groups++;
+  return true;
+}
+
+size_t RightsRoom(Held* held) {
+  if (held == nullptr || held->area == nullptr || held->group == 0) return 0;
+  // Keep room for the headers of the groups this call may still open.
+  const size_t reserve = kRightsMaxGroups - held->groups;
+  if (held->end + reserve >= held->cap) return 0;
+  return held->cap - held->end - reserve;
+}
+
+void RightsItem(Held* held, int level, int type, uint32_t id, uint32_t token, const int* fds, size_t n) {
+  // The caller checked RightsRoom(); this only guards the bound.
+  if (held == nullptr || held->area == nullptr || held->group == 0 || n > held->cap || held->end + 5 + n > held->cap) return;
+  int32_t* a = held->area;
+  size_t e = held->end;
+  a[e++] = level;
+  a[e++] = type;
+  a[e++] = static_cast<int32_t>(id);
+  a[e++] = static_cast<int32_t>(token);
+  a[e++] = static_cast<int32_t>(n);
+  for (size_t i = 0; i < n; i++) a[e++] = fds[i];
+  held->end = e;
+  a[held->group]++;
+  a[1] = static_cast<int32_t>(e);
+}
+
+void RightsBuilt(Held* held) {
+  if (held == nullptr || held->area == nullptr || held->group == 0) return;
+  held->area[held->group] = -1;
+}
+
+void RightsAbort(Held* held) {
+  if (held == nullptr) return;
+  for (const auto& r : held->call_recs) Drop(held, r.first, r.second, true, false);
+  held->call_recs.clear();
+  held->end = 2;
+  held->group = 0;
+  if (held->area != nullptr) held->area[0] = held->area[1] = 2;
 }
 
 // ------------------------------------------------------------------ teardown
@@ -402,10 +521,8 @@ void TeardownHandles(Instance* inst) {
     int fd = Release(h);
     if (fd >= 0) CloseDetached(fd);
   }
-  for (Held* held : inst->helds) {
-    if (held->owned)
-      for (int fd : held->fds) CloseDetached(fd);
-    held->owned = false;
+  if (Held* held = inst->held) {
+    for (uint32_t i = 0; i < held->recs.size(); i++) Drop(held, i, held->recs[i].token, true, true);
   }
   MaybeFinishTeardown(inst);
 }
@@ -419,9 +536,20 @@ void MaybeFinishTeardown(Instance* inst) {
   MaybeFree(inst);
 }
 
+void ReleaseHeld(napi_env env, Instance* inst) {
+  Held* held = inst->held;
+  if (held == nullptr) return;
+  if (held->area_ref != nullptr) napi_delete_reference(env, held->area_ref);
+  held->area_ref = nullptr;
+  held->area = nullptr;
+  held->cap = 0;
+}
+
 void MaybeFree(Instance* inst) {
-  if (inst->finalized && inst->torn_down && inst->handles.empty() && inst->helds.empty() && inst->closing_polls == 0)
+  if (inst->finalized && inst->torn_down && inst->handles.empty() && inst->closing_polls == 0) {
+    delete inst->held;
     delete inst;
+  }
 }
 
 // ------------------------------------------------------------------ exports
@@ -688,32 +816,67 @@ napi_value FdOf(napi_env env, napi_callback_info info) {
   return arg::Number(env, h->fd);
 }
 
-// heldClaim(held) -> how many descriptors became the caller's (0 if already
-// claimed or closed).
-napi_value HeldClaim(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  arg::Args(env, info, 1, argv);
-  Held* held = nullptr;
-  if (!GetHeld(env, argv[0], &held)) return nullptr;
-  size_t n = held->owned ? held->fds.size() : 0;
-  Disown(held, false);
-  return arg::Number(env, static_cast<long>(n));
+// A record's (id, token) pair from JavaScript: two int32s (the token is a
+// uint32 seen through an Int32Array). Anything else is a TypeError.
+bool GetRecord(napi_env env, napi_value* argv, uint32_t* id, uint32_t* token) {
+  int32_t i, t;
+  if (!arg::Int32(env, argv[0], "held id", &i) || !arg::Int32(env, argv[1], "held token", &t)) return false;
+  *id = static_cast<uint32_t>(i);
+  *token = static_cast<uint32_t>(t);
+  return true;
 }
 
-// heldClose(held) -> how many descriptors it closed (0 if claimed or closed).
+// heldClaim(id, token) -> how many descriptors became the caller's (0 if the
+// pair names no live record: claimed, closed, or never made).
+napi_value HeldClaim(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  arg::Args(env, info, 2, argv);
+  uint32_t id, token;
+  if (!GetRecord(env, argv, &id, &token)) return nullptr;
+  Instance* inst = InstanceOf(env);
+  return arg::Number(env, Drop(inst != nullptr ? inst->held : nullptr, id, token, false, false));
+}
+
+// heldClose(id, token, collected) -> how many descriptors it closed (0 if
+// the pair names no live record). `collected` (the garbage collector's
+// close): a descriptor whose SO_LINGER would block closes on a thread of its
+// own.
 napi_value HeldClose(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  arg::Args(env, info, 1, argv);
-  Held* held = nullptr;
-  if (!GetHeld(env, argv[0], &held)) return nullptr;
-  size_t n = held->owned ? held->fds.size() : 0;
-  Disown(held, true);
-  return arg::Number(env, static_cast<long>(n));
+  napi_value argv[3];
+  arg::Args(env, info, 3, argv);
+  uint32_t id, token;
+  if (!GetRecord(env, argv, &id, &token)) return nullptr;
+  bool collected = false;
+  if (arg::TypeOf(env, argv[2]) == napi_boolean) napi_get_value_bool(env, argv[2], &collected);
+  Instance* inst = InstanceOf(env);
+  return arg::Number(env, Drop(inst != nullptr ? inst->held : nullptr, id, token, true, collected));
+}
+
+// Makes the env's owner of received descriptors and its report (exported as
+// `rights`).
+void InitHeld(napi_env env, napi_value exports, Instance* inst) {
+  constexpr size_t kCap = 16384;  // ints: 64 KiB
+  Held* held = new Held();
+  held->rng = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+              (reinterpret_cast<uintptr_t>(held) << 16) ^ (static_cast<uint64_t>(getpid()) << 40) ^ 0x9E3779B97F4A7C15ULL;
+  if (held->rng == 0) held->rng = 1;
+  inst->held = held;
+  napi_value ab, view;
+  void* data = nullptr;
+  if (napi_create_arraybuffer(env, kCap * sizeof(int32_t), &data, &ab) == napi_ok &&
+      napi_create_typedarray(env, napi_int32_array, kCap, ab, 0, &view) == napi_ok &&
+      napi_create_reference(env, view, 1, &held->area_ref) == napi_ok) {
+    held->area = static_cast<int32_t*>(data);
+    held->cap = kCap;
+    held->area[0] = held->area[1] = 2;
+    napi_set_named_property(env, exports, "rights", view);
+  }
 }
 
 }  // namespace
 
-void InitHandles(napi_env env, napi_value exports, Instance*) {
+void InitHandles(napi_env env, napi_value exports, Instance* inst) {
+  InitHeld(env, exports, inst);
   struct Fn {
     const char* name;
     napi_callback cb;

@@ -48,8 +48,9 @@ struct Instance {
   // the open ones by descriptor number.
   std::unordered_set<Handle*> handles;
   std::unordered_map<int, Handle*> by_fd;
-  // Owners of received descriptors not yet claimed.
-  std::unordered_set<Held*> helds;
+  // The owner of received descriptors not yet claimed, and their report
+  // area (held.h; made by InitHandles, freed with the instance).
+  Held* held = nullptr;
   // uv_poll_t blocks handed to uv_close and not yet released.
   size_t closing_polls = 0;
   // Receive buffer of the mp0 form (recvmsgAlloc): grown on demand, reused.
@@ -73,6 +74,8 @@ void InitBpfDev(napi_env env, napi_value exports);  // bpfdev.cc
 // Closes every descriptor and watcher of the env (teardown); calls
 // FinishTeardown once libuv has released every watcher.
 void TeardownHandles(Instance* inst);
+// Drops the references the received-descriptor owner holds (FinalizeInstance).
+void ReleaseHeld(napi_env env, Instance* inst);
 void MaybeFinishTeardown(Instance* inst);
 // Frees the instance once nothing refers to it any more.
 void MaybeFree(Instance* inst);
@@ -98,10 +101,14 @@ struct ControlBuffer {
   bool Reserve(size_t n);
 };
 long EncodeControl(Napi::Env env, Napi::Value items, ControlBuffer* out);
-// Parses a received control buffer into an array of items. Received
-// descriptors are made close-on-exec. On failure every received descriptor
-// is closed and a JS exception is pending (the returned value is empty).
-Napi::Value DecodeControl(Napi::Env env, const msghdr* msg, bool peek);
+// Decodes a received control buffer (one message's). Received descriptors
+// are made close-on-exec and given to the env's owner `held` (held.h), and
+// the message is reported as one group of the report; `fresh` starts a
+// receive call's report (false for the later messages of one recvmmsg).
+// *list: the array of items when it was made natively, nullptr when the
+// report alone describes them (JavaScript makes the list). Returns false
+// with a JS exception pending; every received descriptor is then closed.
+bool DecodeControl(napi_env env, Held* held, const msghdr* msg, bool peek, bool fresh, napi_value* list);
 // Sets FD_CLOEXEC on every descriptor carried in SCM_RIGHTS items of `msg`.
 void SetCloexecOnRights(const msghdr* msg);
 // Closes every descriptor carried in SCM_RIGHTS items of `msg`.

@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "handle.h"
+#include "held.h"
 #include "ksock.h"
 #include "sys.h"
 
@@ -178,10 +179,16 @@ bool Receive(napi_env env, int fd, int flags, iovec* iov, int iovcnt, sockaddr_s
   inst->slots[kAddrLen] = ss != nullptr ? static_cast<int32_t>(msg.msg_namelen) : 0;
   inst->slots[kControlLen] = static_cast<int32_t>(msg.msg_controllen);
   if (controlp != nullptr) {
-    bool peek = (flags & MSG_PEEK) != 0;
-    Napi::Value items = DecodeControl(Napi::Env(env), &msg, peek);  // owns or closes the fds itself
-    if (items.IsEmpty()) return false;
-    if (napi_set_named_property(env, controlp, "value", items) != napi_ok) return arg::Fail(env, "controlp");
+    // The items go to the owner and the report (held.h); controlp.value is
+    // set here only when the list was made natively, else JavaScript makes
+    // it from the report.
+    Held* held = HeldOf(env);
+    napi_value items;
+    if (!DecodeControl(env, held, &msg, (flags & MSG_PEEK) != 0, true, &items)) return false;
+    if (items != nullptr && napi_set_named_property(env, controlp, "value", items) != napi_ok) {
+      RightsAbort(held);  // the items never reach JavaScript
+      return arg::Fail(env, "controlp");
+    }
   }
   return true;
 }
@@ -237,9 +244,11 @@ napi_value Sendmsg(napi_env env, napi_callback_info cbi) {
 // recvmsg(handle, data, offset, length, flags, paddr?, controlp?, controlSize)
 //   -> bytes | -errno
 // msg_flags, msg_namelen and msg_controllen go to the slots. When paddr /
-// controlp holder objects are given, their .value is set to the decoded
-// source address / the array of control items; a view as paddr gets the raw
-// sockaddr instead (see PutAddress).
+// controlp holder objects are given, paddr.value is set to the decoded
+// source address (a view as paddr gets the raw sockaddr instead: see
+// PutAddress), and the control items go to the rights report (held.h):
+// controlp.value is set only when the list was made natively, and
+// lib/core/rights.ts takeControl() completes it.
 napi_value Recvmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[8];
   size_t argc;
@@ -312,8 +321,11 @@ napi_value RecvmsgAlloc(napi_env env, napi_callback_info cbi) {
 // Buffer: message i lands at slab[i*slotSize]; lengths[i] = its length,
 // lengths[count+i] = its msg_flags; with `addrs` (count * sizeof(sockaddr_storage)
 // bytes) the source address goes to addrs[i*sizeof(sockaddr_storage)] and its
-// length to lengths[2*count+i]. Nothing is allocated per message. Where the
-// kernel has no recvmmsg, a loop of recvmsg does the same.
+// length to lengths[2*count+i]. Nothing is allocated per message. With
+// `controls` (a holder) and room for control data, each message's items go to
+// the rights report (held.h); controls.value is set only when some message's
+// list was made natively, and lib/core/rights.ts takeControls() completes it.
+// Where the kernel has no recvmmsg, a loop of recvmsg does the same.
 napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   napi_value argv[9];
   size_t argc;
@@ -415,29 +427,41 @@ napi_value Recvmmsg(napi_env env, napi_callback_info cbi) {
   // The results are written: from here JavaScript may run (decoding control
   // data sets properties), and no pinned pointer is used again.
   if (want_control) {
+    // Each message's items go to the owner and the report (held.h). The
+    // lists array is made here only when some message's list was made
+    // natively (its element; the others are left for JavaScript to fill);
+    // when every message is in the report, JavaScript makes it all.
     bool peek = (flags & MSG_PEEK) != 0;
-    napi_value lists;
-    bool ok = napi_create_array_with_length(env, got, &lists) == napi_ok;
+    Held* held = HeldOf(env);
+    napi_value lists = nullptr;
+    bool ok = true;
     int i = 0;
     for (; ok && i < got; i++) {
       msghdr* m = header(i);
       if (m->msg_control == nullptr) m->msg_controllen = 0;
-      Napi::Value items = DecodeControl(Napi::Env(env), m, peek);  // owns or closes this message's fds
-      if (items.IsEmpty()) {
+      napi_value items;
+      if (!DecodeControl(env, held, m, peek, i == 0, &items)) {  // owns or closes this message's fds
         i++;
         ok = false;
         break;
       }
-      ok = napi_set_element(env, lists, static_cast<uint32_t>(i), items) == napi_ok;
+      if (items == nullptr) continue;
+      if (lists == nullptr) ok = napi_create_array_with_length(env, got, &lists) == napi_ok;
+      ok = ok && napi_set_element(env, lists, static_cast<uint32_t>(i), items) == napi_ok;
     }
     if (!ok) {
-      // Messages not yet decoded still hold their descriptors: close them.
+      // Messages not yet decoded still hold their descriptors: close them;
+      // and those of the decoded ones, which never reach JavaScript.
       if (!peek)
         for (int j = i; j < got; j++) DisposeRights(header(j));
+      RightsAbort(held);
       arg::Fail(env, "recvmmsg: cannot decode control data");
       return nullptr;
     }
-    if (!SetValue(env, argv[8], lists)) return nullptr;
+    if (lists != nullptr && !SetValue(env, argv[8], lists)) {
+      RightsAbort(held);
+      return nullptr;
+    }
   }
   return arg::Number(env, got);
 }

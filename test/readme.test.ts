@@ -40,7 +40,7 @@ const childEnv: NodeJS.ProcessEnv = {
   ...(process.env.KSOCK_NATIVE ? { KSOCK_NATIVE: resolve(process.env.KSOCK_NATIVE) } : {}),
 };
 /** The JavaScript blocks README.md has today: a new one must be counted here, so none slips in untested. */
-const BLOCK_COUNT = 19;
+const BLOCK_COUNT = 20;
 const BLOCK_TIMEOUT = 10_000;
 const PEER_READY_TIMEOUT = 10_000;
 

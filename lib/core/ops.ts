@@ -14,7 +14,7 @@ import {
 } from '../constants';
 import { AGAIN, Socket, type Wait, ioFailed, socantrcvmore } from './socket';
 import { Uio } from './uio';
-import { ownRights } from './rights';
+import { controlArg, takeControl } from './rights';
 
 const slots = native.slots;
 const MSG_FLAGS = native.slotNames.MSG_FLAGS;
@@ -147,7 +147,7 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
     // The hot path for datagrams: one attempt, no closure, no Error; an
     // address object is encoded by the same call.
     const to = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? addr;
-    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, to, control ?? null);
+    const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, to, controlArg(control));
     if (n >= 0) {
       u._advance(n);
       return waits ? Promise.resolve(0) : 0;
@@ -163,7 +163,7 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
   const attempt = (): number => {
     for (;;) {
       if (so.so_state & SS_NOFDREF) return EBADF;
-      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, ctl);
+      const n = native.sendmsg(so._h, u._data(), u._done, u._len(), sysflags, nam, controlArg(ctl));
       if (n >= 0) {
         u._advance(n);
         sent += n;
@@ -231,7 +231,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
         raw.len = slots[ADDR_LEN]!;
         if (holder !== null) holder.value = raw.decode();
       }
-      if (controlp && controlp.value) ownRights(controlp.value, so);
+      if (controlp) takeControl(controlp, so);
       u._advance(n);
       if (flagsp) flagsp.value = slots[MSG_FLAGS]!;
       if (n === 0 && len > 0 && isStream(so)) socantrcvmore(so);
@@ -285,7 +285,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
           raw.len = slots[ADDR_LEN]!;
           if (holder !== null) holder.value = raw.decode();
         }
-        if (first && controlp && controlp.value) ownRights(controlp.value, so);
+        if (first && controlp) takeControl(controlp, so);
         outflags |= slots[MSG_FLAGS]!;
         first = false;
         const moved = n < len ? n : len; // with MSG_TRUNC in, n is the datagram's full length

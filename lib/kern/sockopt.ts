@@ -254,7 +254,7 @@ export function sosetopt(so: Socket, sopt: Sockopt): number {
       so.so_snd.sb_timeo = timeoMs;
     }
   } else if (sopt.sopt_level === constants.SOL_LOCAL && sopt.sopt_name === constants.LOCAL_CREDS && size >= INT_SIZE) {
-    // FreeBSD sends struct sockcred under SCM_CREDS while this is set (see ownRights).
+    // FreeBSD sends struct sockcred under SCM_CREDS while this is set (see takeControl in core/rights.ts).
     so._wantcred = readHostInt(data!) !== 0;
   }
   return 0;
