@@ -10,8 +10,9 @@
 import { native, type Cmsg, type Holder, type Sockaddr, type SockaddrOut } from '../native';
 import {
   EBADF, EINVAL, EPIPE, EWOULDBLOCK, ECONNABORTED, MSG_NBIO, MSG_EOR, MSG_PEEK, MSG_WAITALL, MSG_OOB, SOCK_STREAM,
-  SS_NOFDREF, SS_ISCONNECTED, SS_CANTSENDMORE, SS_ISBOUND, UIO_WRITE, EAGAIN,
+  SS_NOFDREF, SS_ISCONNECTED, SS_CANTSENDMORE, SS_ISBOUND, UIO_WRITE, EAGAIN, constants,
 } from '../constants';
+import { endianness } from 'node:os';
 import { AGAIN, Socket, type Wait, ioFailed, socantrcvmore } from './socket';
 import { Uio } from './uio';
 import { controlArg, takeControl } from './rights';
@@ -22,32 +23,86 @@ const ADDR_LEN = native.slotNames.ADDR_LEN;
 const BYTES = native.slotNames.BYTES;
 const SOCKADDR_STORAGE = native.sizes.sockaddr_storage!;
 
-/** The raw sockaddr behind each address object a RawFrom decoded (see rawOf). */
-const decodedFrom = new WeakMap<object, RawFrom>();
+// Source addresses, decoded only when asked for, and answered without encoding.
+//
+// A receive leaves the raw sockaddr in a RawFrom. Decoding an IPv4 one is done
+// here (the common case: an object literal, no call into the addon); any
+// other family by the addon. Each decoded IP address is remembered, with a
+// copy of its bytes, in a small ring: a send to that same object, unchanged
+// (`to: msg.from`, or the kernel face's paddr.value), takes the bytes and
+// skips encoding. Eight entries cover a server that answers each request
+// before the next few; older ones are simply encoded again.
+
+const AF_INET = constants.AF_INET!;
+/** Where a sockaddr keeps its family: after a length byte on the BSDs (sa_len), first as a host-order short elsewhere. */
+const SA_LEN = (() => {
+  const probe = native.sockaddr({ family: AF_INET, address: '0.0.0.0', port: 0 });
+  return probe[1] === AF_INET && probe[0] === probe.length;
+})();
+/** sizeof(struct sockaddr_in), the same on every system ksock builds for. */
+const SOCKADDR_IN = 16;
+const hostShort: (b: Buffer) => number = endianness() === 'LE' ? (b) => b[0]! | (b[1]! << 8) : (b) => (b[0]! << 8) | b[1]!;
+
+/** The address object of a raw sockaddr of `len` bytes (null for none), as the addon's decoder makes it. */
+function decodeRaw(buf: Buffer, len: number): SockaddrOut | null {
+  if (len === 0) return null;
+  if (len === SOCKADDR_IN && (SA_LEN ? buf[1] : hostShort(buf)) === AF_INET) {
+    return { family: AF_INET, address: `${buf[4]}.${buf[5]}.${buf[6]}.${buf[7]}`, port: (buf[2]! << 8) | buf[3]! };
+  }
+  return native.decodeSockaddr(buf, len);
+}
+
+/** One remembered decoding: the object, a copy of its bytes, and its fields as they were. */
+class Decoded {
+  obj: SockaddrOut | null = null;
+  readonly buf = Buffer.alloc(SOCKADDR_STORAGE);
+  view: Buffer = this.buf.subarray(0, 0);
+  family = 0;
+  address: string | undefined = undefined;
+  port: number | undefined = undefined;
+  flowinfo: number | undefined = undefined;
+  scopeid: number | undefined = undefined;
+}
+const RING = 8;
+const ring = Array.from({ length: RING }, () => new Decoded());
+let ringNext = 0;
+
+function remember(a: SockaddrOut, src: Buffer, len: number): void {
+  const e = ring[ringNext]!;
+  ringNext = (ringNext + 1) % RING;
+  e.obj = a;
+  for (let i = 0; i < len; i++) e.buf[i] = src[i]!;
+  if (e.view.length !== len) e.view = e.buf.subarray(0, len);
+  e.family = a.family;
+  e.address = a.address;
+  e.port = a.port;
+  e.flowinfo = a.flowinfo;
+  e.scopeid = a.scopeid;
+}
 
 /**
  * A receive's source address kept as the kernel wrote it: decoded into an
- * address object only if someone asks (`paddr` of `receive`). An answer sent
- * to that object, unchanged, reuses these bytes instead of encoding it again.
+ * address object only if someone asks (`paddr` of `receive`).
  */
 export class RawFrom {
-  readonly buf: Buffer = Buffer.allocUnsafe(SOCKADDR_STORAGE);
+  readonly buf: Buffer;
   /** msg_namelen: 0 when the receive gave no address (or none yet). */
   len = 0;
-  /** @internal the decoded object's fields, to tell whether it was changed since */
-  decoded: SockaddrOut | null = null;
-  view: Buffer | null = null;
+
+  constructor(buf: Buffer = Buffer.allocUnsafe(SOCKADDR_STORAGE)) {
+    this.buf = buf;
+  }
 
   decode(): SockaddrOut | null {
-    if (this.len === 0) return null;
-    const a = native.decodeSockaddr(this.buf, this.len);
-    if (a.address !== undefined && this.len <= SOCKADDR_STORAGE) {
-      this.decoded = { ...a };
-      decodedFrom.set(a, this);
-    }
+    const len = this.len;
+    const a = decodeRaw(this.buf, len);
+    if (a !== null && a.address !== undefined && len <= SOCKADDR_STORAGE) remember(a, this.buf, len);
     return a;
   }
 }
+
+/** Where the kernel face's receives leave the raw address (decoded at once, in the same call). */
+const scratchFrom = new RawFrom(Buffer.alloc(SOCKADDR_STORAGE));
 
 /**
  * The raw sockaddr an IP address object was decoded from, when it is
@@ -55,12 +110,15 @@ export class RawFrom {
  * reply to `msg.from` then costs no encoding. Null otherwise.
  */
 export function rawOf(addr: object): Buffer | null {
-  const r = decodedFrom.get(addr);
-  if (r === undefined) return null;
-  const a = addr as SockaddrOut, d = r.decoded!;
-  if (a.family !== d.family || a.address !== d.address || a.port !== d.port || a.flowinfo !== d.flowinfo ||
-    a.scopeid !== d.scopeid) return null;
-  return (r.view ??= r.buf.subarray(0, r.len));
+  for (let i = 0; i < RING; i++) {
+    const e = ring[i]!;
+    if (e.obj !== addr) continue;
+    const a = addr as SockaddrOut;
+    if (a.family !== e.family || a.address !== e.address || a.port !== e.port || a.flowinfo !== e.flowinfo ||
+      a.scopeid !== e.scopeid) return null;
+    return e.view;
+  }
+  return null;
 }
 
 const NEG_EAGAIN = -EAGAIN;
@@ -219,7 +277,7 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
   // The source address arrives raw; a holder (the kernel face's paddr) gets
   // it decoded, by an object an answer can send to without encoding it again.
   const holder = paddr == null || paddr instanceof RawFrom ? null : paddr;
-  const raw = paddr == null ? null : holder === null ? (paddr as RawFrom) : new RawFrom();
+  const raw = paddr == null ? null : holder === null ? (paddr as RawFrom) : scratchFrom;
   const pa = raw !== null ? raw.buf : null;
   if (!waits && mp0 == null && !waitall && !so._shutRd) {
     // The hot path: one attempt, no closure, no allocation, no Error.
