@@ -214,6 +214,13 @@ export function send(so: Socket, addr: Sockaddr | null | undefined, uio: Uio | n
     if (!waits) return EWOULDBLOCK;
     // The send buffer is full: sleep below (the next attempt tries again).
   }
+  return sendSlow(so, addr, u, top, control, sysflags, wait, waits, atomic);
+}
+
+/** The rest of send: streams and sleeps (a function of its own: see receiveSlow). */
+function sendSlow(so: Socket, addr: Sockaddr | null | undefined, u: Uio, top: Buffer | Buffer[] | null | undefined,
+  control: Cmsg[] | null | undefined, sysflags: number, wait: Wait | null, waits: boolean,
+  atomic: boolean): number | Promise<number> {
   // Encoded once for every attempt of this send.
   const nam = addr == null ? null : Buffer.isBuffer(addr) ? addr : rawOf(addr) ?? native.sockaddr(addr);
   let ctl: Cmsg[] | null = control ?? null;
@@ -297,7 +304,18 @@ export function receive(so: Socket, paddr: Holder<SockaddrOut | null> | RawFrom 
     }
     return n === NEG_EAGAIN ? EWOULDBLOCK : ioFailed(so, -n);
   }
+  return receiveSlow(so, holder, raw, pa, uio, mp0, controlp, space, flags, flagsp, wait, waits, waitall);
+}
 
+/**
+ * The rest of receive: the mp0 form, MSG_WAITALL, sleeps. A function of its
+ * own so that the hot path above allocates no closure context (V8 makes one
+ * on entry to any function whose inner functions capture its variables).
+ */
+function receiveSlow(so: Socket, holder: Holder<SockaddrOut | null> | null, raw: RawFrom | null, pa: Buffer | null,
+  uio: Uio | null | undefined, mp0: Mp0Holder | null | undefined, controlp: ControlHolder | null | undefined,
+  space: number, flags: number, flagsp: Holder<number> | null | undefined, wait: Wait | null, waits: boolean,
+  waitall: boolean): number | Promise<number> {
   // Where the data goes: the caller's uio, or a fresh Buffer for mp0 (made
   // natively with exactly the bytes that arrived; with MSG_WAITALL, filled
   // piece by piece).
