@@ -629,6 +629,36 @@ struct Batch {
   }
 };
 
+// The send of a batch: one sendmmsg(2) where the kernel has it, a sendmsg(2)
+// per message elsewhere (stopping at the first failure after one went).
+// prepare(msghdr*, i) fills message i. -> messages sent | -errno
+template <typename Prepare>
+napi_value SendBatch(napi_env env, int fd, uint32_t count, int flags, Prepare prepare) {
+  int sent = 0;
+#ifdef MSG_WAITFORONE
+  std::vector<mmsghdr> hdr(count);
+  for (uint32_t i = 0; i < count; i++) {
+    prepare(&hdr[i].msg_hdr, i);
+    hdr[i].msg_len = 0;
+  }
+  int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
+  if (n < 0) return arg::Number(env, sys::Err());
+  sent = n;
+#else
+  for (uint32_t i = 0; i < count; i++) {
+    msghdr m;
+    prepare(&m, i);
+    ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
+    if (r < 0) {
+      if (sent > 0) break;
+      return arg::Number(env, sys::Err());
+    }
+    sent++;
+  }
+#endif
+  return arg::Number(env, sent);
+}
+
 // sendmmsg(handle, messages[], flags, address?, control?) -> messages sent | -errno
 // Each element is one datagram: a Buffer (sent to `address` with `control`),
 // or { data: Buffer | Buffer[], to?, control? } whose own `to` / `control`
@@ -677,29 +707,7 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
     size_t controllen = m.ctl == kShared ? clen : m.ctllen;
     Prepare(h, iov.data() + m.first, static_cast<int>(m.n), name, namelen, control, controllen);
   };
-  int sent = 0;
-#ifdef MSG_WAITFORONE
-  std::vector<mmsghdr> hdr(count);
-  for (uint32_t i = 0; i < count; i++) {
-    prepare(&hdr[i].msg_hdr, b.msgs[i]);
-    hdr[i].msg_len = 0;
-  }
-  int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
-  if (n < 0) return arg::Number(env, sys::Err());
-  sent = n;
-#else
-  for (uint32_t i = 0; i < count; i++) {
-    msghdr m;
-    prepare(&m, b.msgs[i]);
-    ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
-    if (r < 0) {
-      if (sent > 0) break;
-      return arg::Number(env, sys::Err());
-    }
-    sent++;
-  }
-#endif
-  return arg::Number(env, sent);
+  return SendBatch(env, fd, count, flags, [&](msghdr* h, uint32_t i) { prepare(h, b.msgs[i]); });
 }
 
 // sendmmsgTo(handle, datas[], flags, names, lens, address?, control?) -> messages sent | -errno
@@ -762,29 +770,7 @@ napi_value SendmmsgTo(napi_env env, napi_callback_info cbi) {
     int32_t l = lens[i];
     Prepare(h, &iov[i], 1, l == -1 ? &ss : l == -2 ? nullptr : &to[i], l == -1 ? alen : tolen[i], cb.data, clen);
   };
-  int sent = 0;
-#ifdef MSG_WAITFORONE
-  std::vector<mmsghdr> hdr(count);
-  for (uint32_t i = 0; i < count; i++) {
-    prepare(&hdr[i].msg_hdr, i);
-    hdr[i].msg_len = 0;
-  }
-  int n = count == 0 ? 0 : KSOCK_RETRY(sendmmsg(fd, hdr.data(), count, flags | sys::kSendFlags));
-  if (n < 0) return arg::Number(env, sys::Err());
-  sent = n;
-#else
-  for (uint32_t i = 0; i < count; i++) {
-    msghdr m;
-    prepare(&m, i);
-    ssize_t r = KSOCK_RETRY(sendmsg(fd, &m, flags | sys::kSendFlags));
-    if (r < 0) {
-      if (sent > 0) break;
-      return arg::Number(env, sys::Err());
-    }
-    sent++;
-  }
-#endif
-  return arg::Number(env, sent);
+  return SendBatch(env, fd, count, flags, prepare);
 }
 
 }  // namespace
