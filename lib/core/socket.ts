@@ -423,7 +423,7 @@ export class Socket extends EventEmitter {
   /** @internal calls the buffer's upcall; a throwing upcall is reported asynchronously. */
   _upcall(sb: Sockbuf): void {
     const fn = sb.sb_upcall;
-    if (fn === null) return;
+    if (typeof fn !== 'function') return; // none (or a field assigned something else by hand)
     try {
       fn(this, sb.sb_upcallarg, M_NOWAIT);
     } catch (err) {
@@ -441,7 +441,7 @@ export class Socket extends EventEmitter {
     const snd = this.so_snd.sb_upcall, sarg = this.so_snd.sb_upcallarg;
     process.nextTick(() => {
       for (const [fn, arg] of [[rcv, rarg], [snd, sarg]] as const) {
-        if (fn === null) continue;
+        if (typeof fn !== 'function') continue;
         try {
           fn(this, arg, M_NOWAIT);
         } catch (err) {
