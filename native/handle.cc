@@ -172,9 +172,9 @@ constexpr size_t kOwnBuffer = 4096;
 // empty. Returns how many (their lengths, flags, places and addresses are in
 // the reader's arrays), or -errno when the first read failed with something
 // other than EAGAIN (a later failure ends the batch; the next wakeup reports
-// it). Making and storing Buffers may run JavaScript (a setter on the
-// array): the reader is kept alive across it, and the arrays are pinned only
-// after the last one is made.
+// it). No JavaScript runs while reading; storing the Buffers afterwards may
+// (a setter on the array): the reader is kept alive across it, and the
+// arrays are pinned only after the last one is stored.
 napi_value ReadBatch(napi_env env, Handle* h) {
   Reader* r = h->reader;
   Instance* inst = h->inst;
@@ -195,7 +195,11 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   r->idle = idle;
   long got = 0;
   size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
-  for (uint32_t i = 0; i < max && h->fd >= 0 && !r->dropped; i++) {
+  // Messages with a Buffer of their own, stored into `buffers` only after the
+  // last read: storing may run JavaScript (a setter), which could use the
+  // scratch buffer the small messages are still in.
+  std::vector<std::pair<uint32_t, napi_value>> own;
+  for (uint32_t i = 0; i < max && h->fd >= 0; i++) {
     if (inst->scratch.size() < shared + r->size) inst->scratch.resize(shared + r->size);
     iovec iov{inst->scratch.data() + shared, r->size};
     msghdr m;
@@ -215,9 +219,9 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     if (len >= kOwnBuffer) {
       napi_value buf;
       void* dst = nullptr;
-      if (napi_create_buffer_copy(env, len, inst->scratch.data() + shared, &dst, &buf) != napi_ok ||
-          napi_set_element(env, buffers, i, buf) != napi_ok)
-        break;  // out of memory or a throwing setter: what was read before is reported
+      if (napi_create_buffer_copy(env, len, inst->scratch.data() + shared, &dst, &buf) != napi_ok)
+        break;  // out of memory: what was read before is reported
+      own.emplace_back(i, buf);
       info[3 * r->max + i] = -1;
     } else {
       info[3 * r->max + i] = static_cast<int32_t>(shared);
@@ -229,12 +233,14 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     got++;
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
   }
-  if (got > 0 && !r->dropped) {
+  if (got > 0) {
     napi_value arena;
     void* dst = nullptr;
     if (napi_create_buffer_copy(env, shared, shared > 0 ? inst->scratch.data() : nullptr, &dst, &arena) != napi_ok ||
         napi_set_element(env, buffers, r->max, arena) != napi_ok)
       got = -ENOMEM;
+    for (size_t j = 0; got > 0 && j < own.size() && !r->dropped; j++)
+      if (napi_set_element(env, buffers, own[j].first, own[j].second) != napi_ok) got = -ENOMEM;
   }
   r->busy = false;
   bool pending = false;

@@ -213,6 +213,56 @@ describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
   }
 });
 
+describe('the reader, when a setter receives elsewhere while a wakeup stores its messages', () => {
+  it("small messages read before are intact (the setter's own receive cannot overwrite them)", async () => {
+    const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);
+    const [c, d] = k.socketpair(AF_UNIX, SOCK_DGRAM);
+    a.setsockopt('SOL_SOCKET', 'SO_SNDBUF', 1 << 20);
+    b.setsockopt('SOL_SOCKET', 'SO_RCVBUF', 1 << 20);
+    const buffers: unknown[] = [];
+    let other = '';
+    let big: Buffer | undefined;
+    // Whichever slot the large message lands in (a wakeup after a sleep reads one message, the next the rest).
+    let at = -1;
+    for (let i = 0; i < 4; i++) {
+      Object.defineProperty(buffers, i, {
+        set(v: Buffer) {
+          big = v;
+          at = i;
+          other = d.tryRecvmsg({ size: 65536 })?.data.toString() ?? '';
+        },
+        configurable: true,
+      });
+    }
+    const meta = new Int32Array(16);
+    native.readerStart(b._h, 65536, 4, buffers as Buffer[], meta, null);
+    a.trySendmsg(Buffer.from('small zero'));
+    a.trySendmsg(Buffer.from('small one'));
+    a.trySendmsg(Buffer.alloc(5000, 0x61));
+    a.trySendmsg(Buffer.from('small three'));
+    c.trySendmsg(Buffer.alloc(30000, 0x7a));
+    const texts: string[] = [];
+    b.on('readable', () => {
+      // The wakeup that read the large message: the small ones around it share buffers[4].
+      if (at >= 0 && texts.length === 0) {
+        const shared = buffers[4] as Buffer;
+        for (let i = 0; i < 4; i++) if (meta[12 + i]! >= 0 && i !== at) texts.push(shared.subarray(meta[12 + i]!, meta[12 + i]! + Math.max(meta[i]!, 0)).toString());
+      }
+    });
+    for (let i = 0; i < 100 && texts.length === 0; i++) await sleepMs(10);
+    b.removeAllListeners('readable');
+    native.readerStop(b._h);
+    try {
+      expect(big?.length).toBe(5000);
+      expect(big!.every((x) => x === 0x61)).toBe(true);
+      expect(other.length).toBe(30000);
+      expect(texts.filter((t) => t !== '')).toEqual(['small one', 'small three']);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close(), d.close()]);
+    }
+  });
+});
+
 describe('a received message', () => {
   it('decodes its source only when read, and prints, serializes and spreads like a plain object', async () => {
     const rx = udp();
