@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 
 let passed = 0, failed = 0, skipped = 0;
+const failures = []; // printed just above the last line, so a log's tail names them
+const firstLine = (m) => String(m ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim()) ?? '';
 for (const file of process.argv.slice(2)) {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8'));
@@ -12,7 +14,16 @@ for (const file of process.argv.slice(2)) {
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
     // A file that failed outside any test (setup, the descriptor guard) has no failed test: count it.
     for (const f of r.testResults ?? []) {
-      if (f.status === 'failed' && (f.assertionResults ?? []).every((a) => a.status !== 'failed')) failed += 1;
+      const name = String(f.name ?? '').replace(process.cwd() + '/', '');
+      if (f.status === 'failed' && (f.assertionResults ?? []).every((a) => a.status !== 'failed')) {
+        failed += 1;
+        failures.push(`${file}: ${name}: ${firstLine(f.message)}`);
+      }
+      for (const a of f.assertionResults ?? []) {
+        if (a.status === 'failed') {
+          failures.push(`${file}: ${name} > ${a.fullName ?? a.title}: ${firstLine((a.failureMessages ?? [])[0])}`);
+        }
+      }
     }
     console.log(`${file}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
   } catch (e) {
@@ -20,5 +31,6 @@ for (const file of process.argv.slice(2)) {
     failed += 1;
   }
 }
+for (const f of failures) console.log(`FAILED ${f.slice(0, 400)}`);
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
 process.exit(failed > 0 ? 1 : 0);
