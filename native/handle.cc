@@ -188,11 +188,14 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   std::vector<sockaddr_storage>& names = r->names;
   // After a sleep, one message and no read that finds the queue empty (the
   // watcher is level-triggered: more wakes the loop again at once); after no
-  // sleep (a burst) up to max, until the queue is empty.
+  // sleep (a burst) up to max, until the queue is empty, unless the last two
+  // such reads found just one (see Reader::misses).
   uv_loop_t* loop = nullptr;
   uint64_t idle = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != nullptr ? uv_metrics_idle_time(loop) : 0;
-  const uint32_t max = idle > r->idle ? 1 : r->max;
+  const bool slept = idle > r->idle;
   r->idle = idle;
+  const bool probe = (++r->wakeups & 15) == 0;
+  const uint32_t max = slept || (r->misses >= 2 && !probe) ? 1 : r->max;
   long got = 0;
   size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
   // Messages with a Buffer of their own, stored into `buffers` only after the
@@ -233,6 +236,7 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     got++;
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
   }
+  if (max > 1 && got >= 0) r->misses = got > 1 ? 0 : r->misses < 2 ? r->misses + 1 : 2;
   if (got > 0) {
     napi_value arena;
     void* dst = nullptr;

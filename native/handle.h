@@ -50,6 +50,13 @@ struct Reader {
   // when it grew, the loop slept waiting for this data, and a request/response
   // exchange rarely has a second message queued behind the first.
   uint64_t idle = 0;
+  // Libuv first polls without waiting when it keeps idle-time metrics, so a
+  // reply that arrived while this process was in sendmsg (both ends on one
+  // CPU) wakes it with no sleep seen. So the reads past the first adapt:
+  // after two wakeups in a row whose second read found nothing, a wakeup
+  // reads one message; every 16th reads on (up to max) to notice a burst.
+  uint32_t misses = 0;
+  uint32_t wakeups = 0;
 };
 
 struct Handle {

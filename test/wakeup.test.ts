@@ -2,6 +2,10 @@
 // 'message' reads natively on each wakeup, a message's source address is
 // decoded only when read, and a receive that keeps finding nothing sleeps
 // without trying first — and still gets what is queued, in order, on time.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { hasPython, k, python, sleepMs } from './helpers';
@@ -366,5 +370,76 @@ describe('receives that keep finding nothing', () => {
     expect(await k.soreceive(b, null, uio, null, null, null)).toBe(0);
     expect(uio.uio_iov[0]!.subarray(0, uio.moved).toString()).toBe('kern');
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+// With both ends on one CPU the reply is queued while the client is still in
+// sendmsg (the peer runs at once), so libuv's first, non-waiting poll finds it
+// and the loop is never seen to sleep. A reader that then read on until EAGAIN
+// made one read per round trip that found nothing.
+const tool = (cmd: string, args: string[]): boolean => {
+  try {
+    return spawnSync(cmd, args, { stdio: 'ignore', timeout: 5000 }).status === 0;
+  } catch {
+    return false;
+  }
+};
+const hasStrace = tool('strace', ['-V']);
+const hasTaskset = tool('taskset', ['-c', '0', 'true']);
+const dist = join(__dirname, '..', 'dist', 'index.js');
+
+describe.runIf(hasPython && hasStrace && hasTaskset)("'message' round trips with the peer on the same CPU (strace counts the reads; needs python3, strace, taskset)", () => {
+  it('almost no read finds the queue empty (2000 round trips with a CPython echo server)', async () => {
+    const N = 2000;
+    const echo = spawn('taskset', ['-c', '0', 'python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+s.settimeout(20)
+print(s.getsockname()[1], flush=True)
+while True:
+    d, a = s.recvfrom(2048)
+    if not d:
+        break
+    s.sendto(d, a)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const closed = new Promise((r) => echo.on('close', r));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the echo server did not start')), 5000);
+        echo.stdout!.once('data', (d) => { clearTimeout(t); resolve(Number(String(d).trim())); });
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'ksock-strace-'));
+      const out = join(dir, 'counts');
+      const script = `
+        const k = require(${JSON.stringify(dist)});
+        const so = k.Socket.create(k.AF_INET, k.SOCK_DGRAM).bind({ family: k.AF_INET, address: '127.0.0.1', port: 0 });
+        so.connect({ family: k.AF_INET, address: '127.0.0.1', port: ${port} }).then(() => {
+          let i = 0;
+          const msg = Buffer.from('ping');
+          const t = setTimeout(() => { console.log('timeout at ' + i); process.exit(1); }, 15000);
+          so.on('message', (data) => {
+            if (data.toString() !== 'ping') { console.log('bad ' + data); process.exit(1); }
+            if (++i === ${N}) { clearTimeout(t); so.trySendmsg(Buffer.alloc(0)); so.close(); console.log(i); return; }
+            so.trySendmsg(msg);
+          });
+          so.trySendmsg(msg);
+        });`;
+      const r = spawnSync('taskset', ['-c', '0', 'strace', '-f', '-c', '-e', 'trace=recvmsg', '-o', out, process.execPath, '-e', script],
+        { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(String(N));
+      // strace -c: "% time  seconds  usecs/call  calls  errors  syscall"
+      const line = readFileSync(out, 'utf8').split('\n').find((l) => /\srecvmsg$/.test(l));
+      rmSync(dir, { recursive: true, force: true });
+      expect(line, 'strace saw no recvmsg').toBeDefined();
+      const cols = line!.trim().split(/\s+/);
+      const calls = Number(cols[3]), errors = cols.length === 6 ? Number(cols[4]) : 0;
+      expect(calls - errors).toBe(N); // every reply read once
+      expect(errors).toBeLessThan(N / 4); // about one in 16 wakeups looks for a second message
+    } finally {
+      echo.kill('SIGKILL');
+      await closed;
+    }
   });
 });
