@@ -41,6 +41,21 @@ try {
   haveC = false;
   console.log('no C compiler: the C reference is left out, ratios are not computed');
 }
+// The Node-API floor (bench/c/floor.c): a bare addon, built against the
+// headers of the Node that runs this, when they are there.
+const floorNode = join(out, 'floor.node');
+const nodeInclude = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
+let haveFloor = false;
+if (haveC && nodeInclude) {
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', nodeInclude, '-o', floorNode, join(here, 'c', 'floor.c')], { stdio: 'inherit' });
+    haveFloor = true;
+  } catch {
+    console.log('the Node-API floor did not build: its rows are left out');
+  }
+} else if (haveC) {
+  console.log("no node_api.h beside this Node: the Node-API floor's rows are left out");
+}
 
 // Under BENCH_PERF, every Node process a contender starts runs under `perf
 // record`, which starts sampling PERF_DELAY ms in, past Node's own startup.
@@ -90,6 +105,7 @@ const contenders = {
     'ksock soreceive + MSG_DONTWAIT': () => node('ksock.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
     'node:dgram': () => node('dgram.js', 'drain', String(ROUNDS), String(MAX)).then(Number),
     "ksock 'message' (read natively per wakeup)": () => node('ksock.js', 'drain-message', String(ROUNDS), String(MAX)).then(Number),
+    'Node-API floor: a bare recv() per call (bench/c/floor.c)': haveFloor ? () => node('floor.js', floorNode, 'drain', String(ROUNDS), String(MAX)).then(Number) : null,
   },
   batch: {
     'C recvmmsg (64 per call)': haveC ? () => run(cbin, ['drain-mmsg', String(ROUNDS), String(MAX)]).then((s) => Number(s.split(' ')[0])) : null,
@@ -150,6 +166,7 @@ contenders.rtt = {
   'node:dgram': () => rtt([process.execPath, join(here, 'dgram.js'), 'rtt-server'], [process.execPath, join(here, 'dgram.js'), 'rtt-client']),
   "ksock 'message' + trySendmsg (dgram's style)": () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server-message'], [process.execPath, join(here, 'ksock.js'), 'rtt-client-message']),
   'ksock await recvmsg() / sendmsg()': () => rtt([process.execPath, join(here, 'ksock.js'), 'rtt-server-promise'], [process.execPath, join(here, 'ksock.js'), 'rtt-client-promise']),
+  'Node-API floor: one recv in the poll callback, one JS call (bench/c/floor.c)': haveFloor ? () => rtt([process.execPath, join(here, 'floor.js'), floorNode, 'rtt-server'], [process.execPath, join(here, 'floor.js'), floorNode, 'rtt-client']) : null,
 };
 
 // (f) Capture on a veth flooded by a C sender (both ends in a network

@@ -7,9 +7,9 @@
 // profile naming the symbols of each Node process of the contender.
 // Needs a C compiler (the references are compiled by the run); perf is optional.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(__dirname, '..');
@@ -82,6 +82,9 @@ describe.runIf(hasCc)(`npm run bench, smallest settings (${hasCc ? `compiles wit
     expect(r.results.rtt!.reference).toBe('C blocking sendto/recv');
     expect(r.results.stream!.reference).toBe('C nonblocking read(64 KiB) + poll');
     expect(Object.keys(r.results.stream!.contenders).some((n) => n.startsWith('ksock'))).toBe(true);
+    // The Node-API floor (a bare addon, bench/c/floor.c) runs beside them where Node's headers are.
+    const nodeApi = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].some((d) => existsSync(join(d, 'node_api.h')));
+    expect(Object.keys(r.results.rtt!.contenders).some((n) => n.startsWith('Node-API floor'))).toBe(nodeApi);
 
     for (const [group, g] of Object.entries(r.results)) {
       const ref = g.contenders[g.reference!]!;
