@@ -194,8 +194,12 @@ export interface Native {
    */
   sendmmsg(h: NativeHandle, messages: ReadonlyArray<Buffer | { readonly data: Buffer | readonly Buffer[]; readonly to?: Sockaddr | null; readonly control?: readonly Cmsg[] | null }>,
     flags: number, addr?: Sockaddr | null, control?: Cmsg[] | null): number;
-  /** The flat sendmmsg: one Buffer per message, destinations packed in `names` (lengths in `lens`: -1 shared, -2 none). */
-  sendmmsgTo(h: NativeHandle, datas: Buffer[], flags: number, names: Buffer, lens: Int32Array, addr?: Sockaddr | Buffer | null, control?: Cmsg[] | null): number;
+  /**
+   * The flat sendmmsg of `count` messages: one Buffer each (`data` a list of them, or one Buffer holding them back
+   * to back with their lengths in `dataLens`), destinations packed in `names` (lengths in `lens`: -1 shared, -2 none).
+   */
+  sendmmsgTo(h: NativeHandle, data: Buffer[] | Buffer, count: number, flags: number, names: Buffer, lens: Int32Array,
+    dataLens: Int32Array, addr?: Sockaddr | Buffer | null, control?: Cmsg[] | null): number;
   getsockopt(h: NativeHandle, level: number, name: number, value: Buffer): number;
   setsockopt(h: NativeHandle, level: number, name: number, value: Buffer | null, length: number): number;
   shutdown(h: NativeHandle, how: number): number;

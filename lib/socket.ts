@@ -706,10 +706,17 @@ async function ownMessages(messages: ReadonlyArray<Buffer | MmsgMessage>): Promi
   return copy;
 }
 
-// The flat form's scratch (see native sendmmsgTo): destinations back to back, and their lengths.
+// The flat form's scratch (see native sendmmsgTo): destinations back to back, and their lengths;
+// small messages' bytes back to back (the arena), and their lengths.
 const MMSG_NAMES = Buffer.alloc(MMSG_BATCH * SOCKADDR_STORAGE);
 const MMSG_LENS = new Int32Array(MMSG_BATCH);
+const MMSG_ARENA = Buffer.alloc(256 * 1024);
+const MMSG_DATA_LENS = new Int32Array(MMSG_BATCH);
+/** Larger messages are not copied: the batch passes its Buffers instead. */
+const MMSG_COPY_MAX = 2048;
 const TO_SHARED = -1, TO_NONE = -2;
+/** What flatten() found: the messages' Buffers, and whether their bytes are in MMSG_ARENA too. */
+let flatArena = false;
 /** A flat batch is being read (a getter that sends a batch of its own gets the general form). */
 let flattening = false;
 
@@ -724,12 +731,24 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
   const n = Math.min(messages.length, MMSG_BATCH);
   let datas: Buffer[] | null = [];
   let copies: Array<Buffer | MmsgMessage> | null = null;
+  // Small messages are copied into the arena as they are read (their bytes
+  // then, as each property is read once), so native code reads no element.
+  let used = 0;
+  let arena = true;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     if (ArrayBuffer.isView(m)) {
       if (datas !== null && m instanceof Uint8Array) {
         datas.push(m as Buffer);
         MMSG_LENS[i] = TO_SHARED;
+        if (arena) {
+          const len = m.length;
+          if (len <= MMSG_COPY_MAX && used + len <= MMSG_ARENA.length) {
+            MMSG_ARENA.set(m, used);
+            MMSG_DATA_LENS[i] = len;
+            used += len;
+          } else arena = false;
+        }
       } else datas = null;
       copies?.push(m);
       continue;
@@ -738,6 +757,14 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
     if (datas !== null && control === undefined && data instanceof Uint8Array &&
       (to === undefined || to === null || (to instanceof Uint8Array && to.length <= SOCKADDR_STORAGE))) {
       datas.push(data as Buffer);
+      if (arena) {
+        const len = data.length;
+        if (len <= MMSG_COPY_MAX && used + len <= MMSG_ARENA.length) {
+          MMSG_ARENA.set(data, used);
+          MMSG_DATA_LENS[i] = len;
+          used += len;
+        } else arena = false;
+      }
       if (to === undefined) MMSG_LENS[i] = TO_SHARED;
       else if (to === null) MMSG_LENS[i] = TO_NONE;
       else {
@@ -759,6 +786,7 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
     }
     copies?.push({ data, to, control });
   }
+  flatArena = arena;
   return { datas, copies };
 }
 
@@ -776,7 +804,7 @@ proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<B
     try {
       const { datas, copies } = flatten(messages);
       n = datas !== null
-        ? native.sendmmsgTo(this._h, datas, flags, MMSG_NAMES, MMSG_LENS, to, o.control ?? null)
+        ? native.sendmmsgTo(this._h, flatArena ? MMSG_ARENA : datas, datas.length, flags, MMSG_NAMES, MMSG_LENS, MMSG_DATA_LENS, to, o.control ?? null)
         : native.sendmmsg(this._h, copies ?? messages, flags, to, o.control ?? null);
     } finally {
       flattening = false;

@@ -129,7 +129,7 @@ bool ReadControl(napi_env env, napi_value v, ControlBuffer* cb, size_t* len) {
 }
 
 // The one msghdr preparation.
-void Prepare(msghdr* m, iovec* iov, int iovcnt, sockaddr_storage* name, socklen_t namelen, void* control,
+void Prepare(msghdr* m, iovec* iov, int iovcnt, void* name, socklen_t namelen, void* control,
              size_t controllen) {
   memset(m, 0, sizeof(*m));
   m->msg_iov = iov;
@@ -710,67 +710,93 @@ napi_value Sendmmsg(napi_env env, napi_callback_info cbi) {
   return SendBatch(env, fd, count, flags, [&](msghdr* h, uint32_t i) { prepare(h, b.msgs[i]); });
 }
 
-// sendmmsgTo(handle, datas[], flags, names, lens, address?, control?) -> messages sent | -errno
+// sendmmsgTo(handle, data, count, flags, names, lens, dataLens, address?, control?)
+//   -> messages sent | -errno
 // The flat form of sendmmsg that the library uses when every message is one
-// Buffer with, at most, a pre-encoded destination: datas[i] is message i,
-// lens[i] its destination's length in names (at names[i * sockaddr_storage]),
-// or -1 for the shared `address`, -2 for none. Control items are shared.
-// Nothing but the arrays' elements is read, so a message costs a few calls.
+// Buffer with, at most, a pre-encoded destination. Message i's destination is
+// lens[i] bytes at names[i * sizeof(sockaddr_storage)], or the shared
+// `address` (lens[i] = -1), or none (-2). Its data is either datas[i] (`data`
+// an array of views) or, when `data` is one view (an arena), the next
+// dataLens[i] bytes of it, the messages back to back. Control items are
+// shared. The destinations are sent from where they lie (no JavaScript runs
+// once the views are pinned), so with an arena a message costs no call at all.
 napi_value SendmmsgTo(napi_env env, napi_callback_info cbi) {
-  napi_value argv[7];
+  napi_value argv[9];
   size_t argc;
-  arg::Args(env, cbi, 7, argv, &argc);
+  arg::Args(env, cbi, 9, argv, &argc);
   int fd;
   int32_t flags;
-  if (!GetHandleFd(env, argv[0], &fd) || !arg::Int32(env, argv[2], "flags", &flags)) return nullptr;
-  uint32_t count;
-  if (!arg::ArrayLength(env, argv[1], "sendmmsgTo: datas", kMaxBatch, &count)) return nullptr;
-  std::vector<napi_value> bufs(count);
-  for (uint32_t i = 0; i < count; i++) {
-    if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;
-    if (!arg::IsBytes(env, bufs[i])) return arg::Throw(env, arg::kType, "sendmmsgTo: datas must be Buffers"), nullptr;
+  size_t count;
+  if (!GetHandleFd(env, argv[0], &fd) || !arg::Size(env, argv[2], "count", kMaxBatch, &count) ||
+      !arg::Int32(env, argv[3], "flags", &flags))
+    return nullptr;
+  const bool arena_form = arg::IsBytes(env, argv[1]);
+  std::vector<napi_value> bufs;
+  if (!arena_form) {
+    uint32_t have;
+    if (!arg::ArrayLength(env, argv[1], "sendmmsgTo: datas", kMaxBuffers, &have)) return nullptr;
+    if (have < count) return arg::Throw(env, arg::kRange, "sendmmsgTo: %u datas for %zu messages", have, count), nullptr;
+    bufs.resize(count);
+    for (uint32_t i = 0; i < count; i++) {
+      if (!arg::Element(env, argv[1], i, &bufs[i])) return nullptr;
+      if (!arg::IsBytes(env, bufs[i])) return arg::Throw(env, arg::kType, "sendmmsgTo: datas must be Buffers"), nullptr;
+    }
   }
-  bool is_ta = false;
-  napi_typedarray_type tt;
-  size_t tl = 0;
-  if (napi_is_typedarray(env, argv[4], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, argv[4], &tt, &tl, nullptr, nullptr, nullptr) != napi_ok || tt != napi_int32_array)
-    return arg::Throw(env, arg::kType, "sendmmsgTo: lens must be an Int32Array"), nullptr;
-  if (!arg::IsBytes(env, argv[3])) return arg::Throw(env, arg::kType, "sendmmsgTo: names must be a Buffer"), nullptr;
+  for (int a : {5, 6}) {
+    bool is_ta = false;
+    napi_typedarray_type tt;
+    size_t tl = 0;
+    if (napi_is_typedarray(env, argv[a], &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, argv[a], &tt, &tl, nullptr, nullptr, nullptr) != napi_ok || tt != napi_int32_array)
+      return arg::Throw(env, arg::kType, "sendmmsgTo: %s must be an Int32Array", a == 5 ? "lens" : "dataLens"), nullptr;
+  }
+  if (!arg::IsBytes(env, argv[4])) return arg::Throw(env, arg::kType, "sendmmsgTo: names must be a Buffer"), nullptr;
   sockaddr_storage ss;
   socklen_t alen;
   ControlBuffer cb;
   size_t clen;
-  if (!ReadAddress(env, argv[5], &ss, &alen) || !ReadControl(env, argv[6], &cb, &clen)) return nullptr;
+  if (!ReadAddress(env, argv[7], &ss, &alen) || !ReadControl(env, argv[8], &cb, &clen)) return nullptr;
   if (fd < 0) return arg::Number(env, -EBADF);
   // Pin: no JavaScript from here on.
-  arg::Bytes names, lens_b;
-  if (!arg::Pin(env, argv[3], "names", &names) || !arg::Pin(env, argv[4], "lens", &lens_b)) return nullptr;
-  if (lens_b.len / sizeof(int32_t) < count || names.len / sizeof(sockaddr_storage) < count)
-    return arg::Throw(env, arg::kRange, "sendmmsgTo: names or lens too small for the messages"), nullptr;
-  const int32_t* lens = reinterpret_cast<const int32_t*>(lens_b.data);
+  arg::Bytes names, lens_b, dlens_b, arena{};
+  if (!arg::Pin(env, argv[4], "names", &names) || !arg::Pin(env, argv[5], "lens", &lens_b) ||
+      !arg::Pin(env, argv[6], "dataLens", &dlens_b) || (arena_form && !arg::Pin(env, argv[1], "data", &arena)))
+    return nullptr;
+  if (lens_b.len / sizeof(int32_t) < count || names.len / sizeof(sockaddr_storage) < count ||
+      (arena_form && dlens_b.len / sizeof(int32_t) < count))
+    return arg::Throw(env, arg::kRange, "sendmmsgTo: names, lens or dataLens too small for the messages"), nullptr;
+  // Typed arrays over a Buffer's memory may sit at any byte offset: read them bytewise.
+  auto at = [](const arg::Bytes& b, size_t i) {
+    int32_t v;
+    memcpy(&v, b.data + i * sizeof(int32_t), sizeof(v));
+    return v;
+  };
   std::vector<iovec> iov(count);
-  std::vector<sockaddr_storage> to(count);
-  std::vector<socklen_t> tolen(count);
+  size_t used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    arg::Bytes b;
-    if (!arg::Pin(env, bufs[i], "datas", &b)) return nullptr;
-    iov[i].iov_base = b.data;
-    iov[i].iov_len = b.len;
-    int32_t l = lens[i];
+    if (arena_form) {
+      int32_t dl = at(dlens_b, i);
+      if (dl < 0 || static_cast<size_t>(dl) > arena.len - used)
+        return arg::Throw(env, arg::kRange, "sendmmsgTo: dataLens[%u] runs past the data", i), nullptr;
+      iov[i].iov_base = arena.data + used;
+      iov[i].iov_len = static_cast<size_t>(dl);
+      used += static_cast<size_t>(dl);
+    } else {
+      arg::Bytes b;
+      if (!arg::Pin(env, bufs[i], "datas", &b)) return nullptr;
+      iov[i].iov_base = b.data;
+      iov[i].iov_len = b.len;
+    }
+    int32_t l = at(lens_b, i);
     if (l > static_cast<int32_t>(sizeof(sockaddr_storage)) || l < -2)
       return arg::Throw(env, arg::kRange, "sendmmsgTo: lens[%u] is not a sockaddr length", i), nullptr;
-    if (l >= 0) {
-      memset(&to[i], 0, sizeof(sockaddr_storage));
-      arg::CopyBytes(&to[i], names.data + i * sizeof(sockaddr_storage), static_cast<size_t>(l));
-    }
-    tolen[i] = l >= 0 ? static_cast<socklen_t>(l) : 0;
   }
   auto prepare = [&](msghdr* h, uint32_t i) {
-    int32_t l = lens[i];
-    Prepare(h, &iov[i], 1, l == -1 ? &ss : l == -2 ? nullptr : &to[i], l == -1 ? alen : tolen[i], cb.data, clen);
+    int32_t l = at(lens_b, i);
+    void* name = l == -1 ? static_cast<void*>(&ss) : l == -2 ? nullptr : names.data + i * sizeof(sockaddr_storage);
+    Prepare(h, &iov[i], 1, name, l == -1 ? alen : l >= 0 ? static_cast<socklen_t>(l) : 0, cb.data, clen);
   };
-  return SendBatch(env, fd, count, flags, prepare);
+  return SendBatch(env, fd, static_cast<uint32_t>(count), flags, prepare);
 }
 
 }  // namespace

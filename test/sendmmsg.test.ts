@@ -148,6 +148,46 @@ describe('sendmmsg: one call, a destination per message', () => {
     expect(drain(rx[3]!)).toEqual(['outer 0']);
   });
 
+  it('the flat form copies small messages as it reads them; large ones, and batches past its room, go as they are', async () => {
+    const rx = [udp(), udp()];
+    for (const r of rx) r.setsockopt('SOL_SOCKET', 'SO_RCVBUF', 4 << 20);
+    const tx = udp();
+    const to = rx.map((r) => k.sockaddr(r.address()));
+    const recv = (r: k.Socket, n: number): Buffer[] => {
+      const got: Buffer[] = [];
+      for (let i = 0; i < n + 1; i++) {
+        const m = r.tryRecvmsg({ size: 70_000 });
+        if (m === null) break;
+        got.push(m.data);
+      }
+      return got;
+    };
+    const body = (i: number, len: number): Buffer => Buffer.alloc(len, `${i}:`);
+    // Sizes on both sides of the copy limit (2048), an empty one, and a 60 KiB one, in one batch.
+    const sizes = [0, 1, 2047, 2048, 2049, 60_000, 17, 4096];
+    const mixed = sizes.map((len, i) => ({ data: body(i, len), to: to[i % 2]! }));
+    expect(tx.trySendmmsg(mixed)).toBe(sizes.length);
+    const even = recv(rx[0]!, 4), odd = recv(rx[1]!, 4);
+    sizes.forEach((len, i) => expect((i % 2 ? odd : even)[i >> 1]!.equals(body(i, len)), `message ${i}`).toBe(true));
+    // 200 messages of 2000 bytes: more than the copy room (256 KiB) holds. All arrive, in order, whole.
+    const many = Array.from({ length: 200 }, (_, i) => ({ data: body(i, 2000), to: to[0]! }));
+    let sent = 0;
+    const got: Buffer[] = [];
+    for (let tries = 0; sent < many.length && tries < 50; tries++) {
+      const n = tx.trySendmmsg(many.slice(sent));
+      if (n !== null) sent += n;
+      got.push(...recv(rx[0]!, 200));
+    }
+    expect(sent).toBe(200);
+    expect(got.length).toBe(200);
+    got.forEach((g, i) => expect(g.equals(many[i]!.data), `message ${i}`).toBe(true));
+    // A small message goes as its data was when it was read: a later getter that changes it changes nothing.
+    const first = Buffer.from('as read');
+    const late = { get data() { first.write('CHANGED'); return Buffer.from('late'); }, to: to[1]! };
+    expect(tx.trySendmmsg([{ data: first, to: to[1]! }, late])).toBe(2);
+    expect(recv(rx[1]!, 2).map(String)).toEqual(['as read', 'late']);
+  });
+
   it('a message\'s own `to` overrides options.to; undefined takes it; null sends to the connected peer', async () => {
     const [peer, other, own] = [udp(), udp(), udp()];
     const tx = udp();
