@@ -34,9 +34,11 @@ const whyRaw = L.supported !== 1 ? 'skipped: no TPACKET_V3 on this platform' : !
 const socketMaps = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:[')).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A packet socket on `ifname` for ethertype `proto` (host order; the address codec converts it). */
-function packetSocket(ifname: string, proto = c.ETH_P_ALL!): k.Socket {
+/** A packet socket on `ifname` for ethertype `proto` (host order; the address codec converts it); `filter`
+ *  is attached before the bind: lo carries every other process's traffic too. */
+function packetSocket(ifname: string, proto = c.ETH_P_ALL!, filter?: string): k.Socket {
   const s = k.Socket.create('AF_PACKET', 'SOCK_RAW', 0);
+  if (filter !== undefined) s.setsockopt('SOL_SOCKET', 'SO_ATTACH_FILTER', k.bpf.compile(filter, { linkType: 'ethernet' }));
   s.bind({ family: c.AF_PACKET!, protocol: proto, ifindex: k.if_nametoindex(ifname) });
   return s;
 }
@@ -219,7 +221,7 @@ describe.runIf(hasRaw)(`the capture ring on lo (${whyRaw})`, () => {
   it.runIf(hasPython)('N datagrams from python3 arrive as exactly N frames: lengths, payloads, timestamps, address', async () => {
     const rx = k.Socket.create('AF_INET', 'SOCK_DGRAM').bind({ family: c.AF_INET!, address: '127.0.0.1', port: 0 });
     const port = rx.address().port!;
-    const s = packetSocket('lo');
+    const s = packetSocket('lo', c.ETH_P_ALL!, `udp and dst port ${port}`); // drops below are of these frames only
     const ring = k.openRing(s, { blockSize: 1 << 16, blockCount: 8, timeout: 5 });
     try {
       expect(socketMaps()).toBe(maps0 + 1);
@@ -308,9 +310,9 @@ describe.runIf(hasRaw)(`the capture ring on lo (${whyRaw})`, () => {
   });
 
   it('closing the socket with live views is safe: the views still read, the ring drains, then EBADF; close() empties them', async () => {
-    const s = packetSocket('lo');
+    const tx = k.Socket.create('AF_INET', 'SOCK_DGRAM').bind({ family: c.AF_INET!, address: '127.0.0.1', port: 0 });
+    const s = packetSocket('lo', c.ETH_P_ALL!, `udp and src port ${tx.address().port!}`); // only this test's frame: then the ring drains
     const ring = k.openRing(s, { blockSize: 1 << 16, blockCount: 4, timeout: 2 });
-    const tx = k.Socket.create('AF_INET', 'SOCK_DGRAM');
     await tx.sendmsg({ data: Buffer.from('live view'), to: { family: c.AF_INET!, address: '127.0.0.1', port: 9 } });
     const block = await ring.next({ timeout: 5000 });
     const data = block.frame(0).data;
@@ -441,10 +443,12 @@ describe.runIf(hasRaw)(`the capture ring on lo (${whyRaw})`, () => {
 const { parentPort } = require('node:worker_threads');
 const k = require(${JSON.stringify(dist)});
 (async () => {
+  const tx = k.Socket.create('AF_INET', 'SOCK_DGRAM').bind({ family: k.AF_INET, address: '127.0.0.1', port: 0 });
   const s = k.Socket.create('AF_PACKET', 'SOCK_RAW', 0);
+  // Only this worker's frames: other traffic on lo would fill the ring and settle the pending wait below.
+  s.setsockopt('SOL_SOCKET', 'SO_ATTACH_FILTER', k.bpf.compile('udp and src port ' + tx.address().port, { linkType: 'ethernet' }));
   s.bind({ family: k.AF_PACKET, protocol: k.ETH_P_ALL, ifindex: k.if_nametoindex('lo') });
   const ring = k.openRing(s, { blockSize: 1 << 16, blockCount: 4, timeout: 2 });
-  const tx = k.Socket.create('AF_INET', 'SOCK_DGRAM');
   await tx.sendmsg({ data: Buffer.from('worker'), to: { family: k.AF_INET, address: '127.0.0.1', port: 9 } });
   const block = await ring.next({ timeout: 5000 });
   const data = block.frame(0).data;
