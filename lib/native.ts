@@ -243,7 +243,8 @@ export interface Native {
   /** Closes a record's descriptors: how many (0 if the pair names no live record); `collected`: the collector's close. */
   heldClose(id: number, token: number, collected: boolean): number;
   /** Reads up to `max` datagrams natively on each readable wakeup, into `buffers`/`meta`/`addrs`; the wakeup's callback gets the count. */
-  readerStart(h: NativeHandle, size: number, max: number, buffers: (Buffer | undefined)[], meta: Int32Array, addrs: Buffer | null): void;
+  readerStart(h: NativeHandle, size: number, max: number, buffers: (Buffer | undefined)[], meta: Int32Array, addrs: Buffer | null,
+    arena: Buffer): void;
   readerStop(h: NativeHandle): void;
   // Network namespaces (native/netns.cc). `target` is a path or a descriptor the caller owns; on failure
   // the failing syscall's name ('open', 'setns', 'unshare', 'mount' …) goes into `where.value`, its path into `where.path`.

@@ -907,9 +907,16 @@ const MESSAGES_PER_WAKEUP = 64;
 const MESSAGE_SIZE = 65536;
 
 /** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
+/**
+ * Where every reader's small messages (under 4 KiB) wait, back to back, until
+ * _messages copies them out: at once, before any listener runs, so one arena
+ * serves every socket of this thread.
+ */
+const READER_ARENA = Buffer.alloc(MESSAGES_PER_WAKEUP * 4096);
+
 class MessageReader {
-  /** [0, max): messages with a Buffer of their own; [max]: the wakeup's small messages, back to back */
-  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP + 1).fill(undefined);
+  /** [0, max): messages with a Buffer of their own (4 KiB or more) */
+  readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP).fill(undefined);
   /** lengths, msg_flags, address lengths, offsets into buffers[max] (-1: its own Buffer) */
   readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 4);
   readonly addrs = Buffer.alloc(MESSAGES_PER_WAKEUP * SOCKADDR_STORAGE);
@@ -924,7 +931,7 @@ proto._messageListeners = function messageListeners(this: Socket): void {
   const want = this.listenerCount('message') > 0 && !(this.so_state & SS_NOFDREF);
   if (want && !this._reading) {
     const r = new MessageReader();
-    native.readerStart(this._h, MESSAGE_SIZE, MESSAGES_PER_WAKEUP, r.buffers, r.meta, r.addrs);
+    native.readerStart(this._h, MESSAGE_SIZE, MESSAGES_PER_WAKEUP, r.buffers, r.meta, r.addrs, READER_ARENA);
     readers.set(this, r);
     this._reading = true;
     this._rearm();
@@ -944,8 +951,21 @@ proto._messages = function messages(this: Socket, got: number): void {
     return;
   }
   const { buffers, meta, addrs } = r;
-  const shared = buffers[MESSAGES_PER_WAKEUP]!;
-  buffers[MESSAGES_PER_WAKEUP] = undefined;
+  // The small messages, out of the arena into one Buffer of their own (from
+  // Node's pool when small), before any listener runs.
+  let used = 0;
+  for (let i = 0; i < got; i++) {
+    const off = meta[3 * MESSAGES_PER_WAKEUP + i]!;
+    if (off < 0) continue;
+    const len = meta[i]!;
+    const end = off + (len < MESSAGE_SIZE ? len : MESSAGE_SIZE);
+    if (end > used) used = end;
+  }
+  let shared: Buffer | null = null;
+  if (used > 0) {
+    shared = Buffer.allocUnsafe(used);
+    READER_ARENA.copy(shared, 0, 0, used);
+  }
   for (let i = 0; i < got; i++) {
     const off = meta[3 * MESSAGES_PER_WAKEUP + i]!;
     let data: Buffer;
@@ -954,7 +974,8 @@ proto._messages = function messages(this: Socket, got: number): void {
       buffers[i] = undefined;
     } else {
       const len = meta[i]!;
-      data = shared.subarray(off, off + (len < MESSAGE_SIZE ? len : MESSAGE_SIZE));
+      const end = off + (len < MESSAGE_SIZE ? len : MESSAGE_SIZE);
+      data = shared === null ? Buffer.alloc(0) : off === 0 && end === used ? shared : shared.subarray(off, end);
     }
     const alen = meta[2 * MESSAGES_PER_WAKEUP + i]!;
     if (data.length === 0 && this.so_type === SOCK_STREAM) {

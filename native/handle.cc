@@ -139,9 +139,9 @@ void DropReader(napi_env env, Handle* h) {
   Reader* r = h->reader;
   h->reader = nullptr;
   if (r == nullptr) return;
-  for (napi_ref ref : {r->buffers, r->meta, r->addrs})
+  for (napi_ref ref : {r->buffers, r->meta, r->addrs, r->arena})
     if (ref != nullptr) napi_delete_reference(env, ref);
-  r->buffers = r->meta = r->addrs = nullptr;
+  r->buffers = r->meta = r->addrs = r->arena = nullptr;
   if (r->busy)
     r->dropped = true;  // ReadBatch frees it when it is done
   else
@@ -163,9 +163,9 @@ void FinalizeHandle(napi_env env, void* data, void*) {
 
 // ------------------------------------------------------------------ wakeups
 
-// Messages this long or longer get a Buffer of their own; shorter ones share
-// the wakeup's one Buffer (so that a kept message holds at most a few
-// hundred KiB alive, as Node's own Buffer pool holds 8 KiB).
+// Messages this long or longer get a Buffer of their own; shorter ones wait
+// in the reader's arena, from which JavaScript copies them (into Node's
+// Buffer pool, as Buffer.allocUnsafe does), before any listener runs.
 constexpr size_t kOwnBuffer = 4096;
 
 // The reader's work on a wakeup: up to r->max datagrams, until the queue is
@@ -178,11 +178,12 @@ constexpr size_t kOwnBuffer = 4096;
 napi_value ReadBatch(napi_env env, Handle* h) {
   Reader* r = h->reader;
   Instance* inst = h->inst;
-  napi_value buffers = nullptr, meta = nullptr, addrs = nullptr, result = nullptr;
+  napi_value buffers = nullptr, meta = nullptr, addrs = nullptr, arena = nullptr, result = nullptr;
   napi_get_reference_value(env, r->buffers, &buffers);
   napi_get_reference_value(env, r->meta, &meta);
+  napi_get_reference_value(env, r->arena, &arena);
   if (r->addrs != nullptr) napi_get_reference_value(env, r->addrs, &addrs);
-  if (buffers == nullptr || meta == nullptr) return nullptr;
+  if (buffers == nullptr || meta == nullptr || arena == nullptr) return nullptr;
   r->busy = true;
   std::vector<int32_t>& info = r->info;
   std::vector<sockaddr_storage>& names = r->names;
@@ -202,6 +203,7 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   // last read: storing may run JavaScript (a setter), which could use the
   // scratch buffer the small messages are still in.
   std::vector<std::pair<uint32_t, napi_value>> own;
+  // The small messages go to the arena at the end, which holds max of them.
   for (uint32_t i = 0; i < max && h->fd >= 0; i++) {
     if (inst->scratch.size() < shared + r->size) inst->scratch.resize(shared + r->size);
     iovec iov{inst->scratch.data() + shared, r->size};
@@ -237,12 +239,16 @@ napi_value ReadBatch(napi_env env, Handle* h) {
     if (n == 0) break;  // a stream's end (or an empty datagram): no more this time
   }
   if (max > 1 && got >= 0) r->misses = got > 1 ? 0 : r->misses < 2 ? r->misses + 1 : 2;
+  // The small messages into the arena now, while no JavaScript has run since
+  // they were read: a setter below may receive elsewhere, into the scratch buffer.
+  if (got > 0 && shared > 0) {
+    arg::Bytes rb;
+    if (!arg::Pin(env, arena, "arena", &rb) || rb.len < shared)
+      got = -EFAULT;  // (a pending TypeError is cleared below)
+    else
+      memcpy(rb.data, inst->scratch.data(), shared);
+  }
   if (got > 0) {
-    napi_value arena;
-    void* dst = nullptr;
-    if (napi_create_buffer_copy(env, shared, shared > 0 ? inst->scratch.data() : nullptr, &dst, &arena) != napi_ok ||
-        napi_set_element(env, buffers, r->max, arena) != napi_ok)
-      got = -ENOMEM;
     for (size_t j = 0; got > 0 && j < own.size() && !r->dropped; j++)
       if (napi_set_element(env, buffers, own[j].first, own[j].second) != napi_ok) got = -ENOMEM;
   }
@@ -660,13 +666,13 @@ napi_value PollStop(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// readerStart(handle, size, max, buffers[], meta: Int32Array, addrs: Buffer | null):
+// readerStart(handle, size, max, buffers[], meta: Int32Array, addrs: Buffer | null, arena: Buffer):
 // read up to `max` datagrams of at most `size` bytes natively on each
 // readable wakeup (see Reader); the wakeup's callback gets the count as its
 // third argument. Replaces an earlier reader.
 napi_value ReaderStart(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  arg::Args(env, info, 6, argv);
+  napi_value argv[7];
+  arg::Args(env, info, 7, argv);
   Handle* h = nullptr;
   size_t size, max;
   if (!GetHandle(env, argv[0], &h) || !arg::Size(env, argv[1], "size", 1 << 26, &size) ||
@@ -687,6 +693,11 @@ napi_value ReaderStart(napi_env env, napi_callback_info info) {
     if (!arg::IsBytes(env, argv[5]) || !arg::Pin(env, argv[5], "addrs", &b) || b.len < max * sizeof(sockaddr_storage))
       return Throw(env, arg::kType, "readerStart: addrs must be a Buffer of max * sockaddr_storage bytes"), nullptr;
   }
+  {
+    arg::Bytes b;
+    if (!arg::IsBytes(env, argv[6]) || !arg::Pin(env, argv[6], "arena", &b) || b.len < max * kOwnBuffer)
+      return Throw(env, arg::kType, "readerStart: arena must be a Buffer of max * %zu bytes", kOwnBuffer), nullptr;
+  }
   DropReader(env, h);
   Reader* r = new Reader();
   r->size = size;
@@ -695,6 +706,7 @@ napi_value ReaderStart(napi_env env, napi_callback_info info) {
   r->names.resize(want_addrs ? max : 0);
   if (napi_create_reference(env, argv[3], 1, &r->buffers) != napi_ok ||
       napi_create_reference(env, argv[4], 1, &r->meta) != napi_ok ||
+      napi_create_reference(env, argv[6], 1, &r->arena) != napi_ok ||
       (want_addrs && napi_create_reference(env, argv[5], 1, &r->addrs) != napi_ok)) {
     h->reader = r;
     DropReader(env, h);

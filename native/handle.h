@@ -26,16 +26,19 @@ struct Poll;
 
 // A reader: datagrams read natively on each readable wakeup, before the one
 // call into JavaScript (the 'message' event), as libuv's udp.c reads for
-// dgram. Its JavaScript side is three arrays it fills: `meta` (Int32Array:
+// dgram. Its JavaScript side is four arrays it fills: `meta` (Int32Array:
 // [0,max) lengths, [max,2max) msg_flags, [2max,3max) address lengths,
-// [3max,4max) where message i's bytes are: an offset into `buffers[max]`, one
-// Buffer holding the wakeup's small messages back to back, or -1 when
-// `buffers[i]` is a Buffer of its own, as each message of kOwnBuffer bytes or
-// more gets), `buffers` and `addrs` (max sockaddr_storage).
+// [3max,4max) where message i's bytes are: an offset into `arena`, where the
+// wakeup's small messages lie back to back until the next wakeup (JavaScript
+// copies them out: a Buffer made here would cost more than the copy), or -1
+// when `buffers[i]` is a Buffer of its own, as each message of kOwnBuffer
+// bytes or more gets), `buffers`, `addrs` (max sockaddr_storage) and `arena`
+// (max * kOwnBuffer bytes).
 struct Reader {
   napi_ref buffers = nullptr;
   napi_ref meta = nullptr;
   napi_ref addrs = nullptr;
+  napi_ref arena = nullptr;
   size_t size = 0;   // bytes per message (larger ones are truncated: MSG_TRUNC)
   uint32_t max = 0;  // messages per wakeup
   // Where a wakeup's results wait (no allocation per wakeup) until the

@@ -183,7 +183,7 @@ describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
   const SS = native.sizes.sockaddr_storage!;
   for (const [what, act] of [
     ['stops the reader', (so: k.Socket) => native.readerStop(so._h)],
-    ['starts another reader', (so: k.Socket) => native.readerStart(so._h, 16, 2, [], new Int32Array(8), null)],
+    ['starts another reader', (so: k.Socket) => native.readerStart(so._h, 16, 2, [], new Int32Array(8), null, Buffer.alloc(2 * 4096))],
     ['closes the socket', (so: k.Socket) => void so.close()],
     ['throws', () => {
       throw new Error('setter');
@@ -193,16 +193,17 @@ describe('the raw reader, given hostile arrays (no crash, no leak)', () => {
       const [a, b] = k.socketpair(AF_UNIX, SOCK_DGRAM);
       const buffers: unknown[] = [];
       let calls = 0;
-      // Index 4 (= max) receives the wakeup's shared Buffer of small messages.
-      Object.defineProperty(buffers, 4, {
+      // Index 0 receives the first message, a large one: a Buffer of its own.
+      Object.defineProperty(buffers, 0, {
         set() {
           calls++;
           act(b);
         },
         configurable: true,
       });
-      native.readerStart(b._h, 64, 4, buffers as Buffer[], new Int32Array(16), Buffer.alloc(4 * SS));
-      for (let i = 0; i < 4; i++) a.trySendmsg(Buffer.from(`m${i}`));
+      native.readerStart(b._h, 8192, 4, buffers as Buffer[], new Int32Array(16), Buffer.alloc(4 * SS), Buffer.alloc(4 * 4096));
+      a.trySendmsg(Buffer.alloc(5000, 0x6d));
+      for (let i = 1; i < 4; i++) a.trySendmsg(Buffer.from(`m${i}`));
       const done = new Promise<void>((resolve) => {
         b.once('readable', () => resolve());
         b.once('close', () => resolve());
@@ -239,7 +240,8 @@ describe('the reader, when a setter receives elsewhere while a wakeup stores its
       });
     }
     const meta = new Int32Array(16);
-    native.readerStart(b._h, 65536, 4, buffers as Buffer[], meta, null);
+    const arena = Buffer.alloc(4 * 4096);
+    native.readerStart(b._h, 65536, 4, buffers as Buffer[], meta, null, arena);
     a.trySendmsg(Buffer.from('small zero'));
     a.trySendmsg(Buffer.from('small one'));
     a.trySendmsg(Buffer.alloc(5000, 0x61));
@@ -247,10 +249,9 @@ describe('the reader, when a setter receives elsewhere while a wakeup stores its
     c.trySendmsg(Buffer.alloc(30000, 0x7a));
     const texts: string[] = [];
     b.on('readable', () => {
-      // The wakeup that read the large message: the small ones around it share buffers[4].
+      // The wakeup that read the large message: the small ones around it wait in the arena.
       if (at >= 0 && texts.length === 0) {
-        const shared = buffers[4] as Buffer;
-        for (let i = 0; i < 4; i++) if (meta[12 + i]! >= 0 && i !== at) texts.push(shared.subarray(meta[12 + i]!, meta[12 + i]! + Math.max(meta[i]!, 0)).toString());
+        for (let i = 0; i < 4; i++) if (meta[12 + i]! >= 0 && i !== at) texts.push(arena.subarray(meta[12 + i]!, meta[12 + i]! + Math.max(meta[i]!, 0)).toString());
       }
     });
     for (let i = 0; i < 100 && texts.length === 0; i++) await sleepMs(10);
