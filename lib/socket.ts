@@ -723,7 +723,8 @@ let flattening = false;
 /**
  * The flat form of a batch, when every message is one Buffer with at most a
  * pre-encoded destination (`sockaddr()` Buffer) and no control items of its
- * own: the data in a list, the destinations in MMSG_NAMES/MMSG_LENS. Each
+ * own: the data in a list (and, when every message is small, back to back in
+ * MMSG_ARENA), the destinations in MMSG_NAMES/MMSG_LENS. Each
  * message object's properties are read once, here; for any other batch the
  * values read are returned as plain copies for the general form.
  */
@@ -733,22 +734,14 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
   let copies: Array<Buffer | MmsgMessage> | null = null;
   // Small messages are copied into the arena as they are read (their bytes
   // then, as each property is read once), so native code reads no element.
-  let used = 0;
-  let arena = true;
+  let used = 0; // bytes in the arena; -1 once a message did not fit (the Buffers go instead)
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     if (ArrayBuffer.isView(m)) {
       if (datas !== null && m instanceof Uint8Array) {
         datas.push(m as Buffer);
         MMSG_LENS[i] = TO_SHARED;
-        if (arena) {
-          const len = m.length;
-          if (len <= MMSG_COPY_MAX && used + len <= MMSG_ARENA.length) {
-            MMSG_ARENA.set(m, used);
-            MMSG_DATA_LENS[i] = len;
-            used += len;
-          } else arena = false;
-        }
+        if (used >= 0) used = toArena(i, m, used);
       } else datas = null;
       copies?.push(m);
       continue;
@@ -757,14 +750,7 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
     if (datas !== null && control === undefined && data instanceof Uint8Array &&
       (to === undefined || to === null || (to instanceof Uint8Array && to.length <= SOCKADDR_STORAGE))) {
       datas.push(data as Buffer);
-      if (arena) {
-        const len = data.length;
-        if (len <= MMSG_COPY_MAX && used + len <= MMSG_ARENA.length) {
-          MMSG_ARENA.set(data, used);
-          MMSG_DATA_LENS[i] = len;
-          used += len;
-        } else arena = false;
-      }
+      if (used >= 0) used = toArena(i, data, used);
       if (to === undefined) MMSG_LENS[i] = TO_SHARED;
       else if (to === null) MMSG_LENS[i] = TO_NONE;
       else {
@@ -786,8 +772,17 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
     }
     copies?.push({ data, to, control });
   }
-  flatArena = arena;
+  flatArena = used >= 0;
   return { datas, copies };
+}
+
+/** Message i's bytes into the arena after the `used` bytes there: the new count, or -1 when they do not fit. */
+function toArena(i: number, data: Uint8Array, used: number): number {
+  const len = data.length;
+  if (len > MMSG_COPY_MAX || used + len > MMSG_ARENA.length) return -1;
+  MMSG_ARENA.set(data, used);
+  MMSG_DATA_LENS[i] = len;
+  return used + len;
 }
 
 proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<Buffer | MmsgMessage>, o: SendmmsgOptions = {}): number | null {

@@ -70,27 +70,25 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
   struct sockaddr_in a = lo(i32(env, argv[1]));
   return num(env, connect(i32(env, argv[0]), (struct sockaddr *)&a, sizeof a));
 }
-static napi_value Send(napi_env env, napi_callback_info info) {
-  ARGS(2);
+/* buf's bytes to `to` (NULL: the connected peer); argv[1] is the Buffer */
+static napi_value SendBuf(napi_env env, napi_value *argv, const struct sockaddr_in *to) {
   void *data;
   size_t len;
   napi_get_buffer_info(env, argv[1], &data, &len);
-  return num(env, send(i32(env, argv[0]), data, len, MSG_DONTWAIT));
+  return num(env, sendto(i32(env, argv[0]), data, len, MSG_DONTWAIT, (const struct sockaddr *)to, to ? sizeof *to : 0));
+}
+static napi_value Send(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  return SendBuf(env, argv, NULL);
 }
 static napi_value Sendto(napi_env env, napi_callback_info info) {
   ARGS(3);
-  void *data;
-  size_t len;
-  napi_get_buffer_info(env, argv[1], &data, &len);
   struct sockaddr_in a = lo(i32(env, argv[2]));
-  return num(env, sendto(i32(env, argv[0]), data, len, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof a));
+  return SendBuf(env, argv, &a);
 }
 static napi_value Reply(napi_env env, napi_callback_info info) {
   ARGS(2);
-  void *data;
-  size_t len;
-  napi_get_buffer_info(env, argv[1], &data, &len);
-  return num(env, sendto(i32(env, argv[0]), data, len, MSG_DONTWAIT, (struct sockaddr *)&last, sizeof last));
+  return SendBuf(env, argv, &last);
 }
 static napi_value Recv(napi_env env, napi_callback_info info) {
   ARGS(2);
