@@ -901,7 +901,6 @@ const MESSAGES_PER_WAKEUP = 64;
 /** The largest message a 'message' event carries (larger datagrams are truncated, with MSG_TRUNC in msg.flags). */
 const MESSAGE_SIZE = 65536;
 
-/** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
 /**
  * Where every reader's small messages (under 4 KiB) wait, back to back, until
  * _messages copies them out: at once, before any listener runs, so one arena
@@ -909,10 +908,11 @@ const MESSAGE_SIZE = 65536;
  */
 const READER_ARENA = Buffer.alloc(MESSAGES_PER_WAKEUP * 4096);
 
+/** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
 class MessageReader {
   /** [0, max): messages with a Buffer of their own (4 KiB or more) */
   readonly buffers: (Buffer | undefined)[] = new Array<Buffer | undefined>(MESSAGES_PER_WAKEUP).fill(undefined);
-  /** lengths, msg_flags, address lengths, offsets into buffers[max] (-1: its own Buffer) */
+  /** lengths, msg_flags, address lengths, offsets into READER_ARENA (-1: its own Buffer) */
   readonly meta = new Int32Array(MESSAGES_PER_WAKEUP * 4);
   readonly addrs = Buffer.alloc(MESSAGES_PER_WAKEUP * SOCKADDR_STORAGE);
 }

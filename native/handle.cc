@@ -200,10 +200,10 @@ napi_value ReadBatch(napi_env env, Handle* h) {
   long got = 0;
   size_t shared = 0;  // bytes of small messages, back to back in the scratch buffer
   // Messages with a Buffer of their own, stored into `buffers` only after the
-  // last read: storing may run JavaScript (a setter), which could use the
-  // scratch buffer the small messages are still in.
+  // small messages have left the scratch buffer for the arena (which holds
+  // max of them): storing may run JavaScript (a setter), which could receive
+  // elsewhere into the scratch buffer.
   std::vector<std::pair<uint32_t, napi_value>> own;
-  // The small messages go to the arena at the end, which holds max of them.
   for (uint32_t i = 0; i < max && h->fd >= 0; i++) {
     if (inst->scratch.size() < shared + r->size) inst->scratch.resize(shared + r->size);
     iovec iov{inst->scratch.data() + shared, r->size};
