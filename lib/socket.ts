@@ -715,8 +715,6 @@ const MMSG_DATA_LENS = new Int32Array(MMSG_BATCH);
 /** Larger messages are not copied: the batch passes its Buffers instead. */
 const MMSG_COPY_MAX = 2048;
 const TO_SHARED = -1, TO_NONE = -2;
-/** What flatten() found: the messages' Buffers, and whether their bytes are in MMSG_ARENA too. */
-let flatArena = false;
 /** A flat batch is being read (a getter that sends a batch of its own gets the general form). */
 let flattening = false;
 
@@ -728,7 +726,7 @@ let flattening = false;
  * message object's properties are read once, here; for any other batch the
  * values read are returned as plain copies for the general form.
  */
-function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer[] | null; copies: Array<Buffer | MmsgMessage> | null } {
+function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer[] | null; arena: boolean; copies: Array<Buffer | MmsgMessage> | null } {
   const n = Math.min(messages.length, MMSG_BATCH);
   let datas: Buffer[] | null = [];
   let copies: Array<Buffer | MmsgMessage> | null = null;
@@ -772,8 +770,7 @@ function flatten(messages: ReadonlyArray<Buffer | MmsgMessage>): { datas: Buffer
     }
     copies?.push({ data, to, control });
   }
-  flatArena = used >= 0;
-  return { datas, copies };
+  return { datas, arena: used >= 0, copies };
 }
 
 /** Message i's bytes into the arena after the `used` bytes there: the new count, or -1 when they do not fit. */
@@ -797,9 +794,9 @@ proto.trySendmmsg = function trySendmmsg(this: Socket, messages: ReadonlyArray<B
   } else {
     flattening = true;
     try {
-      const { datas, copies } = flatten(messages);
+      const { datas, arena, copies } = flatten(messages);
       n = datas !== null
-        ? native.sendmmsgTo(this._h, flatArena ? MMSG_ARENA : datas, datas.length, flags, MMSG_NAMES, MMSG_LENS, MMSG_DATA_LENS, to, o.control ?? null)
+        ? native.sendmmsgTo(this._h, arena ? MMSG_ARENA : datas, datas.length, flags, MMSG_NAMES, MMSG_LENS, MMSG_DATA_LENS, to, o.control ?? null)
         : native.sendmmsg(this._h, copies ?? messages, flags, to, o.control ?? null);
     } finally {
       flattening = false;
@@ -906,7 +903,7 @@ const MESSAGE_SIZE = 65536;
  * _messages copies them out: at once, before any listener runs, so one arena
  * serves every socket of this thread.
  */
-const READER_ARENA = Buffer.alloc(MESSAGES_PER_WAKEUP * 4096);
+const READER_ARENA = Buffer.alloc(MESSAGES_PER_WAKEUP * 4096); // 4096: native kOwnBuffer (readerStart refuses less)
 
 /** What a socket's native reader fills on each wakeup (see native/handle.h, Reader). */
 class MessageReader {
